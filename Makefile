@@ -1,0 +1,40 @@
+# Monitoring as code. `make generate` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: generate test check lint format clean tools e2e bench diff help
+.DEFAULT_GOAL := help
+
+help: ## Show the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+generate: $(STAMP) ## Regenerate out/ from slo_specs/
+	$(BIN)/python -m generator generate
+
+tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds)
+	tests/install_tools.sh
+
+test: $(STAMP) tools ## Prove everything: promtool, amtool, a real Prometheus
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP) ## Fail with a diff when the committed out/ is stale
+	$(BIN)/python -m generator check
+
+lint: $(STAMP) ## ruff check and ruff format --check
+	$(BIN)/ruff check generator tests
+	$(BIN)/ruff format --check generator tests
+
+format: $(STAMP) ## Reformat the code
+	$(BIN)/ruff format generator tests
+	$(BIN)/ruff check --fix generator tests
+
+clean: ## Remove the virtualenv, tools and caches (not out/)
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,163 @@
+"""Command line: thin wrappers that load specs, plan files, and write or compare them."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+
+from . import output
+from .plan import service_files
+from .spec.errors import SpecError, SpecInvalid
+from .spec.loader import load
+from .spec.model import Service
+
+EXIT_INVALID = 2
+
+
+def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
+    if only:
+        return list(only)
+    return sorted(spec_dir.glob("*.yaml"), key=lambda p: p.name)
+
+
+def _load_all(paths: list[Path]) -> list[Service]:
+    services, errors = [], []
+    for path in paths:
+        try:
+            services.append(load(_display(path)))
+        except SpecInvalid as exc:
+            errors.extend(exc.errors)
+    names: dict[str, str] = {}
+    for s in services:
+        if s.name in names:
+            errors.append(
+                SpecError(s.source, 1, 1, "service", f"{s.name!r} is also the service of {names[s.name]}")
+            )
+        names[s.name] = s.source
+    if errors:
+        raise SpecInvalid(errors)
+    if not services:
+        raise SpecInvalid([SpecError(str(paths or "slo_specs"), 1, 1, "(top level)", "no spec found")])
+    return services
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _fail(exc: SpecInvalid) -> None:
+    for error in exc.errors:
+        click.echo(str(error), err=True)
+    click.echo(f"{len(exc.errors)} problem(s); nothing was written.", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def plan_all(services: list[Service]) -> output.Files:
+    """Return every generated file of every service, keyed by its path under ``out/``."""
+    files: output.Files = {}
+    for service in sorted(services, key=lambda s: s.name):
+        files.update(service_files(service))
+    return files
+
+
+spec_dir_option = click.option(
+    "--spec-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("slo_specs"),
+    show_default=True,
+    help="Folder holding one <service>.yaml per service.",
+)
+spec_option = click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Only this spec file (repeatable). Default: every spec in --spec-dir.",
+)
+out_option = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder; each service is written to <out>/<service>/.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Generate a service's monitoring from its SLO spec.
+
+    Reads slo_specs/<service>.yaml and writes Prometheus recording and alert rules,
+    promtool unit tests and more to out/<service>/. Problems in a spec are reported as
+    file:line:column with exit status 2, and out/ is left untouched.
+    """
+
+
+@main.command()
+@spec_dir_option
+@spec_option
+def validate(spec_dir: Path, specs: tuple[Path, ...]) -> None:
+    """Check specs and report every problem; write nothing."""
+    try:
+        services = _load_all(_spec_paths(spec_dir, specs))
+    except SpecInvalid as exc:
+        _fail(exc)
+    for s in services:
+        click.echo(f"{s.source}: ok ({len(s.slos)} SLOs, {len(s.thresholds)} thresholds)")
+
+
+@main.command()
+@spec_dir_option
+@spec_option
+@out_option
+def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
+    """Write every artifact to the output folder, atomically.
+
+    With --spec, only those services are replaced and the others are kept; without it,
+    out/ is made to hold exactly what the specs generate (stale files are removed).
+    """
+    try:
+        services = _load_all(_spec_paths(spec_dir, specs))
+    except SpecInvalid as exc:
+        _fail(exc)
+    files = plan_all(services)
+    regenerated = {s.name for s in services}
+    keep = ()
+    if specs and out.is_dir():
+        keep = tuple(p.name for p in out.iterdir() if p.is_dir() and p.name not in regenerated)
+    output.replace_tree(out, files, keep=keep)
+    click.echo(f"wrote {len(files)} files for {', '.join(sorted(regenerated))} to {out}/")
+
+
+@main.command()
+@spec_dir_option
+@out_option
+def check(spec_dir: Path, out: Path) -> None:
+    """Fail (exit 1) with a diff when the committed output is not what the specs generate."""
+    try:
+        services = _load_all(_spec_paths(spec_dir, ()))
+    except SpecInvalid as exc:
+        _fail(exc)
+    want = plan_all(services)
+    have = output.read_tree(out)
+    stale = sorted(set(want) | set(have))
+    changed = [p for p in stale if want.get(p) != have.get(p)]
+    if not changed:
+        click.echo(f"{out}/ is up to date ({len(want)} files).")
+        return
+    for path in changed:
+        old = have.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = want.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        sys.stdout.writelines(
+            difflib.unified_diff(old, new, f"committed/{path}", f"generated/{path}")
+        )
+    click.echo(
+        f"\n{len(changed)} file(s) in {out}/ are stale: run `make generate` and commit.", err=True
+    )
+    sys.exit(1)

@@ -1,0 +1,201 @@
+"""Recording rules: golden signals, signals and SLO error ratios, as plain data."""
+
+from __future__ import annotations
+
+from .. import signals as names
+from ..promql import Matcher, format_duration, format_number, selector
+from ..spec.model import SLI, SLO, Metric, Series, Service, Signal
+from .windows import counted_windows
+
+Rule = dict[str, object]
+Group = dict[str, object]
+
+
+def _by(labels: tuple[str, ...]) -> str:
+    return ", ".join(labels)
+
+
+def _rate(series: Series | Metric, window: int, suffix: str = "", extra=()) -> str:
+    if isinstance(series, Metric):
+        series = Series(series)
+    sel = selector(series.metric.name + suffix, series.all_matchers + tuple(extra))
+    return f"rate({sel}[{format_duration(window)}])"
+
+
+def _sum_rate(series: Series, window: int, by: tuple[str, ...], suffix: str = "", extra=()) -> str:
+    return f"sum by ({_by(by)}) ({_rate(series, window, suffix, extra)})"
+
+
+def _zero_safe_ratio(numerator: str, denominator: str) -> str:
+    """numerator / denominator where a missing numerator counts as 0 and 0/0 is 0, not NaN."""
+    return f"({numerator} or {denominator} * 0) / ({denominator} > 0) or {denominator} * 0"
+
+
+def golden_signal_rules(service: Service) -> list[Rule]:
+    """Return the rate and quantile recordings of every counter and histogram."""
+    rules: list[Rule] = []
+    w = service.rate_window
+    for metric in service.metrics:
+        for breakdown in ((),) + metric.breakdowns:
+            by = names.by_labels(breakdown)
+            if metric.type == "counter":
+                rules.append(
+                    {
+                        "record": names.counter_rate(service, metric, breakdown),
+                        "expr": _sum_rate(Series(metric), w, by),
+                    }
+                )
+            elif metric.type == "histogram":
+                buckets = names.bucket_rate(service, metric, breakdown)
+                rules.append(
+                    {"record": buckets, "expr": _sum_rate(Series(metric), w, by + ("le",), "_bucket")}
+                )
+                for q in metric.quantiles:
+                    rules.append(
+                        {
+                            "record": names.quantile(service, metric, q, breakdown),
+                            "expr": f"histogram_quantile({format_number(q)}, {buckets})",
+                        }
+                    )
+    return rules
+
+
+def signal_expr(service: Service, sig: Signal) -> str:
+    """Return the PromQL that computes a signal (in its unit) from raw metrics."""
+    by = names.by_labels(sig.by)
+    scale = " * 100" if sig.unit == "percent" else ""
+    if sig.kind == "gauge":
+        assert sig.series is not None
+        sel = selector(sig.series.metric.name, sig.series.all_matchers)
+        return f"{sig.aggregate} by ({_by(by)}) ({sel})"  # already in its unit
+    if sig.kind == "availability":
+        ratio = names.slo_error_ratio(sig.window)
+        slo = service.slo(sig.slo)
+        return f"(1 - {ratio}{names.slo_selector(service, slo)}) * 100"
+    assert sig.kind == "ratio" and sig.numerator and sig.denominator
+    if sig.counter_based:
+        num = _sum_rate(sig.numerator, service.rate_window, by)
+        den = _sum_rate(sig.denominator, service.rate_window, by)
+        ratio = f"({_zero_safe_ratio(num, den)})"
+    else:
+        num = selector(sig.numerator.metric.name, sig.numerator.all_matchers)
+        den = selector(sig.denominator.metric.name, sig.denominator.all_matchers)
+        if sig.aggregate == "sum":  # the share of the group's total
+            ratio = f"(sum by ({_by(by)}) ({num}) / sum by ({_by(by)}) ({den}))"
+        else:  # divide series by series (same instance), then take the worst, best or mean
+            ratio = f"{sig.aggregate} by ({_by(by)}) ({num} / {den})"
+    if sig.complement:
+        ratio = f"(1 - {ratio})"
+    return f"{ratio}{scale}"
+
+
+def signal_rules(service: Service) -> list[Rule]:
+    """Return one recording per signal that is not already a golden-signal recording."""
+    return [
+        {"record": names.signal(service, sig), "expr": signal_expr(service, sig)}
+        for sig in service.signals
+        if sig.kind != "quantile"
+    ]
+
+
+def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
+    """Return PromQL for bad events and all events over ``window`` (op: rate or increase)."""
+    w = format_duration(window)
+
+    def agg(series: Series, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
+        sel = selector(series.metric.name + suffix, series.all_matchers + extra)
+        return f"sum({op}({sel}[{w}]))"
+
+    if sli.kind == "latency":
+        # Accept le="2" and le="2.0": client libraries differ in how they print bounds.
+        bound = format_number(sli.threshold).replace(".", "\\\\.")
+        le = Matcher("le", "=~", f"{bound}(\\\\.0)?" if "." not in bound else bound + "0*")
+        total = agg(sli.total, "_count")
+        return f"({total} - {agg(sli.total, '_bucket', (le,))})", total
+    total = agg(sli.total)
+    if sli.bad is not None:
+        return agg(sli.bad), total
+    assert sli.good is not None
+    return f"({total} - {agg(sli.good)})", total
+
+
+def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:
+    """Return bad and total event counts over each rate window (``or vector(0)``: never empty)."""
+    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "increase")
+    labels = names.slo_labels(service, slo)
+    return [
+        {"record": names.slo_bad_events(service), "expr": f"{bad} or vector(0)", "labels": labels},
+        {"record": names.slo_events(service), "expr": f"{total} or vector(0)", "labels": labels},
+    ]
+
+
+def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
+    """Return the error ratio over every alert window and the period, plus budget series."""
+    labels = names.slo_labels(service, slo)
+    sel = names.slo_selector(service, slo)
+    rules: list[Rule] = []
+    for window in counted_windows(service) + (slo.period,):
+        if window == service.rate_window:
+            bad, total = _sli_bad_and_total(slo.sli, window, "rate")
+        else:
+            # Long windows add up the recorded per-window counts: bad count / total count,
+            # so a busy hour weighs more than a quiet one, and no raw sample is rescanned.
+            w = format_duration(window)
+            bad = f"sum_over_time({names.slo_bad_events(service)}{sel}[{w}])"
+            total = f"sum_over_time({names.slo_events(service)}{sel}[{w}])"
+        rules.append(
+            {
+                "record": names.slo_error_ratio(window),
+                "expr": f"{bad} / ({total} > 0) or {total} * 0",
+                "labels": labels,
+            }
+        )
+    period_ratio = f"{names.slo_error_ratio(slo.period)}{sel}"
+    budget = format_number(slo.error_budget)
+    rules += [
+        {"record": names.SLO_OBJECTIVE, "expr": f"vector({format_number(slo.target)})", "labels": labels},
+        {"record": names.SLO_ERROR_BUDGET, "expr": f"vector({budget})", "labels": labels},
+        {
+            "record": names.SLO_BUDGET_REMAINING,
+            "expr": f"1 - {period_ratio} / {budget}",
+            "labels": labels,
+        },
+        {
+            "record": names.budget_remaining_percent(service),
+            "expr": f"100 * {names.SLO_BUDGET_REMAINING}{sel}",
+            "labels": labels,
+        },
+        {
+            "record": names.availability_current(service),
+            "expr": f"1 - {period_ratio}",
+            "labels": labels,
+        },
+        {
+            "record": names.availability_target(service),
+            "expr": f"vector({format_number(slo.target)})",
+            "labels": labels,
+        },
+    ]
+    return rules
+
+
+def groups(service: Service) -> list[Group]:
+    """Return the recording rule groups of a service, in evaluation order."""
+    svc = service.name
+    counts: Group = {
+        "name": f"{svc}-slo-event-counts",
+        # One evaluation per rate window: every count covers its own slice of time, so the
+        # period sums each event once (and reads a fifth of the samples an overlap would).
+        "interval": format_duration(service.rate_window),
+        "rules": [r for slo in service.slos for r in slo_count_rules(service, slo)],
+    }
+    ratios: Group = {
+        "name": f"{svc}-slo-error-ratios",
+        "rules": [r for slo in service.slos for r in slo_ratio_rules(service, slo)],
+    }
+    golden: Group = {"name": f"{svc}-golden-signals", "rules": golden_signal_rules(service)}
+    derived: Group = {"name": f"{svc}-signals", "rules": signal_rules(service)}
+    for group in (golden, derived):
+        for rule in group["rules"]:  # type: ignore[union-attr]
+            rule.setdefault("labels", {"service": svc})
+    return [g for g in (golden, derived, counts, ratios) if g["rules"]]

@@ -1,0 +1,40 @@
+"""Spec problems as values: every check returns them, only the CLI prints them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """Return a YAML path the way a reader writes it: ``slos[0].objective``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+@dataclass(frozen=True, order=True)
+class SpecError:
+    """One problem in a spec file, located at ``file:line:column``."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class SpecInvalid(Exception):
+    """Raised with every problem found in one or more specs."""
+
+    def __init__(self, errors: list[SpecError]):
+        super().__init__(f"{len(errors)} problem(s) in the spec")
+        self.errors = sorted(set(errors))

@@ -1,0 +1,469 @@
+"""Load a spec file: YAML with positions, then JSON Schema, then semantic checks, then Model."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from importlib import resources
+from pathlib import Path as FsPath
+
+import jsonschema
+
+from .. import promql
+from .errors import Path, SpecError, SpecInvalid
+from .model import (
+    BUDGET_CRITICAL_ALERT,
+    BUDGET_LOW_ALERT,
+    BURN_ALERT,
+    DEFAULT_BURN_RATES,
+    RESERVED_LABELS,
+    SLI,
+    SLO,
+    BurnRate,
+    ErrorBudgetPolicy,
+    Metric,
+    Series,
+    Service,
+    Signal,
+    Threshold,
+)
+from .yaml_source import Source, read
+
+MAX_FOR = 3600
+MAX_SLOW_BURN_FOR = 3 * 3600
+MAX_AVAILABILITY_WINDOW = 3600
+DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
+
+
+def schema() -> dict:
+    """Return the spec's JSON Schema (shipped in the package)."""
+    text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(schema())
+
+
+def load(path: str | FsPath) -> Service:
+    """Return the Service a spec file describes, or raise SpecInvalid with every problem."""
+    name = str(path)
+    try:
+        raw = FsPath(path).read_bytes()
+    except OSError as exc:
+        raise SpecInvalid([SpecError(name, 1, 1, "(top level)", f"cannot read: {exc.strerror}")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecInvalid([SpecError(name, line, 1, "(top level)", "the file is not UTF-8")])
+    return load_text(name, text)
+
+
+def load_text(name: str, text: str) -> Service:
+    """Return the Service described by ``text`` (read from file ``name``)."""
+    try:
+        source, errors = read(name, text)
+    except RecursionError:
+        source, errors = None, [SpecError(name, 1, 1, "(top level)", "the document nests too deeply")]
+    if source is None:
+        raise SpecInvalid(errors)
+    errors = schema_errors(source)
+    if errors:
+        raise SpecInvalid(errors)
+    return _Resolver(source).service()
+
+
+def schema_errors(source: Source) -> list[SpecError]:
+    """Return one SpecError per JSON Schema violation, in a reader's words."""
+    out = []
+    for error in _VALIDATOR.iter_errors(source.data):
+        out.extend(_describe(source, error))
+    return out
+
+
+def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecError]:
+    path: Path = tuple(error.absolute_path)
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        return _describe(source, best) if best is not None else []
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        out = []
+        for key in error.instance:
+            if key in allowed:
+                continue
+            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            tip = f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}"
+            out.append(source.error((*path, key), f"unknown field {key!r}{tip}"))
+        return out
+    messages = {
+        "required": lambda: error.message.replace("is a required property", "is required"),
+        "type": lambda: f"{error.instance!r} is not of type {error.validator_value}",
+        "enum": lambda: f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}",
+        "pattern": lambda: _pattern_message(path, error.instance),
+        "exclusiveMaximum": lambda: f"{error.instance} must be less than {error.validator_value}",
+        "exclusiveMinimum": lambda: f"{error.instance} must be greater than {error.validator_value}",
+        "maximum": lambda: f"{error.instance} is greater than the maximum {error.validator_value}",
+        "minimum": lambda: f"{error.instance} is less than the minimum {error.validator_value}",
+    }
+    message = messages.get(error.validator, lambda: error.message)()
+    return [source.error(path, message)]
+
+
+def _pattern_message(path: Path, value: object) -> str:
+    field = next((p for p in reversed(path) if isinstance(p, str)), "")
+    hints = {
+        "service": "a service name is a slug: lower-case letters, digits and '-', starting with a letter",
+        "name": "a name is lower-case letters, digits and '-', starting with a letter",
+        "alert": "an alert name is CamelCase letters and digits, under 40 characters",
+        "runbook_url": "a runbook URL starts with http:// or https:// and has no spaces",
+        "runbook_base_url": "a runbook URL starts with http:// or https:// and has no spaces",
+    }
+    return f"{value!r} is not valid: " + hints.get(
+        field, "use letters, digits and '_', starting with a letter"
+    )
+
+
+class _Resolver:
+    """Semantic checks and model building; collects every problem before raising."""
+
+    def __init__(self, source: Source):
+        self.src = source
+        self.d: dict = source.data  # type: ignore[assignment]
+        self.errors: list[SpecError] = []
+
+    def fail(self, path: Path, message: str) -> None:
+        self.errors.append(self.src.error(path, message))
+
+    def duration(self, path: Path, default: str | None = None, value: object = None) -> int:
+        """Return the seconds of the duration at ``path`` (or of ``value``); 0 after a failure."""
+        if value is None:
+            value = self._get(path, default)
+        try:
+            return promql.parse_duration(value)
+        except ValueError as exc:
+            self.fail(path, str(exc))
+            return 0
+
+    def _get(self, path: Path, default: object = None) -> object:
+        node: object = self.d
+        for part in path:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                return default
+        return node
+
+    def matchers(self, path: Path) -> tuple[promql.Matcher, ...]:
+        text = self._get(path, "")
+        try:
+            return promql.parse_matchers(text)
+        except ValueError as exc:
+            self.fail(path, f"invalid selector: {exc}")
+            return ()
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def service(self) -> Service:
+        period = self.duration(("period",), "30d")
+        scrape = self.duration(("scrape_interval",), "1m")
+        rate_window = self.duration(("rate_window",), "5m")
+        if scrape and rate_window and rate_window < 2 * scrape:
+            self.fail(("rate_window",), "a rate window must span at least two scrape intervals")
+        labels = tuple(sorted(self.d.get("labels", {}).items()))
+        for key, _ in labels:
+            if key in RESERVED_LABELS:
+                self.fail(("labels", key), f"{key!r} is set by the generator; choose another label")
+        metrics = self.metrics()
+        slos = self.slos(metrics, period)
+        burn_rates = self.burn_rates(period, scrape)
+        windows = sorted({rate_window} | {w for b in burn_rates for w in (b.long, b.short)})
+        signals = self.signals(metrics, slos, windows)
+        error_budget = self.error_budget()
+        thresholds = self.thresholds(signals)
+        if self.errors:
+            raise SpecInvalid(self.errors)
+        return Service(
+            name=self.d["service"],
+            source=self.src.file,
+            description=self.d.get("description", ""),
+            period=period,
+            scrape_interval=scrape,
+            rate_window=rate_window,
+            labels=labels,
+            runbook_base_url=self.d.get("runbook_base_url", ""),
+            metrics=tuple(metrics.values()),
+            signals=signals,
+            slos=slos,
+            burn_rates=burn_rates,
+            error_budget=error_budget,
+            thresholds=thresholds,
+            slo_windows=tuple(windows),
+        )
+
+    def metrics(self) -> dict[str, Metric]:
+        out = {}
+        names: dict[str, str] = {}
+        for key, m in self.d["metrics"].items():
+            path = ("metrics", key)
+            name = m["name"]
+            if not promql.METRIC_NAME.match(name) or ":" in name:
+                self.fail((*path, "name"), f"{name!r} is not a valid metric name")
+            elif name in names:
+                self.fail((*path, "name"), f"{name!r} is already declared as metrics.{names[name]}")
+            names[name] = key
+            if m["type"] == "histogram" and name.endswith(("_bucket", "_count", "_sum")):
+                self.fail((*path, "name"), "name a histogram without its _bucket/_count/_sum suffix")
+            matchers = self.matchers((*path, "selector"))
+            for i, labels in enumerate(m.get("breakdowns", [])):
+                if "le" in labels:
+                    self.fail((*path, "breakdowns", i), "'le' is the histogram's bucket label")
+                if len(set(labels)) != len(labels):
+                    self.fail((*path, "breakdowns", i), "a label is listed twice")
+            if m["type"] != "histogram":
+                for extra in ("buckets", "quantiles"):
+                    if extra in m:
+                        self.fail((*path, extra), f"only histograms have {extra}")
+            buckets = m.get("buckets", [])
+            if buckets != sorted(set(buckets)):
+                self.fail((*path, "buckets"), "bucket bounds must be increasing, without repeats")
+            out[key] = Metric(
+                key=key,
+                name=name,
+                type=m["type"],
+                help=m.get("help", ""),
+                matchers=matchers,
+                breakdowns=tuple(tuple(b) for b in m.get("breakdowns", [])),
+                buckets=tuple(float(b) for b in buckets),
+                quantiles=tuple(sorted(set(float(q) for q in m.get("quantiles", [])))),
+            )
+        return out
+
+    def series(
+        self, metrics: dict[str, Metric], path: Path, types: tuple[str, ...]
+    ) -> Series | None:
+        ref = self._get(path) or {}
+        key = ref.get("metric")
+        metric = metrics.get(key)
+        if metric is None:
+            hint = difflib.get_close_matches(key, list(metrics), n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.fail((*path, "metric"), f"unknown metric {key!r}: it is not under metrics{tip}")
+            return None
+        if metric.type not in types:
+            self.fail(
+                (*path, "metric"),
+                f"metrics.{key} is a {metric.type}; this needs a {' or '.join(types)}",
+            )
+            return None
+        return Series(metric, self.matchers((*path, "match")))
+
+    def slos(self, metrics: dict[str, Metric], period: int) -> tuple[SLO, ...]:
+        out = []
+        seen: set[str] = set()
+        for i, s in enumerate(self.d["slos"]):
+            path = ("slos", i)
+            if s["name"] in seen:
+                self.fail((*path, "name"), f"duplicate SLO name {s['name']!r}")
+            seen.add(s["name"])
+            slo_period = self.duration((*path, "period")) if "period" in s else period
+            sli = self.sli(metrics, (*path, "sli"))
+            if sli is None:
+                continue
+            out.append(
+                SLO(
+                    name=s["name"],
+                    slo_type=s.get("slo_type", s["name"].replace("-", "_")),
+                    objective=float(s["objective"]),
+                    period=slo_period,
+                    description=s.get("description", ""),
+                    runbook_url=s.get("runbook_url", ""),
+                    sli=sli,
+                )
+            )
+        periods = {s.period for s in out}
+        if len(periods) > 1:
+            self.fail(("slos",), "all SLOs of a service share one period; set `period` at the top")
+        return tuple(out)
+
+    def sli(self, metrics: dict[str, Metric], path: Path) -> SLI | None:
+        sli = self._get(path)
+        if "latency" in sli:
+            lat = sli["latency"]
+            hist = self.series(metrics, (*path, "latency"), ("histogram",))
+            if hist is None:
+                return None
+            threshold = float(lat["threshold"])
+            if hist.metric.buckets and threshold not in hist.metric.buckets:
+                bounds = ", ".join(promql.format_number(b) for b in hist.metric.buckets)
+                self.fail(
+                    (*path, "latency", "threshold"),
+                    f"{promql.format_number(threshold)} is not a bucket bound of "
+                    f"metrics.{hist.metric.key} ({bounds}); the SLI needs an exact bucket",
+                )
+            return SLI("latency", total=hist, threshold=threshold)
+        total = self.series(metrics, (*path, "total"), ("counter",))
+        which = "bad" if "bad" in sli else "good"
+        part = self.series(metrics, (*path, which), ("counter",))
+        if total is None or part is None:
+            return None
+        return SLI("events", total=total, **{which: part})
+
+    def burn_rates(self, period: int, scrape: int) -> tuple[BurnRate, ...]:
+        rows = self.d.get("burn_rates")
+        if rows is None:
+            rows = [
+                {"severity": s, "long": lw, "short": sw, "budget_consumed": b, "for": f}
+                for s, lw, sw, b, f in DEFAULT_BURN_RATES
+            ]
+        out = []
+        for i, r in enumerate(rows):
+            path = ("burn_rates", i)
+            long_ = self.duration((*path, "long"), value=r["long"])
+            short = self.duration((*path, "short"), value=r["short"])
+            for_ = self.duration((*path, "for"), value=r["for"]) if "for" in r else 0
+            if long_ and short and short >= long_:
+                self.fail((*path, "short"), "the short window must be shorter than the long one")
+            if long_ and period and long_ > period:
+                self.fail((*path, "long"), "the window is longer than the SLO period")
+            if short and scrape and short < 2 * scrape:
+                self.fail((*path, "short"), "a rate window must span at least two scrape intervals")
+            if for_ > MAX_SLOW_BURN_FOR:
+                self.fail((*path, "for"), "`for` longer than 3h hides real incidents; use 3h or less")
+            out.append(BurnRate(r["severity"], long_, short, float(r["budget_consumed"]), for_))
+        return tuple(out)
+
+    def signals(
+        self, metrics: dict[str, Metric], slos: tuple[SLO, ...], windows: list[int]
+    ) -> tuple[Signal, ...]:
+        out = []
+        for key, s in sorted(self.d.get("signals", {}).items()):
+            path = ("signals", key)
+            kind = s["kind"]
+            common = {"key": key, "kind": kind, "help": s.get("help", "")}
+            unit = s.get("unit", DEFAULT_UNITS.get(kind, "short"))
+            if kind == "ratio":
+                num = self.series(metrics, (*path, "numerator"), ("counter", "gauge"))
+                den = self.series(metrics, (*path, "denominator"), ("counter", "gauge"))
+                if num and den and num.metric.type != den.metric.type:
+                    self.fail((*path, "denominator"), "numerator and denominator must be the same type")
+                out.append(
+                    Signal(
+                        **common,
+                        unit=unit,
+                        numerator=num,
+                        denominator=den,
+                        complement=bool(s.get("complement", False)),
+                        by=tuple(s.get("by", ())),
+                        aggregate=s.get("aggregate", "sum"),
+                    )
+                )
+            elif kind == "gauge":
+                series = self.series(metrics, path, ("gauge",))
+                out.append(
+                    Signal(
+                        **common,
+                        unit=unit,
+                        series=series,
+                        by=tuple(s.get("by", ())),
+                        aggregate=s.get("aggregate", "max"),
+                    )
+                )
+            elif kind == "quantile":
+                series = self.series(metrics, path, ("histogram",))
+                q = float(s["quantile"])
+                if series and q not in series.metric.quantiles:
+                    self.fail(
+                        (*path, "quantile"),
+                        f"metrics.{series.metric.key} does not record the {promql.format_number(q)} "
+                        "quantile; add it to its `quantiles`",
+                    )
+                out.append(Signal(**common, unit=unit, series=series, quantile=q))
+            else:  # availability
+                window = self.duration((*path, "window"))
+                names = [x.name for x in slos]
+                if s["slo"] not in names:
+                    self.fail((*path, "slo"), f"unknown SLO {s['slo']!r}; SLOs: {', '.join(names)}")
+                if window > MAX_AVAILABILITY_WINDOW:
+                    self.fail((*path, "window"), "an availability window is at most 1h")
+                elif window and window not in windows:
+                    known = ", ".join(promql.format_duration(w) for w in windows)
+                    self.fail((*path, "window"), f"use a recorded SLO window: {known}")
+                if unit != "percent":
+                    self.fail((*path, "unit"), "availability is measured in percent")
+                out.append(Signal(**common, unit="percent", slo=s["slo"], window=window))
+        return tuple(out)
+
+    def error_budget(self) -> ErrorBudgetPolicy:
+        e = self.d.get("error_budget", {})
+        policy = ErrorBudgetPolicy(
+            healthy_above=float(e.get("healthy_above", 50)),
+            low_below=float(e.get("low_below", 25)),
+            critical_below=float(e.get("critical_below", 10)),
+            for_=self.duration(("error_budget", "for"), "15m"),
+        )
+        if not policy.critical_below < policy.low_below <= policy.healthy_above:
+            self.fail(
+                ("error_budget",),
+                "expected critical_below < low_below <= healthy_above "
+                f"(got {policy.critical_below}, {policy.low_below}, {policy.healthy_above})",
+            )
+        if policy.for_ > MAX_FOR:
+            self.fail(("error_budget", "for"), "`for` is at most 1h")
+        return policy
+
+    def thresholds(self, signals: tuple[Signal, ...]) -> tuple[Threshold, ...]:
+        by_key = {s.key: s for s in signals}
+        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT}
+        seen: dict[str, int] = {}
+        out = []
+        for i, t in enumerate(self.d.get("thresholds", [])):
+            path = ("thresholds", i)
+            name = t["alert"]
+            if name in taken:
+                self.fail((*path, "alert"), f"{name!r} is the generator's SLO alert; choose another")
+            elif name in seen:
+                self.fail((*path, "alert"), f"duplicate alert name {name!r} (thresholds[{seen[name]}])")
+            seen.setdefault(name, i)
+            signal = by_key.get(t["signal"])
+            if signal is None:
+                hint = difflib.get_close_matches(t["signal"], list(by_key), n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.fail((*path, "signal"), f"unknown signal {t['signal']!r}{tip}")
+                continue
+            direction = t.get("direction", "above")
+            warning, critical = float(t["warning"]), t.get("critical")
+            if critical is not None:
+                critical = float(critical)
+                worse = critical > warning if direction == "above" else critical < warning
+                if not worse:
+                    word = "above" if direction == "above" else "below"
+                    self.fail(
+                        (*path, "critical"),
+                        f"critical ({promql.format_number(critical)}) must be {word} warning "
+                        f"({promql.format_number(warning)}) for a threshold on the "
+                        f"{direction} side",
+                    )
+            if signal.unit == "percent":
+                for level in ("warning", "critical"):
+                    if level in t and t[level] > 100:
+                        self.fail((*path, level), f"{t[level]} is more than 100 % and can never hold")
+            for_ = self.duration((*path, "for"), "5m")
+            if for_ > MAX_FOR:
+                self.fail((*path, "for"), "`for` is at most 1h; a longer one hides real incidents")
+            out.append(
+                Threshold(
+                    alert=name,
+                    signal=signal,
+                    direction=direction,
+                    warning=warning,
+                    critical=critical,
+                    for_=for_,
+                    summary=t["summary"],
+                    description=t.get("description", ""),
+                    runbook_url=t.get("runbook_url", ""),
+                )
+            )
+        return tuple(out)

@@ -1,0 +1,195 @@
+"""The validated, resolved form of a spec: frozen dataclasses every planner reads.
+
+Every name, window and threshold is resolved here once; planners never look at raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..promql import Matcher
+
+# The SRE Workbook's multi-window multi-burn-rate pairs (chapter 5, table 5-8):
+# (severity, long window, short window, % of the period's budget burnt in the long window, for).
+DEFAULT_BURN_RATES = (
+    ("critical", "1h", "5m", 2, "2m"),
+    ("critical", "6h", "30m", 5, "15m"),
+    ("warning", "1d", "2h", 10, "1h"),
+    ("warning", "3d", "6h", 10, "3h"),
+)
+# Alert names every SLO gets; they are the on-call contract, shared by all services.
+BURN_ALERT = "ErrorBudgetBurn"
+BUDGET_LOW_ALERT = "ErrorBudgetLow"
+BUDGET_CRITICAL_ALERT = "ErrorBudgetCritical"
+RESERVED_LABELS = ("alertname", "severity", "service", "slo", "slo_type", "long", "short")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric the service exports."""
+
+    key: str
+    name: str
+    type: str  # counter | gauge | histogram
+    help: str
+    matchers: tuple[Matcher, ...]
+    breakdowns: tuple[tuple[str, ...], ...] = ()
+    buckets: tuple[float, ...] = ()
+    quantiles: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric narrowed by extra matchers (e.g. the 5xx share of a request counter)."""
+
+    metric: Metric
+    matchers: tuple[Matcher, ...] = ()
+
+    @property
+    def all_matchers(self) -> tuple[Matcher, ...]:
+        """Return the metric's selector followed by the extra matchers."""
+        return self.metric.matchers + self.matchers
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A derived quantity recorded once, read by threshold alerts and the dashboard."""
+
+    key: str
+    kind: str  # ratio | gauge | quantile | availability
+    unit: str
+    help: str
+    numerator: Series | None = None
+    denominator: Series | None = None
+    series: Series | None = None  # gauge and quantile
+    complement: bool = False
+    by: tuple[str, ...] = ()
+    aggregate: str = "sum"
+    quantile: float = 0.0
+    slo: str = ""
+    window: int = 0  # seconds; availability only
+
+    @property
+    def counter_based(self) -> bool:
+        """Return True when the signal is computed from counter rates."""
+        return self.numerator is not None and self.numerator.metric.type == "counter"
+
+
+@dataclass(frozen=True)
+class SLI:
+    """How good and bad events are counted: ``events`` (bad or good, and total) or ``latency``."""
+
+    kind: str
+    total: Series
+    bad: Series | None = None
+    good: Series | None = None
+    threshold: float = 0.0  # latency: the bucket bound (le) in seconds
+
+
+@dataclass(frozen=True)
+class SLO:
+    """A service level objective over a period."""
+
+    name: str
+    slo_type: str
+    objective: float  # percent, e.g. 99.9
+    period: int  # seconds
+    description: str
+    runbook_url: str
+    sli: SLI
+
+    @property
+    def target(self) -> float:
+        """Return the objective as a ratio (0.999)."""
+        return round(self.objective / 100, 12)
+
+    @property
+    def error_budget(self) -> float:
+        """Return the share of events allowed to be bad (0.001)."""
+        return round(1 - self.objective / 100, 12)
+
+    @property
+    def budget_minutes(self) -> float:
+        """Return the error budget as minutes of total downtime over the period."""
+        return round(self.error_budget * self.period / 60, 6)
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    """One multi-window burn-rate alert pair."""
+
+    severity: str
+    long: int
+    short: int
+    budget_consumed: float  # percent of the period's budget burnt over the long window
+    for_: int
+
+    def factor(self, period: int) -> float:
+        """Return the burn rate: how many times faster than sustainable the budget burns."""
+        return round(self.budget_consumed / 100 * period / self.long, 12)
+
+
+@dataclass(frozen=True)
+class ErrorBudgetPolicy:
+    """Error budget remaining thresholds, in percent."""
+
+    healthy_above: float
+    low_below: float
+    critical_below: float
+    for_: int
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One row of the threshold table: an alert with a warning and maybe a critical level."""
+
+    alert: str
+    signal: Signal
+    direction: str  # above | below
+    warning: float
+    critical: float | None
+    for_: int
+    summary: str
+    description: str
+    runbook_url: str
+
+    def levels(self) -> tuple[tuple[str, float], ...]:
+        """Return ``(severity, value)`` pairs, warning first."""
+        out: tuple[tuple[str, float], ...] = (("warning", self.warning),)
+        if self.critical is not None:
+            out += (("critical", self.critical),)
+        return out
+
+
+@dataclass(frozen=True)
+class Service:
+    """Everything the generator knows about one service."""
+
+    name: str
+    source: str  # spec path, as given
+    description: str
+    period: int
+    scrape_interval: int
+    rate_window: int
+    labels: tuple[tuple[str, str], ...]
+    runbook_base_url: str
+    metrics: tuple[Metric, ...]
+    signals: tuple[Signal, ...]
+    slos: tuple[SLO, ...]
+    burn_rates: tuple[BurnRate, ...]
+    error_budget: ErrorBudgetPolicy
+    thresholds: tuple[Threshold, ...]
+    slo_windows: tuple[int, ...] = field(default=())
+
+    @property
+    def metric_prefix(self) -> str:
+        """Return the service name as a metric-name prefix (``my-svc`` -> ``my_svc``)."""
+        return self.name.replace("-", "_")
+
+    def signal(self, key: str) -> Signal:
+        """Return the signal called ``key``."""
+        return next(s for s in self.signals if s.key == key)
+
+    def slo(self, name: str) -> SLO:
+        """Return the SLO called ``name``."""
+        return next(s for s in self.slos if s.name == name)

@@ -1,0 +1,135 @@
+"""Read a YAML spec into plain data plus the line and column of every value.
+
+PyYAML's constructors silently keep the last of duplicate keys and expand aliases without
+limit, so this module builds the data from the composed node tree itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from .errors import Path, SpecError, format_path
+
+try:  # the C composer is much faster; fall back to pure Python where it is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_NODES = 200_000  # far above any real spec; bounds alias expansion ("billion laughs")
+MAX_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed spec: its data and where each YAML path came from."""
+
+    file: str
+    data: object
+    positions: dict[Path, tuple[int, int]]
+
+    def error(self, path: Path, message: str) -> SpecError:
+        """Return a SpecError located at the nearest known position of ``path``."""
+        probe = tuple(path)
+        while probe not in self.positions and probe:
+            probe = probe[:-1]
+        line, column = self.positions.get(probe, (1, 1))
+        return SpecError(self.file, line, column, format_path(path), message)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Builder:
+    def __init__(self, file: str):
+        self.file = file
+        self.positions: dict[Path, tuple[int, int]] = {}
+        self.errors: list[SpecError] = []
+        self.count = 0
+
+    def _at(self, node: yaml.Node, path: Path, message: str) -> None:
+        mark = node.start_mark
+        self.errors.append(
+            SpecError(self.file, mark.line + 1, mark.column + 1, format_path(path), message)
+        )
+
+    def build(self, node: yaml.Node, path: Path) -> object:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, object] = {}
+            seen: dict[str, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self._at(key_node, path, "merge keys (<<) are not supported; write the keys out")
+                    continue
+                key = _constructor.construct_object(key_node)
+                if not isinstance(key, str):
+                    self._at(key_node, path, f"keys must be strings, not {key!r}")
+                    continue
+                if key in seen:
+                    first = seen[key].start_mark.line + 1
+                    self._at(key_node, (*path, key), f"duplicate key {key!r} (first at line {first})")
+                    continue
+                seen[key] = key_node
+                self.positions[(*path, key)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                out[key] = self.build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return _constructor.construct_object(node)
+
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+def read(file: str, text: str) -> tuple[Source | None, list[SpecError]]:
+    """Parse ``text``; return the Source, or None and the reasons it could not be read."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        return None, [SpecError(file, 1, 1, "(top level)", "the file is larger than 2 MB")]
+    if "\t" in text:
+        line = text[: text.index("\t")].count("\n") + 1
+        col = text.index("\t") - (text.rfind("\n", 0, text.index("\t")) + 1) + 1
+        return None, [
+            SpecError(file, line, col, "(top level)", "tab character; indent YAML with spaces")
+        ]
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, [SpecError(file, line, col, "(top level)", f"invalid YAML: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, [SpecError(file, 1, 1, "(top level)", f"invalid YAML: {exc}")]
+    if node is None:
+        return None, [SpecError(file, 1, 1, "(top level)", "the file is empty; expected a spec")]
+    builder = _Builder(file)
+    try:
+        data = builder.build(node, ())
+    except _TooLarge:
+        return None, [
+            SpecError(
+                file,
+                1,
+                1,
+                "(top level)",
+                f"the document expands to more than {MAX_NODES} values "
+                "(aliases expanding exponentially?)",
+            )
+        ]
+    except (yaml.constructor.ConstructorError, ValueError) as exc:
+        return None, [SpecError(file, 1, 1, "(top level)", f"invalid YAML value: {exc}")]
+    if builder.errors:
+        return None, builder.errors
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return None, [SpecError(file, 1, 1, "(top level)", f"expected a mapping, found a {kind}")]
+    return Source(file, data, builder.positions), []
