@@ -27,6 +27,10 @@ test: $(STAMP) tools ## Prove everything: promtool, amtool, a real Prometheus
 check: $(STAMP) ## Fail with a diff when the committed out/ is stale
 	$(BIN)/python -m generator check
 
+# Exit 1 only means "there are changes": make succeeds then, and fails on a real error (2).
+diff: $(STAMP) ## Review out/ as Markdown against the merge base with main (BASE=<ref>)
+	$(BIN)/python -m generator diff $(if $(BASE),--base $(BASE)) || [ $$? -eq 1 ]
+
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check generator tests
 	$(BIN)/ruff format --check generator tests

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import output
+from .diff import DiffError, diff
 from .plan import service_files
 from .spec.errors import SpecError, SpecInvalid
 from .spec.loader import load
@@ -160,4 +161,28 @@ def check(spec_dir: Path, out: Path) -> None:
     click.echo(
         f"\n{len(changed)} file(s) in {out}/ are stale: run `make generate` and commit.", err=True
     )
+    sys.exit(1)
+
+
+@main.command("diff")
+@out_option
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Git ref to compare with. Default: the merge base with main, else HEAD.",
+)
+def diff_command(out: Path, base: str | None) -> None:
+    """Print a Markdown review of how out/ changed since a git ref.
+
+    Exit status: 0 no change, 1 changed, 2 error.
+    """
+    try:
+        text, _ = diff(out, base)
+    except DiffError as exc:
+        click.echo(f"diff: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if text is None:
+        click.echo(f"No change in {out}/.")
+        return
+    click.echo(text, nl=False)
     sys.exit(1)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import errno
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -56,11 +59,15 @@ def to_json(data: object) -> bytes:
 
 
 def write_tree(root: Path, files: Files) -> None:
-    """Write ``files`` under ``root`` (which must not exist yet)."""
+    """Write ``files`` under ``root`` and flush each one to disk before returning."""
     for rel, content in sorted(files.items()):
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        with open(target, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            # A swapped-in tree must survive a power cut, not only a killed process.
+            os.fsync(handle.fileno())
 
 
 def read_tree(root: Path) -> Files:
@@ -72,46 +79,99 @@ def read_tree(root: Path) -> Files:
     }
 
 
+class OutputError(RuntimeError):
+    """The staged tree is not what was planned; out/ was left as it was."""
+
+
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+# renameat2 answers these when the kernel or the file system cannot exchange.
+_NO_EXCHANGE = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP})
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2); return False where unsupported."""
+    """Atomically swap two paths (Linux renameat2).
+
+    Return False where exchange is unsupported; raise OSError on any other failure, so a
+    failed swap is never mistaken for "unsupported" and retried the non-atomic way.
+    """
     fn = getattr(_libc, "renameat2", None)
     if fn is None:
         return False
     rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return rc == 0
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _NO_EXCHANGE:
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def _swap_by_renames(staging: Path, out: Path) -> None:
+    """Replace ``out`` with ``staging`` by two renames, restoring ``out`` if the second fails.
+
+    Used only where renameat2 cannot exchange; a kill between the renames leaves out/ absent
+    (never mixed) with the old tree in a ``.<out>.old-*`` folder beside it.
+    """
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.rename(out, old / "tree")
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        os.rename(old / "tree", out)
+        old.rmdir()
+        raise
+    shutil.rmtree(old)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (no lock file is created; released on exit/kill)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def replace_tree(out: Path, files: Files, keep: Iterable[str] = ()) -> None:
     """Make ``out`` hold exactly ``files`` plus the subtrees named in ``keep``, atomically.
 
-    The new tree is built beside ``out`` and swapped in with one rename, so a crash at any
-    point leaves either the old tree or the new one, never a mix. Files not in the new tree
-    (a deleted service, a removed panel) disappear in the same swap.
+    The new tree is built beside ``out``, read back and compared with what was planned, and
+    only then swapped in with one rename, so a failure or a kill at any point leaves either
+    the old tree or the new one, never a mix. Files not in the new tree (a deleted service,
+    a removed panel) disappear in the same swap. Raises OutputError if the staged tree is
+    not exactly what was planned.
     """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".out.new-", dir=out.parent))
-    try:
-        for name in keep:
-            if (out / name).is_dir():
-                shutil.copytree(out / name, staging / name)
-        write_tree(staging, files)
-        os.chmod(staging, 0o755)
-        if out.exists() and _exchange(staging, out):
-            shutil.rmtree(staging)  # now holds the old tree
-            return
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=".out.old-", dir=out.parent))
-            os.rename(out, old / "out")
-            os.rename(staging, out)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with _locked(out.parent):
+        # Staging folders of runs that were killed; the lock proves none is still running.
+        for stale in sorted(out.parent.glob(f".{out.name}.new-*")):
+            shutil.rmtree(stale, ignore_errors=True)
+        for aside in sorted(out.parent.glob(f".{out.name}.old-*")):
+            if not out.exists() and (aside / "tree").is_dir():
+                os.rename(aside / "tree", out)  # killed between the fallback's two renames
+            shutil.rmtree(aside, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        try:
+            expected = dict(files)
+            for name in keep:
+                if (out / name).is_dir():
+                    shutil.copytree(out / name, staging / name)
+                    expected.update({f"{name}/{k}": v for k, v in read_tree(out / name).items()})
+            write_tree(staging, files)
+            if read_tree(staging) != expected:
+                raise OutputError(f"the staged tree in {staging} differs from the plan")
+            os.chmod(staging, 0o755)
+            if not out.exists():
+                os.rename(staging, out)
+            elif _exchange(staging, out):
+                shutil.rmtree(staging)  # now holds the old tree
+            else:
+                _swap_by_renames(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from . import alertmanager
+from .docs import render as docs
+from .grafana.files import files as grafana_files
 from .output import Files, to_yaml
 from .prometheus import alerts, recording, unittests
 from .spec.model import Service
@@ -17,4 +20,9 @@ def service_files(service: Service) -> Files:
     }
     for name, suite in unittests.suites(service).items():
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
+    if (routes := alertmanager.config(service)) is not None:
+        files[f"{base}/alertmanager/alertmanager.yml"] = to_yaml(routes, src)
+    for name, text in docs.files(service).items():
+        files[f"{base}/docs/{name}"] = text.encode("utf-8")
+    files.update(grafana_files(service))
     return files

@@ -104,7 +104,9 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
     expr = (
         clause.format(ratio=names.slo_error_ratio(burn.long), sel=sel, budget=budget, factor=factor)
         + "\nand\n"
-        + clause.format(ratio=names.slo_error_ratio(burn.short), sel=sel, budget=budget, factor=factor)
+        + clause.format(
+            ratio=names.slo_error_ratio(burn.short), sel=sel, budget=budget, factor=factor
+        )
     )
     spent = format_number(burn.budget_consumed)
     return {
@@ -167,7 +169,9 @@ def groups(service: Service) -> list[dict[str, object]]:
         },
         {
             "name": f"{svc}-slo-burn-rate-alerts",
-            "rules": [burn_rate_rule(service, s, b) for s in service.slos for b in service.burn_rates],
+            "rules": [
+                burn_rate_rule(service, s, b) for s in service.slos for b in service.burn_rates
+            ],
         },
         {
             "name": f"{svc}-error-budget-alerts",

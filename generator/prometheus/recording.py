@@ -48,7 +48,10 @@ def golden_signal_rules(service: Service) -> list[Rule]:
             elif metric.type == "histogram":
                 buckets = names.bucket_rate(service, metric, breakdown)
                 rules.append(
-                    {"record": buckets, "expr": _sum_rate(Series(metric), w, by + ("le",), "_bucket")}
+                    {
+                        "record": buckets,
+                        "expr": _sum_rate(Series(metric), w, by + ("le",), "_bucket"),
+                    }
                 )
                 for q in metric.quantiles:
                     rules.append(
@@ -153,7 +156,11 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
     period_ratio = f"{names.slo_error_ratio(slo.period)}{sel}"
     budget = format_number(slo.error_budget)
     rules += [
-        {"record": names.SLO_OBJECTIVE, "expr": f"vector({format_number(slo.target)})", "labels": labels},
+        {
+            "record": names.SLO_OBJECTIVE,
+            "expr": f"vector({format_number(slo.target)})",
+            "labels": labels,
+        },
         {"record": names.SLO_ERROR_BUDGET, "expr": f"vector({budget})", "labels": labels},
         {
             "record": names.SLO_BUDGET_REMAINING,

@@ -1,10 +1,307 @@
-"""promtool unit tests (placeholder while the generator grows)."""
+"""promtool unit tests for the generated rules.
+
+For every alert rule the tests drive its signal past the threshold (it must fire with its
+exact labels and annotations once ``for`` has passed) and to just inside the healthy side
+(it must stay silent). For every SLO a one-day traffic pattern with one busy hour of errors
+pins the traffic-weighted budget remaining to the value computed here from the counts.
+"""
 
 from __future__ import annotations
 
-from ..spec.model import Service
+import re
+from fractions import Fraction
+
+from .. import signals as names
+from ..promql import format_duration, format_number
+from ..spec.model import BURN_ALERT, SLO, Service, Signal, Threshold
+from . import alerts
+from .humanize import humanize, humanize_duration
+from .synthetic import (
+    PER_MINUTE,
+    Feed,
+    quantile_value,
+    segments,
+    signal_feeds,
+    sli_error_ratio,
+    sli_feeds,
+)
+
+RULE_FILES = ["../recording_rules.yml", "../alerts.yml"]
+SETTLE = 5 * 60  # after the rate window fills, before `for` starts counting
+
+
+def _input(feeds: list[Feed], minutes: int) -> list[dict[str, str]]:
+    out, seen = [], set()
+    for f in feeds:
+        if f.selector in seen:
+            continue
+        seen.add(f.selector)
+        values = (
+            f"0+{format_number(f.step)}x{minutes}"
+            if f.counter
+            else (f"{format_number(f.step)}+0x{minutes}")
+        )
+        out.append({"series": f.selector, "values": values})
+    return out
+
+
+def render(template: str, value: float, labels: dict[str, str]) -> str:
+    """Return an annotation as Prometheus renders it for ``value`` and ``labels``."""
+    text = template.replace("{{ $value | humanizeDuration }}", humanize_duration(value))
+    text = text.replace("{{ $value | humanize }}", humanize(value))
+    text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m[1], ""), text)
+    return text.replace('{{ "{{" }}', "{{")
+
+
+def _signal_labels(service: Service, sig: Signal, feeds: list[Feed]) -> dict[str, str]:
+    if sig.kind == "availability":
+        slo = service.slo(sig.slo)
+        return names.slo_labels(service, slo)
+    first = dict(feeds[0].labels)
+    return {k: first[k] for k in names.by_labels(sig.by) if k in first} | {"service": service.name}
+
+
+def _healthy_value(row: Threshold) -> float:
+    """A value just inside the healthy side of the warning threshold."""
+    if row.direction == "above":
+        return row.warning * 0.99
+    cap = 100.0 if row.signal.unit == "percent" else row.warning * 1.02 + 1
+    return row.warning + (cap - row.warning) / 2
+
+
+def _firing_value(row: Threshold, severity: str) -> float:
+    """A value past ``severity``'s threshold but short of the next one."""
+    w, c = row.warning, row.critical
+    cap = 100.0 if row.signal.unit == "percent" else None
+    if row.direction == "above":
+        if severity == "warning" and c is not None:
+            return (w + c) / 2
+        level = c if severity == "critical" else w
+        high = level * 1.1 if level else 1.0
+        return min(high, (level + cap) / 2) if cap is not None else high
+    if severity == "warning" and c is not None:
+        return (w + c) / 2
+    level = c if severity == "critical" else w
+    return level - (w - c) / 2 if c is not None and level - (w - c) / 2 > 0 else level / 2
+
+
+def _drive(service: Service, row: Threshold, value: float, low: float, high: float):
+    """Return (feeds, value actually reached) for a threshold test."""
+    if row.signal.kind == "quantile":
+        found = quantile_value(row.signal, low, high)
+        if found is None:
+            raise ValueError(
+                f"{row.alert}: no histogram bucket puts the quantile in ({low}, {high}]"
+            )
+        return found
+    return signal_feeds(service, row.signal, value), value
+
+
+def _threshold_cases(service: Service, row: Threshold) -> list[dict]:
+    rules = alerts.threshold_rules(service, row)
+    minutes = (service.rate_window + SETTLE + row.for_) // 60 + 5
+    eval_time = format_duration(minutes * 60)
+    cases = []
+    levels = dict(row.levels())
+    above = row.direction == "above"
+    for severity, _ in row.levels():
+        target = _firing_value(row, severity)
+        nxt = levels.get("critical") if severity == "warning" else None
+        bound = levels[severity]
+        low, high = (bound, nxt if nxt is not None else float("inf")) if above else (0, bound)
+        feeds, value = _drive(service, row, target, low, high)
+        labels = _signal_labels(service, row.signal, feeds)
+        firing = [
+            r for r in rules if (r["labels"]["severity"] == "warning" or severity == "critical")
+        ]
+        exp = [
+            {
+                "exp_labels": {**labels, **r["labels"]},
+                "exp_annotations": {
+                    k: render(v, value, labels) for k, v in r["annotations"].items()
+                },
+            }
+            for r in firing
+        ]
+        cases.append(
+            {
+                "name": f"{row.alert} {severity}: {row.signal.key} at {format_number(value)}",
+                "interval": "1m",
+                "input_series": _input(feeds, minutes),
+                "alert_rule_test": [
+                    {"eval_time": eval_time, "alertname": row.alert, "exp_alerts": exp}
+                ],
+            }
+        )
+    healthy = _healthy_value(row)
+    low, high = (0, row.warning) if above else (row.warning, float("inf"))
+    feeds, value = _drive(service, row, healthy, low, high)
+    cases.append(
+        {
+            "name": f"{row.alert} silent: {row.signal.key} at {format_number(value)}, "
+            f"just inside the {format_number(row.warning)} threshold",
+            "interval": "1m",
+            "input_series": _input(feeds, minutes),
+            "alert_rule_test": [{"eval_time": eval_time, "alertname": row.alert, "exp_alerts": []}],
+        }
+    )
+    return cases
+
+
+def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple[str, dict]]:
+    """Return (alertname, expectation) of the burn-rate (kind='burn') or budget alerts that
+    steady ``feeds`` make fire, for every SLO (several SLOs may read the same series)."""
+    out = []
+    for slo in service.slos:
+        ratio = sli_error_ratio(slo.sli, feeds)
+        burn = ratio / slo.error_budget
+        if kind == "burn":
+            for b in service.burn_rates:
+                if burn > b.factor(slo.period) * 1.0000001:
+                    rule = alerts.burn_rate_rule(service, slo, b)
+                    out.append((BURN_ALERT, _expect(rule, burn, names.slo_labels(service, slo))))
+        else:
+            remaining = 100 * (1 - burn)
+            for rule in alerts.budget_rules(service, slo):
+                limit = float(rule["expr"].rsplit("<", 1)[1])
+                if remaining < limit:
+                    expectation = _expect(rule, remaining, names.slo_labels(service, slo))
+                    out.append((rule["alert"], expectation))
+    return out
+
+
+def _expect(rule: dict, value: float, labels: dict[str, str]) -> dict:
+    return {
+        "exp_labels": {**labels, **rule["labels"]},
+        "exp_annotations": {k: render(v, value, labels) for k, v in rule["annotations"].items()},
+    }
+
+
+def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
+    cases = []
+    longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
+    minutes = (SETTLE + longest_for) // 60 + 10
+    eval_time = format_duration(minutes * 60)
+    factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
+    burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in zip(factors, factors[1:], strict=False)]
+    burns.append(factors[-1] * 0.9)  # silent: just under the slowest burn rate
+    for burn in burns:
+        ratio = burn * slo.error_budget
+        if ratio >= 1:
+            continue  # an error ratio above 100 % cannot happen
+        feeds = sli_feeds(slo.sli, ratio)
+        expected = [e for _, e in _slo_alerts_at(service, feeds, "burn")]
+        cases.append(
+            {
+                "name": f"{BURN_ALERT} {slo.name}: burning {format_number(round(burn, 6))}x "
+                f"({len(expected)} window pairs firing)",
+                "interval": "1m",
+                "input_series": _input(feeds, minutes),
+                "alert_rule_test": [
+                    {"eval_time": eval_time, "alertname": BURN_ALERT, "exp_alerts": expected}
+                ],
+            }
+        )
+    policy = service.error_budget
+    remaining_levels = [
+        (policy.low_below + policy.healthy_above) / 2,  # silent
+        (policy.low_below + policy.critical_below) / 2,  # low only
+        policy.critical_below / 2,  # low and critical
+    ]
+    for remaining in remaining_levels:
+        feeds = sli_feeds(slo.sli, (1 - remaining / 100) * slo.error_budget)
+        firing = _slo_alerts_at(service, feeds, "budget")
+        tests = [
+            {
+                "eval_time": eval_time,
+                "alertname": rule["alert"],
+                "exp_alerts": [e for name, e in firing if name == rule["alert"]],
+            }
+            for rule in alerts.budget_rules(service, slo)
+        ]
+        cases.append(
+            {
+                "name": f"error budget {slo.name}: {format_number(remaining)}% left",
+                "interval": "1m",
+                "input_series": _input(feeds, minutes),
+                "alert_rule_test": tests,
+            }
+        )
+    return cases
+
+
+def _slo_value_case(service: Service, slo: SLO) -> dict:
+    """One day: quiet traffic, one busy hour with errors at twice the budget, quiet again.
+
+    The expected budget remaining is bad count / total count over the period, computed
+    here exactly; an average of 5m ratios would report far more budget left.
+    """
+    quiet, busy = PER_MINUTE / 10, PER_MINUTE
+    busy_ratio = min(2 * slo.error_budget, 1.0)
+    idle, before, after = 10, 12 * 60, 11 * 60  # minutes; idle edges keep windows whole
+    plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
+    plan.append((idle, 0.0, 0.0))
+    series: dict[str, tuple[Feed, list[tuple[int, float]]]] = {}
+    for minutes, traffic, ratio in plan:
+        # The feeds for one minute of this segment, scaled to its traffic.
+        for f in sli_feeds(slo.sli, ratio):
+            step = f.step * traffic / PER_MINUTE
+            series.setdefault(f.selector, (f, []))[1].append((minutes, step))
+    bad = Fraction(60) * Fraction(busy) * Fraction(busy_ratio)
+    total = Fraction(60 * busy) + Fraction((before + after) * quiet)
+    remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
+    unweighted = 100 * (
+        1 - Fraction(busy_ratio) * Fraction(60, before + 60 + after) / Fraction(slo.error_budget)
+    )
+    end = sum(m for m, _, _ in plan)
+    sel = names.slo_selector(service, slo)
+
+    def rounded(value: Fraction) -> str:
+        return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
+
+    return {
+        "name": (
+            f"{slo.name}: a day with one busy hour of errors leaves {rounded(remaining)}% of the "
+            f"budget (traffic-weighted; an average of 5m ratios would claim {rounded(unweighted)}%)"
+        ),
+        "interval": "1m",
+        "input_series": [
+            {"series": sel_, "values": segments(steps)} for sel_, (_, steps) in series.items()
+        ],
+        "promql_expr_test": [
+            {
+                "expr": f"round({names.budget_remaining_percent(service)}{sel}, 0.001)",
+                "eval_time": format_duration(end * 60 - 60),
+                "exp_samples": [
+                    {
+                        "labels": _labels_text(
+                            "", names.slo_labels(service, slo)
+                        ),
+                        "value": float(rounded(remaining)),
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _labels_text(metric: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{metric}{{{inner}}}"
 
 
 def suites(service: Service) -> dict[str, dict]:
-    """Return promtool test files by name."""
-    return {}
+    """Return promtool test files by name: threshold alerts, SLO alerts, SLO values."""
+
+    def suite(tests: list[dict], interval: str = "1m") -> dict:
+        return {"rule_files": RULE_FILES, "evaluation_interval": interval, "tests": tests}
+
+    out = {}
+    thresholds = [c for row in service.thresholds for c in _threshold_cases(service, row)]
+    if thresholds:
+        out["threshold_alerts_test.yml"] = suite(thresholds)
+    out["slo_alerts_test.yml"] = suite(
+        [c for s in service.slos for c in _slo_alert_cases(service, s)]
+    )
+    out["slo_values_test.yml"] = suite([_slo_value_case(service, s) for s in service.slos])
+    return out

@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 import jsonschema
 
 from .. import promql
+from .dashboard import resolve as resolve_dashboard
 from .errors import Path, SpecError, SpecInvalid
 from .model import (
     BUDGET_CRITICAL_ALERT,
@@ -27,7 +28,8 @@ from .model import (
     Signal,
     Threshold,
 )
-from .yaml_source import Source, read
+from .routing import resolve as resolve_routing
+from .yaml_source import Source, kind_of, read
 
 MAX_FOR = 3600
 MAX_SLOW_BURN_FOR = 3 * 3600
@@ -98,16 +100,56 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
         return out
     messages = {
         "required": lambda: error.message.replace("is a required property", "is required"),
-        "type": lambda: f"{error.instance!r} is not of type {error.validator_value}",
-        "enum": lambda: f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}",
+        "type": lambda: f"expected {_WANTED.get(error.validator_value, error.validator_value)}, "
+        f"found {_found(error.instance)}",
+        "enum": lambda: f"{_show(error.instance)} is not one of "
+        f"{', '.join(map(str, error.validator_value))}",
+        "minItems": lambda: "at least one entry is required",
+        "minProperties": lambda: "at least one entry is required",
+        "minLength": lambda: "must not be empty",
+        "maxLength": lambda: f"{len(error.instance)} characters is too long; "
+        f"the limit is {error.validator_value}",
         "pattern": lambda: _pattern_message(path, error.instance),
         "exclusiveMaximum": lambda: f"{error.instance} must be less than {error.validator_value}",
         "exclusiveMinimum": lambda: f"{error.instance} must be greater than {error.validator_value}",
         "maximum": lambda: f"{error.instance} is greater than the maximum {error.validator_value}",
         "minimum": lambda: f"{error.instance} is less than the minimum {error.validator_value}",
     }
+    if path[-1:] == ("objective",) and error.validator.startswith("exclusiveM"):
+        # 100 % leaves no error budget to alert on, and 0 % is no objective at all.
+        messages[error.validator] = lambda: (
+            f"{error.instance} is not strictly between 0 and 100; an objective is a "
+            "percentage such as 99.9"
+        )
     message = messages.get(error.validator, lambda: error.message)()
     return [source.error(path, message)]
+
+
+# JSON Schema type names in a YAML writer's words.
+_WANTED = {
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}
+
+
+def _found(value: object) -> str:
+    """Return what was found, as in ``text 'high'``, ``a list`` or ``true``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    shown = _show(value)
+    return f"{kind_of(value)} {shown}" if shown else kind_of(value)
+
+
+def _show(value: object) -> str:
+    """Return a short repr of a scalar (a long one cut to 40 characters); '' for collections."""
+    if isinstance(value, dict | list):
+        return ""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _pattern_message(path: Path, value: object) -> str:
@@ -173,9 +215,14 @@ class _Resolver:
         if scrape and rate_window and rate_window < 2 * scrape:
             self.fail(("rate_window",), "a rate window must span at least two scrape intervals")
         labels = tuple(sorted(self.d.get("labels", {}).items()))
-        for key, _ in labels:
+        for key, value in labels:
             if key in RESERVED_LABELS:
                 self.fail(("labels", key), f"{key!r} is set by the generator; choose another label")
+            if not value.isprintable():
+                self.fail(("labels", key), "a label value is one line of printable text")
+            elif "{{" in value:
+                # Prometheus expands templates in alert labels; a routing label must be literal.
+                self.fail(("labels", key), "a label value cannot contain '{{' (template syntax)")
         metrics = self.metrics()
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
@@ -183,6 +230,8 @@ class _Resolver:
         signals = self.signals(metrics, slos, windows)
         error_budget = self.error_budget()
         thresholds = self.thresholds(signals)
+        routing = resolve_routing(self.src, self.errors)
+        dashboard = resolve_dashboard(self, metrics, signals, slos, thresholds, error_budget)
         if self.errors:
             raise SpecInvalid(self.errors)
         return Service(
@@ -201,12 +250,16 @@ class _Resolver:
             error_budget=error_budget,
             thresholds=thresholds,
             slo_windows=tuple(windows),
+            routing=routing,
+            dashboard=dashboard,
         )
 
     def metrics(self) -> dict[str, Metric]:
         out = {}
         names: dict[str, str] = {}
-        for key, m in self.d["metrics"].items():
+        # Sorted: the order of keys in a YAML mapping carries no meaning, so it must not
+        # change the order of generated rules.
+        for key, m in sorted(self.d["metrics"].items()):
             path = ("metrics", key)
             name = m["name"]
             if not promql.METRIC_NAME.match(name) or ":" in name:
@@ -268,6 +321,9 @@ class _Resolver:
             if s["name"] in seen:
                 self.fail((*path, "name"), f"duplicate SLO name {s['name']!r}")
             seen.add(s["name"])
+            if round(s["objective"], 6) != s["objective"]:
+                # Past six decimals the error budget rounds towards 0 and the alerts divide by it.
+                self.fail((*path, "objective"), "an objective has at most 6 decimal places")
             slo_period = self.duration((*path, "period")) if "period" in s else period
             sli = self.sli(metrics, (*path, "sli"))
             if sli is None:
@@ -408,7 +464,14 @@ class _Resolver:
             self.fail(
                 ("error_budget",),
                 "expected critical_below < low_below <= healthy_above "
-                f"(got {policy.critical_below}, {policy.low_below}, {policy.healthy_above})",
+                "(got "
+                + ", ".join(
+                    map(
+                        promql.format_number,
+                        (policy.critical_below, policy.low_below, policy.healthy_above),
+                    )
+                )
+                + ")",
             )
         if policy.for_ > MAX_FOR:
             self.fail(("error_budget", "for"), "`for` is at most 1h")
@@ -450,6 +513,11 @@ class _Resolver:
                 for level in ("warning", "critical"):
                     if level in t and t[level] > 100:
                         self.fail((*path, level), f"{t[level]} is more than 100 % and can never hold")
+            if not t["summary"].isprintable():
+                self.fail(
+                    (*path, "summary"),
+                    "a summary is one plain sentence on one line; put details in `description`",
+                )
             for_ = self.duration((*path, "for"), "5m")
             if for_ > MAX_FOR:
                 self.fail((*path, "for"), "`for` is at most 1h; a longer one hides real incidents")

@@ -6,8 +6,13 @@ Every name, window and threshold is resolved here once; planners never look at r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..promql import Matcher
+from .routing import Routing
+
+if TYPE_CHECKING:  # dashboard.py reads this module's types, so import it for hints only
+    from .dashboard import Dashboard
 
 # The SRE Workbook's multi-window multi-burn-rate pairs (chapter 5, table 5-8):
 # (severity, long window, short window, % of the period's budget burnt in the long window, for).
@@ -180,6 +185,8 @@ class Service:
     error_budget: ErrorBudgetPolicy
     thresholds: tuple[Threshold, ...]
     slo_windows: tuple[int, ...] = field(default=())
+    routing: Routing | None = None  # no routing section: no Alertmanager config
+    dashboard: Dashboard | None = None  # no dashboard section: no Grafana files
 
     @property
     def metric_prefix(self) -> str:

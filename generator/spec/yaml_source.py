@@ -6,6 +6,7 @@ limit, so this module builds the data from the composed node tree itself.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import yaml
@@ -65,7 +66,12 @@ class _Builder:
             seen: dict[str, yaml.Node] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    self._at(key_node, path, "merge keys (<<) are not supported; write the keys out")
+                    self._at(
+                        key_node, path, "merge keys (<<) are not supported; write the keys out"
+                    )
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                    self._at(key_node, path, "keys must be plain text, not a list or mapping")
                     continue
                 key = _constructor.construct_object(key_node)
                 if not isinstance(key, str):
@@ -73,7 +79,9 @@ class _Builder:
                     continue
                 if key in seen:
                     first = seen[key].start_mark.line + 1
-                    self._at(key_node, (*path, key), f"duplicate key {key!r} (first at line {first})")
+                    self._at(
+                        key_node, (*path, key), f"duplicate key {key!r} (first at line {first})"
+                    )
                     continue
                 seen[key] = key_node
                 self.positions[(*path, key)] = (
@@ -84,10 +92,37 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return _constructor.construct_object(node)
+        if node.tag not in _PLAIN_TAGS:
+            # Tags such as !!python/object or !!binary have no meaning in a spec; reject them
+            # here, with a position, rather than let a constructor fail without one.
+            self._at(node, path, f"unsupported YAML tag {node.tag!r}; write a plain value")
+            return None
+        try:
+            value = _constructor.construct_object(node)
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            # e.g. a date such as 2024-13-45 that matches YAML's timestamp pattern
+            reason = getattr(exc, "problem", None) or str(exc)
+            self._at(node, path, f"{node.value!r} cannot be read: {reason}")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            # .nan slips through every JSON Schema bound (all comparisons are false).
+            self._at(node, path, f"{node.value!r} is not a finite number")
+        return value
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
+def kind_of(value: object) -> str:
+    """Return the YAML word for the kind of ``value``: ``a mapping``, ``a list``, ``text``."""
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = ((dict, "a mapping"), (list, "a list"), (str, "text"), (int, "a number"))
+    kinds += ((float, "a number"), (type(None), "nothing (null)"))
+    return next((word for cls, word in kinds if isinstance(value, cls)), "a date")
 
 
 def read(file: str, text: str) -> tuple[Source | None, list[SpecError]]:
@@ -105,8 +140,17 @@ def read(file: str, text: str) -> tuple[Source | None, list[SpecError]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
+        # "while parsing a flow mapping, did not find expected ',' or '}'" reads better than
+        # the problem alone; both come from PyYAML and are one line each.
+        reason = ", ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
         return None, [SpecError(file, line, col, "(top level)", f"invalid YAML: {reason}")]
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = text[: exc.position].count("\n") + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [
+            SpecError(file, line, col, "(top level)", f"control character U+{code:04X} in the text")
+        ]
     except yaml.YAMLError as exc:
         return None, [SpecError(file, 1, 1, "(top level)", f"invalid YAML: {exc}")]
     if node is None:
@@ -130,6 +174,9 @@ def read(file: str, text: str) -> tuple[Source | None, list[SpecError]]:
     if builder.errors:
         return None, builder.errors
     if not isinstance(data, dict):
-        kind = type(data).__name__
-        return None, [SpecError(file, 1, 1, "(top level)", f"expected a mapping, found a {kind}")]
+        return None, [
+            SpecError(
+                file, 1, 1, "(top level)", f"a spec is a mapping of fields; found {kind_of(data)}"
+            )
+        ]
     return Source(file, data, builder.positions), []

@@ -1,0 +1,461 @@
+"""The generated docs: an alert runbook (alerts.md) and a dashboard guide (dashboard.md).
+
+Templates are Jinja2 files in ``templates/``. Every value a template prints goes through
+:func:`markdown_text` unless it is :class:`Markup` built here, so spec text (a summary with a
+``|``, a ``#`` or an HTML tag) can never change the document's structure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .. import signals as names
+from ..grafana.dashboard import threshold_steps
+from ..prometheus import alerts
+from ..prometheus.windows import describe_factor
+from ..promql import format_duration, format_number
+from ..spec.dashboard import Dashboard, Levels, Panel
+from ..spec.model import (
+    BUDGET_CRITICAL_ALERT,
+    BUDGET_LOW_ALERT,
+    BURN_ALERT,
+    Service,
+    Signal,
+    Threshold,
+)
+from ..spec.routing import Routing
+
+# Characters that start emphasis, code, links or table cells anywhere in a line.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# What opens a block (heading, list, quote, setext underline) only at the start of a line.
+_BLOCK_START = re.compile(r"^([#>+=-]|\d+[.)])")
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def markdown_text(value: object) -> str:
+    """Return ``value`` as inert Markdown text: one line, HTML and Markdown syntax escaped."""
+    if isinstance(value, Markup):
+        return str(value)
+    text = re.sub(r"\s+", " ", str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], text)
+
+
+def comment(text: str) -> Markup:
+    """Return ``text`` safe inside an HTML comment (``--`` may not appear there)."""
+    return Markup(" ".join(str(text).split()).replace("--", "- -").replace(">", "&gt;"))
+
+
+def code(text: str) -> Markup:
+    """Return ``text`` as a fenced code block whose fence no backtick run inside can close."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Markup(f"{fence}promql\n{text.rstrip()}\n{fence}")
+
+
+def inline(text: str) -> Markup:
+    """Return ``text`` as an inline code span (one line, table-safe)."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return Markup(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def md(*parts: object) -> Markup:
+    """Return the parts as one line of Markdown: plain text escaped, Markup kept as it is."""
+    return Markup("".join(markdown_text(p) for p in parts))
+
+
+def link(text: str, target: str) -> Markup:
+    """Return a Markdown link whose text is escaped and whose target cannot end early."""
+    return Markup(f"[{markdown_text(text)}](<{target.replace('>', '%3E').replace(' ', '%20')}>)")
+
+
+def slug(text: str) -> str:
+    """Return GitHub's heading anchor for ``text`` (before de-duplication)."""
+    return _SLUG_DROP.sub("", text.strip().lower()).replace(" ", "-")
+
+
+class Anchors:
+    """GitHub's anchors for a document's headings, in order: a repeat gets ``-1``, ``-2``."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def add(self, heading: str) -> str:
+        """Return the anchor of the next heading with text ``heading``."""
+        base = slug(heading)
+        n = self.seen.get(base, 0)
+        self.seen[base] = n + 1
+        return base if n == 0 else f"{base}-{n}"
+
+
+def environment() -> Environment:
+    """Return the Jinja2 environment of the docs templates.
+
+    Markdown templates escape through ``finalize``; a template producing HTML, XML or SVG
+    gets Jinja's HTML autoescaping instead.
+    """
+    env = Environment(
+        loader=PackageLoader("generator.docs", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "xml", "svg", "html.j2", "xml.j2", "svg.j2"),
+            default_for_string=False,
+            default=False,
+        ),
+        finalize=markdown_text,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["code"] = code
+    env.filters["inline"] = inline
+    env.filters["comment"] = comment
+    return env
+
+
+# -- what the templates read -----------------------------------------------------------------
+
+
+@dataclass
+class PanelDoc:
+    """A dashboard panel as the guide describes it."""
+
+    row: str
+    row_index: int
+    panel: Panel
+    anchor: str
+    shows: Markup
+    colours: list[str]
+    alerts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AlertDoc:
+    """One alert's runbook section; ``rules`` lists each generated rule's conditions."""
+
+    name: str
+    anchor: str
+    summary: str
+    meaning: str
+    words: Markup
+    rules: list[dict[str, str]]
+    checks: list[Markup | str]
+    panels: list[PanelDoc]
+    exprs: list[str]
+    signal_key: str = ""
+
+
+def value_text(unit: str, value: float) -> str:
+    """Return a value in its unit as people read it: ``90%``, ``2s``, ``5000 connections``."""
+    if unit == "seconds":
+        return f"{format_number(value)}s"
+    return format_number(value) + alerts.UNIT_WORDS.get(unit, f" {unit.replace('_', ' ')}")
+
+
+def colours(unit: str, levels: Levels | None) -> list[str]:
+    """Return a panel's colour bands in words, lowest values first."""
+    steps = threshold_steps(levels)
+    out = []
+    for i, (colour, start) in enumerate(steps):
+        end = steps[i + 1][1] if i + 1 < len(steps) else None
+        if start is None and end is None:
+            out.append(f"{colour}: always (no thresholds)")
+        elif start is None:
+            out.append(f"{colour}: below {value_text(unit, end)}")
+        elif end is None:
+            out.append(f"{colour}: {value_text(unit, start)} and above")
+        else:
+            out.append(f"{colour}: {value_text(unit, start)} to {value_text(unit, end)}")
+    return out
+
+
+def _shows(service: Service, panel: Panel) -> str:
+    by = f", by {', '.join(panel.by)}" if panel.by else ""
+    if panel.source == "signal" and panel.signal is not None:
+        series = names.signal(service, panel.signal)
+        return md(f"the signal {panel.signal.key} (recorded as ", inline(series), f"){by}")
+    if panel.source == "rate" and panel.metric is not None:
+        return md("the per-second rate of ", inline(panel.metric.name), by)
+    if panel.source == "quantiles" and panel.metric is not None:
+        qs = "/".join(names.quantile_suffix(q).upper() for q in panel.quantiles)
+        return md(f"{qs} of ", inline(panel.metric.name), by)
+    if panel.source == "budget" and panel.slo is not None:
+        remaining = inline(names.budget_remaining_percent(service))
+        return md(f"the error budget left of the {panel.slo.name} SLO (", remaining, ")")
+    return md(panel.source)
+
+
+def panel_docs(service: Service, dashboard: Dashboard, anchors: Anchors) -> list[PanelDoc]:
+    """Return every panel's guide entry; takes anchors in the order dashboard.md prints
+    headings (title, health check, then each row and its panels)."""
+    anchors.add(dashboard.title)
+    anchors.add("Daily health check")
+    out = []
+    for i, row in enumerate(dashboard.rows):
+        anchors.add(row.title)
+        for panel in row.panels:
+            out.append(
+                PanelDoc(
+                    row=row.title,
+                    row_index=i,
+                    panel=panel,
+                    anchor=anchors.add(panel.title),
+                    shows=_shows(service, panel),
+                    colours=colours(panel.unit, panel.levels),
+                )
+            )
+    return out
+
+
+def _panel_for(panels: list[PanelDoc], signal: Signal | None, slo: str = "") -> PanelDoc | None:
+    """Return the panel to open for an alert: one showing its signal (a time series first,
+    for the history), else the budget panel of its SLO."""
+    if signal is not None:
+        showing = [
+            p for p in panels if p.panel.signal is not None and p.panel.signal.key == signal.key
+        ]
+        showing.sort(key=lambda p: p.panel.type != "timeseries")
+        if showing:
+            return showing[0]
+        slo = slo or signal.slo
+    budget = [p for p in panels if p.panel.slo is not None and p.panel.slo.name == slo]
+    return budget[0] if budget else None
+
+
+def paged(routing: Routing | None, severity: str) -> str:
+    """Return who a severity reaches, in words."""
+    if routing is None:
+        return "nobody yet: the spec has no routing section"
+    words = {
+        "telegram": f"Telegram chat {routing.telegram.chat_id}",
+        "email": f"e-mail to {routing.email.to}" if routing.email else "",
+        "pager": "the pager webhook",
+    }
+    return ", ".join(words[r] for r in routing.receivers(severity))
+
+
+def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> AlertDoc:
+    sig = row.signal
+    word = "above" if row.direction == "above" else "below"
+    where = " on any instance" if "instance" in sig.by else ""
+    rules = [
+        {
+            "severity": severity,
+            "condition": f"{word} {alerts.threshold_text(sig, value)}",
+            "for": format_duration(row.for_),
+            "paged": paged(service.routing, severity),
+        }
+        for severity, value in row.levels()
+    ]
+    levels = " (warning) or ".join(
+        f"{word} {alerts.threshold_text(sig, v)}" for _, v in row.levels()
+    )
+    severity_note = " (critical)" if row.critical is not None else " (warning)"
+    words = md(
+        f"It fires when {sig.key.replace('_', ' ')}{where} stays {levels}{severity_note} "
+        f"for {format_duration(row.for_)}, read from the recorded series ",
+        inline(names.signal(service, sig)),
+        ".",
+    )
+    panel = _panel_for(panels, sig)
+    return AlertDoc(
+        name=row.alert,
+        anchor=alerts.anchor(row.alert),
+        summary=row.summary,
+        meaning=row.description or sig.help or sig.key.replace("_", " "),
+        words=words,
+        rules=rules,
+        checks=threshold_checks(service, sig, panel),
+        panels=[panel] if panel else [],
+        exprs=[r["expr"] for r in alerts.threshold_rules(service, row)],  # type: ignore[misc]
+        signal_key=sig.key,
+    )
+
+
+def threshold_checks(service: Service, sig: Signal, panel: PanelDoc | None) -> list[Markup | str]:
+    """Return the first three things to check for a threshold alert on ``sig``."""
+    where = f"the panel “{panel.panel.title}”" if panel else "the dashboard"
+    spread = "which instance it is and whether " if "instance" in sig.by else "whether "
+    first = f"Open {where}: find when the rise began, {spread}it is a spike or a steady climb."
+    second = (
+        "Look for a change at that moment: a deploy, a config change, a traffic surge; "
+        "roll it back if the rise started with it."
+    )
+    if sig.kind == "ratio" and sig.numerator is not None:
+        metric = sig.numerator.metric
+        labels = sorted({label for b in metric.breakdowns for label in b})
+        split = f" by {', '.join(labels)}" if labels else " by instance"
+        third = md("Break ", inline(metric.name), f" down{split} in Explore to find the source.")
+    elif sig.kind == "quantile" and sig.series is not None:
+        third = md(
+            "Compare P50 with P99 of ",
+            inline(sig.series.metric.name),
+            ": if only the tail is slow, suspect a slow dependency rather than overload.",
+        )
+    elif sig.kind == "availability":
+        third = f"Check the error ratio of the {sig.slo} SLO and its burn-rate alerts."
+    else:
+        metric = sig.series.metric.name if sig.series is not None else sig.key
+        third = md("Graph ", inline(metric), " per instance: is one instance affected, or all?")
+    return [first, second, third]
+
+
+def _slo_rows(service: Service, alert: str) -> list[dict[str, str]]:
+    rows = []
+    policy = service.error_budget
+    for slo in service.slos:
+        if alert == BURN_ALERT:
+            for b in service.burn_rates:
+                rows.append(
+                    {
+                        "slo": slo.name,
+                        "severity": b.severity,
+                        "condition": f"burn rate above {describe_factor(slo, b)}x over "
+                        f"{format_duration(b.long)} and {format_duration(b.short)}",
+                        "for": format_duration(b.for_) if b.for_ else "0s",
+                        "paged": paged(service.routing, b.severity),
+                    }
+                )
+        else:
+            low = alert == BUDGET_LOW_ALERT
+            severity = "warning" if low else "critical"
+            below = policy.low_below if low else policy.critical_below
+            rows.append(
+                {
+                    "slo": slo.name,
+                    "severity": severity,
+                    "condition": f"budget left below {format_number(below)}%",
+                    "for": format_duration(policy.for_),
+                    "paged": paged(service.routing, severity),
+                }
+            )
+    return rows
+
+
+SLO_TEXT = {
+    BURN_ALERT: (
+        "An SLO is spending its error budget faster than the period allows.",
+        "It fires when the SLO's error ratio, divided by its error budget (the burn rate), "
+        "is above the factor in both a long and a short window: the long one proves the burn "
+        "is real, the short one that it is still going on.",
+    ),
+    BUDGET_LOW_ALERT: (
+        "An SLO has used most of its error budget for the period.",
+        "It fires when the error budget left over the SLO period stays below the low level.",
+    ),
+    BUDGET_CRITICAL_ALERT: (
+        "An SLO has almost no error budget left for the period.",
+        "It fires when the error budget left over the SLO period stays below the critical level.",
+    ),
+}
+
+
+def slo_checks(service: Service, alert: str, panel: PanelDoc | None) -> list[Markup | str]:
+    """Return the first three things to check for an SLO alert."""
+    where = f"the panel “{panel.panel.title}”" if panel else "the SLO panels of the dashboard"
+    metrics = sorted({s.sli.total.metric.name for s in service.slos})
+    if alert == BURN_ALERT:
+        return [
+            md(
+                f"Open {where}; the alert's ",
+                inline("slo"),
+                " label names the SLO, and ",
+                inline("long"),
+                "/",
+                inline("short"),
+                " how fast it burns (1h/5m: hours to exhaustion; 3d/6h: days).",
+            ),
+            md(
+                "Find where the bad events come from in ",
+                Markup(", ".join(inline(m) for m in metrics)),
+                ": break them down by their labels.",
+            ),
+            "Look for a change at the start of the burn (deploy, config, dependency) and roll "
+            "it back if the burn started with it.",
+        ]
+    return [
+        f"Open {where} and see when the budget started to fall.",
+        "Review the burn-rate alerts of the period: one incident or a slow leak?",
+        "Apply the error budget policy: freeze risky releases until the budget recovers.",
+    ]
+
+
+def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
+    rules_ = alerts.groups(service)
+    exprs = [
+        str(r["expr"])
+        for g in rules_
+        for r in g["rules"]
+        if r["alert"] == alert  # type: ignore[union-attr]
+    ]
+    budget_panels = [p for s in service.slos if (p := _panel_for(panels, None, s.name))]
+    meaning, words = SLO_TEXT[alert]
+    return AlertDoc(
+        name=alert,
+        anchor=alerts.anchor(alert),
+        summary=meaning,
+        meaning=meaning,
+        words=words,
+        rules=_slo_rows(service, alert),
+        checks=slo_checks(service, alert, budget_panels[0] if budget_panels else None),
+        panels=budget_panels,
+        exprs=exprs,
+    )
+
+
+def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
+    """Return one runbook section per alert name, in the order of the alert rules file."""
+    docs = [_threshold_doc(service, row, panels) for row in service.thresholds]
+    docs += [
+        _slo_doc(service, a, panels) for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+    ]
+    for panel in panels:
+        shown = panel.panel.signal.key if panel.panel.signal else None
+        panel.alerts += [d.name for d in docs if panel in d.panels or d.signal_key == shown]
+    return docs
+
+
+def health_checks(service: Service, panels: list[PanelDoc]) -> list[str]:
+    """Return the daily health-check list: every panel with levels in the green, and more."""
+    out = []
+    seen: set[str] = set()
+    for p in panels:
+        if p.panel.levels is None:
+            continue
+        what = p.panel.signal.key if p.panel.signal else p.panel.slo.name if p.panel.slo else ""
+        if what in seen:
+            continue
+        seen.add(what)
+        green = next((c for c in p.colours if c.startswith("green")), "green")
+        out.append(f"“{p.panel.title}” ({p.row}) is {green}.")
+    return out
+
+
+def files(service: Service) -> dict[str, str]:
+    """Return the docs of a service as ``{file name: Markdown text}``."""
+    env = environment()
+    dashboard = service.dashboard
+    panels = panel_docs(service, dashboard, Anchors()) if dashboard is not None else []
+    docs = alert_docs(service, panels)
+    common = {
+        "service": service,
+        "dashboard": dashboard,
+        "link": link,
+        "anchor": alerts.anchor,
+        "paged": lambda severity: paged(service.routing, severity),
+    }
+    out = {
+        "alerts.md": env.get_template("alerts.md.j2").render(**common, alerts=docs),
+    }
+    if dashboard is not None:
+        out["dashboard.md"] = env.get_template("dashboard.md.j2").render(
+            **common, panels=panels, checks=health_checks(service, panels)
+        )
+    return out

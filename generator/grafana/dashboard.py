@@ -1,0 +1,161 @@
+"""The Grafana dashboard of a service, built with grafanalib from the spec's dashboard section.
+
+grafanalib 0.7.1 writes some fields the way Grafana 5 wanted them; compat.py corrects those in
+one place, so this module builds panels the way grafanalib expects and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from grafanalib import core as g
+from grafanalib._gen import DashboardEncoder
+
+from ..output import header
+from ..spec.dashboard import Levels, Panel
+from ..spec.model import Service
+from . import compat
+from .queries import queries
+
+GRID_WIDTH = 24
+MAX_PER_LINE = 4  # wider rows wrap, so a panel never gets narrower than 6 columns
+HEIGHT = {"stat": 5, "gauge": 6, "timeseries": 8}
+# Spec units -> Grafana unit ids (Grafana's "Standard options > Unit").
+UNITS = {
+    "percent": "percent",
+    "seconds": "s",
+    "connections": "short",
+    "requests_per_second": "reqps",
+    "per_second": "cps",
+    "short": "short",
+    "bytes": "bytes",
+}
+OK, WARNING, CRITICAL = "green", "yellow", "red"
+
+
+def threshold_steps(levels: Levels | None) -> list[tuple[str, float | None]]:
+    """Return Grafana's colour steps, lowest first: ``(colour, from value)``; the base has None."""
+    if levels is None:
+        return [(OK, None)]
+    if levels.direction == "above":
+        steps: list[tuple[str, float | None]] = [(OK, None), (WARNING, levels.warning)]
+        if levels.critical is not None:
+            steps.append((CRITICAL, levels.critical))
+        return steps
+    if levels.critical is None:
+        return [(WARNING, None), (OK, levels.warning)]
+    return [(CRITICAL, None), (WARNING, levels.critical), (OK, levels.warning)]
+
+
+def _thresholds(levels: Levels | None) -> list[g.Threshold]:
+    # grafanalib's Threshold insists on a float even for the base step (index 0, no value).
+    return [
+        g.Threshold(colour, i, 0.0 if value is None else float(value))
+        for i, (colour, value) in enumerate(threshold_steps(levels))
+    ]
+
+
+def layout(service: Service) -> list[tuple[str, int, list[tuple[Panel, g.GridPos]]]]:
+    """Return each row's title, its y, and its panels at their grid positions, top to bottom.
+
+    A row's panels share the 24 columns evenly, at most four to a line; more wrap onto
+    further lines that again share the width evenly (7 panels: 4 of width 6, 3 of width 8).
+    """
+    assert service.dashboard is not None
+    out = []
+    y = 0
+    for row in service.dashboard.rows:
+        row_y, y = y, y + 1
+        lines = math.ceil(len(row.panels) / MAX_PER_LINE)
+        per_line = math.ceil(len(row.panels) / lines)
+        placed = []
+        for start in range(0, len(row.panels), per_line):
+            line = row.panels[start : start + per_line]
+            width = GRID_WIDTH // len(line)
+            height = max(HEIGHT[p.type] for p in line)
+            for i, panel in enumerate(line):
+                placed.append((panel, g.GridPos(h=height, w=width, x=i * width, y=y)))
+            y += height
+        out.append((row.title, row_y, placed))
+    return out
+
+
+def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.Panel:
+    targets = [
+        g.Target(
+            expr=q.expr,
+            legendFormat=q.legend,
+            refId=chr(ord("A") + i),
+            intervalFactor=1,
+            datasource=compat.DATASOURCE_VARIABLE,
+        )
+        for i, q in enumerate(queries(service, panel))
+    ]
+    common = {
+        "id": panel_id,
+        "title": panel.title,
+        "description": panel.description,
+        "dataSource": compat.DATASOURCE_VARIABLE,
+        "targets": targets,
+        "gridPos": pos,
+        "thresholds": _thresholds(panel.levels),
+    }
+    unit = UNITS[panel.unit]
+    if panel.type == "stat":
+        return g.Stat(
+            **common,
+            format=unit,
+            reduceCalc="lastNotNull",
+            graphMode="area",
+            # Without levels there is no good or bad colour to paint.
+            colorMode="background" if panel.levels else "none",
+        )
+    if panel.type == "gauge":
+        bounded = panel.unit == "percent"
+        return g.GaugePanel(
+            **common,
+            format=unit,
+            calc="lastNotNull",
+            min=0 if bounded else None,
+            max=100 if bounded else None,
+        )
+    return g.TimeSeries(
+        **common,
+        unit=unit,
+        thresholdsStyleMode="line" if panel.levels else "off",
+        legendDisplayMode="list",
+        tooltipMode="multi",
+    )
+
+
+def build(service: Service) -> dict:
+    """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data."""
+    dash = service.dashboard
+    assert dash is not None
+    panels: list[g.Panel] = []
+    for title, row_y, placed in layout(service):
+        pos = g.GridPos(h=1, w=GRID_WIDTH, x=0, y=row_y)
+        panels.append(g.RowPanel(id=len(panels) + 1, title=title, gridPos=pos))
+        for panel, pos in placed:
+            panels.append(_panel(service, panel, pos, len(panels) + 1))
+    datasource = g.Template(
+        name=compat.DATASOURCE_NAME,
+        label="Data source",
+        query=compat.DATASOURCE_TYPE,
+        type="datasource",
+    )
+    board = g.Dashboard(
+        title=dash.title,
+        uid=dash.uid,
+        description=" ".join(header(service.source, "").split()),
+        tags=[service.name, "golden-signals", "generated"],
+        panels=panels,
+        templating=g.Templating(list=[datasource]),
+        time=g.Time("now-6h", "now"),
+        refresh="1m",
+        timezone="browser",
+        graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+    )
+    data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
+    return compat.modernise(data)

@@ -1,0 +1,191 @@
+"""Input series that put a signal or an SLI at a chosen value: the raw material of the
+generated promtool tests. Each function returns ``Feed`` objects: one series, its labels
+and its increase (counters) or level (gauges) per minute.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..promql import Matcher, format_number
+from ..spec.model import SLI, Series, Service, Signal
+
+PER_MINUTE = 1000.0  # events per minute behind every synthetic ratio
+INSTANCE = "test-instance:9100"
+_CANDIDATES = ("other", "200", "500", "503", "error", "idle", "1", "x")
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One synthetic series: a counter growing by ``step`` a minute, or a gauge at ``step``."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    step: float
+    counter: bool
+
+    @property
+    def selector(self) -> str:
+        """Return ``name{label="value", ...}`` as promtool's input_series expects."""
+        inner = ", ".join(f'{k}="{v}"' for k, v in self.labels)
+        return f"{self.name}{{{inner}}}"
+
+
+def _unescape(value: str) -> str:
+    return value.replace("\\\\", "\\")
+
+
+def matches(labels: dict[str, str], matchers: tuple[Matcher, ...]) -> bool:
+    """Return True when ``labels`` satisfy every PromQL matcher."""
+    for m in matchers:
+        value = labels.get(m.name, "")
+        pattern = _unescape(m.value)
+        ok = {
+            "=": value == m.value,
+            "!=": value != m.value,
+            "=~": re.fullmatch(pattern, value) is not None,
+            "!~": re.fullmatch(pattern, value) is None,
+        }[m.op]
+        if not ok:
+            return False
+    return True
+
+
+def _pick(name: str, want: tuple[Matcher, ...], avoid: tuple[Matcher, ...]) -> str:
+    own = tuple(m for m in want if m.name == name)
+    other = tuple(m for m in avoid if m.name == name)
+    for m in own:
+        if m.op == "=":
+            return m.value
+    for value in _CANDIDATES:
+        if matches({name: value}, own) and (not other or not matches({name: value}, other)):
+            return value
+    raise ValueError(f"cannot choose a value for label {name!r} that fits {own} and avoids {other}")
+
+
+def labels_for(
+    matchers: tuple[Matcher, ...], avoid: tuple[Matcher, ...] = (), extra: dict | None = None
+) -> tuple[tuple[str, str], ...]:
+    """Return labels that satisfy ``matchers`` (and break ``avoid``), plus job and instance."""
+    names = {m.name for m in matchers} | {m.name for m in avoid}
+    labels = {"job": "job", "instance": INSTANCE, **(extra or {})}
+    for name in sorted(names):
+        labels[name] = _pick(name, matchers, avoid)
+    if avoid and matches(labels, avoid):
+        raise ValueError(f"cannot build a series matching {matchers} but not {avoid}")
+    return tuple(sorted(labels.items()))
+
+
+def _split(part: Series, whole: Series, share: float) -> list[Feed]:
+    """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE."""
+    inside = labels_for(part.all_matchers)
+    feeds = [Feed(part.metric.name, inside, share * PER_MINUTE, True)]
+    if part.metric.name == whole.metric.name:
+        outside = labels_for(whole.all_matchers, avoid=part.matchers)
+        feeds.append(Feed(whole.metric.name, outside, (1 - share) * PER_MINUTE, True))
+    else:
+        feeds.append(Feed(whole.metric.name, labels_for(whole.all_matchers), PER_MINUTE, True))
+    return feeds
+
+
+def histogram(series: Series, below: dict[float, float], total: float) -> list[Feed]:
+    """Bucket, count and sum counters of a histogram: ``below[le]`` observations <= le."""
+    base = dict(labels_for(series.all_matchers))
+    feeds = []
+    for bound, count in sorted(below.items()):
+        labels = tuple(sorted({**base, "le": format_number(bound)}.items()))
+        feeds.append(Feed(series.metric.name + "_bucket", labels, count, True))
+    inf = tuple(sorted({**base, "le": "+Inf"}.items()))
+    plain = tuple(sorted(base.items()))
+    feeds += [
+        Feed(series.metric.name + "_bucket", inf, total, True),
+        Feed(series.metric.name + "_count", plain, total, True),
+        Feed(series.metric.name + "_sum", plain, total, True),
+    ]
+    return feeds
+
+
+def sli_feeds(sli: SLI, error_ratio: float) -> list[Feed]:
+    """Return series that make an SLI's error ratio equal ``error_ratio``."""
+    if sli.kind == "latency":
+        bounds = sli.total.metric.buckets or (sli.threshold,)
+        good = (1 - error_ratio) * PER_MINUTE
+        below = {b: (good if b <= sli.threshold else PER_MINUTE) for b in bounds}
+        return histogram(sli.total, below, PER_MINUTE)
+    if sli.bad is not None:
+        return _split(sli.bad, sli.total, error_ratio)
+    assert sli.good is not None
+    return _split(sli.good, sli.total, 1 - error_ratio)
+
+
+def sli_error_ratio(sli: SLI, feeds: list[Feed]) -> float:
+    """Return the error ratio an SLI computes from ``feeds`` (0 when there is no traffic)."""
+
+    def total(name: str, matchers: tuple[Matcher, ...]) -> float:
+        return sum(f.step for f in feeds if f.name == name and matches(dict(f.labels), matchers))
+
+    if sli.kind == "latency":
+        le = format_number(sli.threshold)
+        events = total(sli.total.metric.name + "_count", sli.total.all_matchers)
+        good = total(
+            sli.total.metric.name + "_bucket", sli.total.all_matchers + (Matcher("le", "=", le),)
+        )
+        bad = events - good
+    else:
+        events = total(sli.total.metric.name, sli.total.all_matchers)
+        if sli.bad is not None:
+            bad = total(sli.bad.metric.name, sli.bad.all_matchers)
+        else:
+            assert sli.good is not None
+            bad = events - total(sli.good.metric.name, sli.good.all_matchers)
+    return bad / events if events else 0.0
+
+
+def quantile_value(sig: Signal, low: float, high: float) -> tuple[list[Feed], float] | None:
+    """Return feeds putting a quantile signal strictly inside (low, high], and its value.
+
+    Every observation lands in one bucket (lo, hi], so histogram_quantile interpolates
+    to lo + (hi - lo) x q; the first bucket whose value fits is used.
+    """
+    assert sig.series is not None
+    bounds = (0.0,) + sig.series.metric.buckets
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        value = lo + (hi - lo) * sig.quantile
+        if low < value <= high:
+            below = {b: (0.0 if b < hi else PER_MINUTE) for b in sig.series.metric.buckets}
+            return histogram(sig.series, below, PER_MINUTE), value
+    return None
+
+
+def signal_feeds(service: Service, sig: Signal, value: float) -> list[Feed]:
+    """Return series that put a (non-quantile) signal at ``value`` in its unit."""
+    share = value / 100 if sig.unit == "percent" else value
+    if sig.kind == "availability":
+        return sli_feeds(service.slo(sig.slo).sli, 1 - share)
+    if sig.kind == "gauge":
+        assert sig.series is not None
+        return [Feed(sig.series.metric.name, labels_for(sig.series.all_matchers), value, False)]
+    assert sig.numerator is not None and sig.denominator is not None
+    if sig.complement:
+        share = 1 - share
+    if sig.counter_based:
+        return _split(sig.numerator, sig.denominator, share)
+    inside = labels_for(sig.numerator.all_matchers + sig.denominator.all_matchers)
+    return [
+        Feed(sig.numerator.metric.name, inside, share * PER_MINUTE, False),
+        Feed(sig.denominator.metric.name, inside, PER_MINUTE, False),
+    ]
+
+
+def segments(steps: list[tuple[int, float]]) -> str:
+    """Return promtool's expanding notation for a counter that grows by ``step`` a minute
+    during each ``(minutes, step)`` segment, starting from 0."""
+    parts, value, first = [], 0.0, True
+    for minutes, step in steps:
+        start = value if first else value + step
+        count = minutes - 1 if first else minutes - 1
+        parts.append(f"{format_number(start)}+{format_number(step)}x{count}")
+        value = start + step * count
+        first = False
+    return " ".join(parts)

@@ -1,0 +1,53 @@
+"""Helpers for tests that run the real command line and compare whole output trees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMOKODER = ROOT / "slo_specs" / "samokoder.yaml"
+CHECKOUT = ROOT / "tests" / "fixtures" / "specs" / "checkout.yaml"
+
+
+def run_cli(
+    *args: str | os.PathLike[str],
+    cwd: Path = ROOT,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Return the finished ``python -m generator ARGS`` process (output captured as text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *map(os.fspath, args)],
+        cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Return everything under ``root``: file -> bytes, folder -> "dir", symlink -> "link:<to>".
+
+    Hidden entries are included, so a leftover staging folder shows up as a difference.
+    """
+    out: dict[str, bytes | str] = {}
+    if not root.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        for name in dirnames + filenames:
+            path = base / name
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                out[rel] = f"link:{os.readlink(path)}"
+            elif path.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = path.read_bytes()
+    return dict(sorted(out.items()))

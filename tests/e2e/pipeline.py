@@ -1,0 +1,142 @@
+"""From a spec and a scenario to a live Prometheus holding the history, the recording
+rules' history and the generated rules: the steps every end-to-end test shares."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import yaml
+
+from generator.plan import service_files
+from generator.spec.model import Service
+
+from . import prom, synthetic
+
+RECENT = 8 * 3600  # recording history kept for alert 'for' state and dashboard ranges
+STALE_AFTER = 210  # seconds: past this, 5m rates at the server's "now" lose their samples
+
+
+@dataclass
+class Env:
+    """A scenario loaded into a running server."""
+
+    service: Service
+    history: synthetic.History
+    server: prom.Prometheus
+    files: dict[str, bytes]
+    timings: dict[str, float]
+    counts_end: int  # the last backfilled count evaluation
+
+
+def spans(scenario: str) -> int:
+    """History length: a month (plus a margin) where the period matters, two days elsewhere."""
+    return 31 * synthetic.DAY if scenario == "budget-exhausted" else 2 * synthetic.DAY
+
+
+def _write_files(files: dict[str, bytes], root: pathlib.Path) -> None:
+    for rel, body in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+
+
+def held_since(server: prom.Prometheus, expr: str, hold: int, end: float) -> dict[str, float]:
+    """Return, per output series of ``expr`` at ``end``, since when it has held without a
+    gap (minute resolution, looking back ``hold`` plus an hour), read from ``server``.
+
+    Prometheus cannot restore an alert's ``for`` clock from backfilled data (its first
+    evaluations write the ALERTS_FOR_STATE it would read back), so the tests measure how
+    long each active alert's condition has held in the server's own history instead.
+    """
+    out = {}
+    for series in server.query_range(expr, end - hold - 3600, end, 60):
+        times = [float(t) for t, _ in series["values"]]
+        if not times or times[-1] < end - 60:
+            continue
+        run = times[-1]
+        for t in reversed(times):
+            if run - t > 60:
+                break
+            run = t
+        labels = {k: v for k, v in series["metric"].items() if k != "__name__"}
+        out[",".join(f"{k}={v}" for k, v in sorted(labels.items()))] = run
+    return out
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _seconds(duration: str) -> int:
+    from generator.promql import parse_duration
+
+    return 0 if duration in ("0s", "0") else parse_duration(duration)
+
+
+@contextlib.contextmanager
+def scenario_server(
+    service: Service, scenario: str, work: pathlib.Path, flavour: str = "system"
+) -> Iterator[Env]:
+    """Backfill ``scenario`` for ``service`` into ``work`` and serve it with the rules."""
+    timings: dict[str, float] = {}
+    tick = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal tick
+        now = time.monotonic()
+        timings[name] = round(now - tick, 2)
+        tick = now
+
+    files = service_files(service)
+    gen = work / "out"
+    _write_files(files, gen)
+    base = gen / service.name / "prometheus"
+    recording, alerts = base / "recording_rules.yml", base / "alerts.yml"
+
+    end = int(time.time()) // 60 * 60
+    history = synthetic.build(service, scenario, end, spans(scenario))
+    source = work / "history.om"
+    synthetic.write_openmetrics(service, history, source)
+    data = work / "data"
+    prom.import_openmetrics(source, data, flavour)
+    source.unlink()
+    lap("history")
+
+    groups = yaml.safe_load(recording.read_text())["groups"]
+    counts_end = end - end % synthetic.SLICE
+    for n, level in enumerate(prom.rule_levels(groups), 1):
+        with prom.running(data, flavour=flavour) as server:
+            # Groups with their own interval (the SLO event counts) cover the whole history
+            # so period sums are complete; the rest only the recent hours tests look at.
+            whole = [g for g in level if "interval" in g]
+            recent = [g for g in level if "interval" not in g]
+            for part, start in ((whole, history.start), (recent, end - RECENT)):
+                if not part:
+                    continue
+                path = work / f"level{n}-{start}.yml"
+                path.write_text(yaml.safe_dump({"groups": part}, sort_keys=False))
+                prom.backfill_rules(server, path, start, end, work / "blocks", flavour)
+        prom.move_blocks(work / "blocks", data)
+        lap(f"rules level {n}")
+
+    with prom.running(data, [recording, alerts], flavour=flavour) as server:
+        lap("server start")
+        late = time.time() - end
+        if late > STALE_AFTER:
+            raise AssertionError(
+                f"setup took {late:.0f}s; the history's last samples are too old for 5m rates"
+            )
+        yield Env(service, history, server, files, timings, counts_end)
+
+
+def rule_labels_selector(rule: dict) -> str:
+    """Return ``record{label="value", ...}`` selecting what one recording rule writes."""
+    labels = rule.get("labels") or {}
+    inner = ", ".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
+    return f"{rule['record']}{{{inner}}}" if inner else rule["record"]
+
+

@@ -1,0 +1,183 @@
+"""Alertmanager config: amtool 0.28.1 validates it, and routes every alert rule as the spec says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_support import SAMOKODER, run_cli
+
+from generator import tools
+from generator.alertmanager import config
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.errors import SpecInvalid
+from generator.spec.loader import load, load_text
+
+PAGER = "/etc/alertmanager/secrets/pager_url"
+
+
+@pytest.fixture(scope="module")
+def amtool() -> Path:
+    # bot_token_file needs Alertmanager 0.26+; bookworm's amtool 0.25 rejects it.
+    return tools.find("amtool", "trixie")
+
+
+def spec_text(pager: bool, email: bool = True) -> str:
+    data = yaml.safe_load(SAMOKODER.read_text())
+    if pager:
+        data["routing"]["pager"] = {"url_file": PAGER}
+    if not email:
+        del data["routing"]["email"]
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def generate(tmp_path: Path, text: str) -> Path:
+    service = load_text(str(tmp_path / "spec.yaml"), text)
+    write_tree(tmp_path / "out", service_files(service))
+    return tmp_path / "out" / service.name
+
+
+def expected(spec: dict, severity: str) -> str:
+    """Receivers as the spec's routing section reads (the contract in the issue)."""
+    routing = spec["routing"]
+    if severity == "critical":
+        return "telegram,pager" if "pager" in routing else "telegram"
+    return "telegram,email" if "email" in routing else "telegram"
+
+
+@pytest.mark.parametrize(
+    ("pager", "email"),
+    [(False, True), (True, True), (True, False)],
+    ids=["seed", "pager", "no-email"],
+)
+def test_amtool_checks_the_config_and_routes_every_alert(
+    amtool: Path, tmp_path: Path, pager: bool, email: bool
+) -> None:
+    text = spec_text(pager, email)
+    out = generate(tmp_path, text)
+    config = out / "alertmanager" / "alertmanager.yml"
+    check = tools.run(amtool, "check-config", config)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS" in check.stdout
+    spec = yaml.safe_load(text)
+    rules = [
+        r
+        for g in yaml.safe_load((out / "prometheus" / "alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
+    assert len(rules) >= 30
+    seen = set()
+    for rule in rules:
+        labels = {**rule["labels"], "alertname": rule["alert"]}
+        want = expected(spec, labels["severity"])
+        proc = tools.run(
+            amtool,
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config}",
+            f"--verify.receivers={want}",
+            *(f"{k}={v}" for k, v in sorted(labels.items())),
+        )
+        assert proc.returncode == 0, (rule["alert"], labels, proc.stdout, proc.stderr)
+        assert proc.stdout.strip() == want
+        seen.add((rule["alert"], labels["severity"], want))
+    assert {s for _, s, _ in seen} == {"warning", "critical"}
+
+
+def test_a_wrong_expectation_fails(amtool: Path, tmp_path: Path) -> None:
+    """The route test can fail: a warning never reaches the pager."""
+    out = generate(tmp_path, spec_text(pager=True))
+    proc = tools.run(
+        amtool,
+        "config",
+        "routes",
+        "test",
+        f"--config.file={out / 'alertmanager' / 'alertmanager.yml'}",
+        "--verify.receivers=telegram,pager",
+        "severity=warning",
+        "service=samokoder",
+        "alertname=HighCPUUsage",
+    )
+    assert proc.returncode != 0
+
+
+def test_inhibitions_and_grouping() -> None:
+    service = load(SAMOKODER)
+    cfg = config(service)
+    assert cfg is not None
+    assert cfg["route"]["group_by"] == ["alertname", "service", "slo"]
+    assert cfg["inhibit_rules"] == [
+        {
+            "source_matchers": ['service="samokoder"', 'severity="critical"'],
+            "target_matchers": ['service="samokoder"', 'severity="warning"'],
+            "equal": ["alertname", "service", "slo"],
+        },
+        {
+            "source_matchers": ['service="samokoder"', 'alertname="ErrorBudgetCritical"'],
+            "target_matchers": ['service="samokoder"', 'alertname="ErrorBudgetLow"'],
+            "equal": ["service", "slo"],
+        },
+    ]
+
+
+def test_secrets_come_from_files_and_never_reach_out(tmp_path: Path) -> None:
+    token = "123456:SECRET-bot-token-never-in-out"
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(token)
+    text = spec_text(pager=True).replace(
+        "/etc/alertmanager/secrets/telegram_bot_token", str(secret)
+    )
+    out = generate(tmp_path, text)
+    body = (out / "alertmanager" / "alertmanager.yml").read_text()
+    receivers = yaml.safe_load(body)["receivers"]
+    tg = receivers[0]["telegram_configs"][0]
+    assert tg["bot_token_file"] == str(secret) and "bot_token" not in tg
+    mail = receivers[1]["email_configs"][0]
+    assert "auth_password" not in mail and mail["auth_password_file"].startswith("/")
+    assert receivers[2]["webhook_configs"][0] == {"url_file": PAGER, "send_resolved": True}
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert token not in path.read_text(errors="replace"), path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "bot_token_file: /etc/alertmanager/secrets/telegram_bot_token",
+            "bot_token: '123:abc'",
+            "unknown field 'bot_token'",
+        ),
+        (
+            "auth_password_file: /etc/alertmanager/secrets/smtp_password",
+            "auth_password: hunter2",
+            "unknown field 'auth_password'",
+        ),
+        (
+            "bot_token_file: /etc/alertmanager/secrets/telegram_bot_token",
+            "bot_token_file: secrets/token",
+            "routing.telegram.bot_token_file: 'secrets/token' is not valid",
+        ),
+        (
+            "bot_token_file: /etc/alertmanager/secrets/telegram_bot_token",
+            "bot_token_file: /etc/alertmanager/../../srv/repo/token",
+            "is not a plain absolute path",
+        ),
+        ("    auth_password_file: /etc/alertmanager/secrets/smtp_password\n", "", "needs both"),
+        ("chat_id: -1001234567890", "chat_id: 0", "0 is not a Telegram chat id"),
+    ],
+)
+def test_bad_routing_is_a_spec_error(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = SAMOKODER.read_text()
+    assert text.count(old) == 1
+    spec = tmp_path / "samokoder.yaml"
+    spec.write_text(text.replace(old, new))
+    with pytest.raises(SpecInvalid) as info:
+        load(spec)
+    assert any(message in str(e) for e in info.value.errors), info.value.errors
+    proc = run_cli("validate", "--spec", spec)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{spec}:" in proc.stderr or "samokoder.yaml:" in proc.stderr

@@ -1,0 +1,211 @@
+"""Every malformed spec in tests/fixtures/bad/ gets exactly its expected error.
+
+Each case runs the real command line in a subprocess, twice: ``validate`` and ``generate``
+into a copy of a real out/ tree. Both must exit 2, print exactly the lines in the sibling
+``.expect`` file (``line:column: yaml.path: sentence``, prefixed with the spec's path), print no
+traceback, and leave the output folder (and its parent) byte-identical.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
+
+BAD = ROOT / "tests" / "fixtures" / "bad"
+CASES = sorted(BAD.glob("*.yaml"))
+SUMMARY = "problem(s); nothing was written."
+
+
+def expected_lines(spec: Path) -> list[str]:
+    """Return the exact stderr lines a bad spec must produce."""
+    rel = spec.relative_to(ROOT)
+    lines = spec.with_suffix(".expect").read_text(encoding="utf-8").splitlines()
+    return [f"{rel}:{line}" for line in lines] + [f"{len(lines)} {SUMMARY}"]
+
+
+@pytest.fixture(scope="module")
+def real_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an out/ tree generated from two real specs (the one bad cases must not touch)."""
+    out = tmp_path_factory.mktemp("real") / "out"
+    proc = run_cli("generate", "--spec", SAMOKODER, "--spec", CHECKOUT, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert len(tree(out)) > 4
+    return out
+
+
+def test_the_corpus_is_large_and_every_case_has_an_expectation() -> None:
+    assert len(CASES) >= 40
+    assert sorted(p.stem for p in BAD.glob("*.expect")) == [p.stem for p in CASES]
+    for case in CASES:
+        lines = case.with_suffix(".expect").read_text(encoding="utf-8").splitlines()
+        assert lines, f"{case.name}: empty .expect"
+        for line in lines:
+            line_no, column, path, sentence = line.split(":", 3)
+            assert int(line_no) >= 1 and int(column) >= 1, line
+            assert path.strip() and len(sentence.strip()) > 10, line
+
+
+@pytest.mark.parametrize("spec", CASES, ids=[p.stem for p in CASES])
+def test_validate_reports_the_exact_error(spec: Path) -> None:
+    proc = run_cli("validate", "--spec", spec.relative_to(ROOT))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == expected_lines(spec)
+
+
+@pytest.mark.parametrize("spec", CASES, ids=[p.stem for p in CASES])
+def test_generate_leaves_out_byte_identical(spec: Path, real_out: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(real_out, out)
+    before = tree(tmp_path)
+    proc = run_cli("generate", "--spec", spec.relative_to(ROOT), "--out", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.splitlines() == expected_lines(spec)
+    # The parent too: no staging folder may be left beside out/.
+    assert tree(tmp_path) == before
+
+
+def test_a_bad_spec_among_good_ones_writes_nothing(real_out: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(real_out, out)
+    before = tree(tmp_path)
+    bad = BAD / "35-semantic-unknown-metric.yaml"
+    proc = run_cli("generate", "--spec", SAMOKODER, "--spec", bad, "--out", out)
+    assert proc.returncode == 2
+    assert expected_lines(bad)[0] in proc.stderr.splitlines()
+    assert tree(tmp_path) == before
+
+
+def test_two_specs_claiming_one_service_are_rejected(tmp_path: Path) -> None:
+    twin = tmp_path / "twin.yaml"
+    twin.write_bytes(CHECKOUT.read_bytes())
+    proc = run_cli("validate", "--spec", CHECKOUT, "--spec", twin)
+    assert proc.returncode == 2
+    assert "'checkout' is also the service of" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("service: shop\ndescription: '" + "x" * 3_000_000 + "'\n", encoding="utf-8")
+    proc = run_cli("validate", "--spec", big)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0] == f"{big}:1:1: (top level): the file is larger than 2 MB"
+
+
+def test_a_missing_spec_file_is_a_clean_error(tmp_path: Path) -> None:
+    proc = run_cli("validate", "--spec", tmp_path / "nope.yaml")
+    assert proc.returncode == 2
+    assert "nope.yaml:1:1: (top level): cannot read: No such file or directory" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+BOMB_PROBE = textwrap.dedent(
+    """
+    import resource, sys, time
+    from generator.spec.errors import SpecInvalid
+    from generator.spec.loader import load
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    try:
+        load(sys.argv[1])
+    except SpecInvalid as exc:
+        print(exc.errors[0].message)
+    print(time.perf_counter() - start)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+    """
+)
+
+
+def test_billion_laughs_is_rejected_fast_in_bounded_memory() -> None:
+    # 10 levels of 10 aliases: 10**10 values if expanded. The loader must stop early.
+    bomb = BAD / "11-yaml-billion-laughs.yaml"
+    assert bomb.stat().st_size < 1000
+    proc = subprocess.run(
+        [sys.executable, "-c", BOMB_PROBE, str(bomb)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    message, seconds, grown_kib = proc.stdout.splitlines()
+    assert "expands to more than" in message
+    assert float(seconds) < 2.0, f"took {seconds}s"
+    assert int(grown_kib) < 100 * 1024, f"peak memory grew by {grown_kib} KiB"
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400 * 1024
+
+
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "literal-text.yaml"
+
+
+def test_template_like_text_renders_literally_in_real_prometheus(tmp_path: Path) -> None:
+    """`{{`, quotes, backslashes, newlines and non-ASCII reach the alert exactly as written.
+
+    The expected annotations are the spec's raw strings, checked by promtool (both versions)
+    rendering the generated rules with Prometheus's own template engine.
+    """
+    import yaml
+
+    from generator import tools
+
+    raw = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
+    row = raw["thresholds"][0]
+    assert "{{" in row["summary"] and "\n" in row["description"]
+    out = tmp_path / "out"
+    proc = run_cli("generate", "--spec", HOSTILE.relative_to(ROOT), "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    rules = out / "literal-text" / "prometheus"
+    suite = {
+        "rule_files": [str(rules / "recording_rules.yml"), str(rules / "alerts.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'lit_inflight_requests{job="lit"}', "values": "5+0x30"}
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "10m",
+                        "alertname": row["alert"],
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "job": "lit",
+                                    "service": "literal-text",
+                                    "severity": "warning",
+                                    "team": raw["labels"]["team"],
+                                },
+                                "exp_annotations": {
+                                    "summary": row["summary"],
+                                    "description": row["description"]
+                                    + " Now 5, above the warning threshold of 1.",
+                                    "runbook_url": "out/literal-text/docs/alerts.md"
+                                    "#toomanyinflight",
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "literal_test.yml"
+    test_file.write_text(yaml.safe_dump(suite, allow_unicode=True), encoding="utf-8")
+    for promtool in tools.promtools():
+        result = tools.run(promtool, "test", "rules", test_file)
+        assert result.returncode == 0, f"{promtool}:\n{result.stdout}{result.stderr}"
+        lint = tools.run(
+            promtool, "check", "rules", "--lint=all", "--lint-fatal", *rules.glob("*.yml")
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -1,0 +1,104 @@
+"""Output is byte-identical across runs, hash seeds, locales, spec key order and file order.
+
+Every test runs the real command line in a fresh project folder holding three specs (one with
+non-ASCII text) and compares the whole out/ tree, byte for byte, with one baseline run.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
+
+SPECS = [SAMOKODER, CHECKOUT, ROOT / "tests" / "fixtures" / "hostile" / "literal-text.yaml"]
+BASE_ENV = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+
+def make_project(folder: Path, specs: list[tuple[str, bytes]]) -> Path:
+    """Return ``folder`` holding slo_specs/ with ``specs`` written in the given order."""
+    (folder / "slo_specs").mkdir(parents=True)
+    for name, content in specs:
+        (folder / "slo_specs" / name).write_bytes(content)
+    return folder
+
+
+def originals() -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in SPECS]
+
+
+def generated(project: Path, *args: str, **env: str) -> dict[str, bytes | str]:
+    """Run ``generate`` in ``project`` and return its out/ tree."""
+    proc = run_cli("generate", *args, cwd=project, env={**BASE_ENV, **env})
+    assert proc.returncode == 0, proc.stderr
+    return tree(project / "out")
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes | str]:
+    project = make_project(tmp_path_factory.mktemp("baseline"), originals())
+    out = generated(project)
+    services = {k.split("/")[0] for k in out}
+    assert services == {"samokoder", "checkout", "literal-text"}
+    assert any("ünïcode".encode() in v for v in out.values() if isinstance(v, bytes))
+    return out
+
+
+def test_two_runs_are_identical(baseline, tmp_path: Path) -> None:
+    project = make_project(tmp_path, originals())
+    assert generated(project) == baseline
+    assert generated(project) == baseline  # over an existing out/, too
+
+
+@pytest.mark.parametrize("seed", ["1", "42", "4294967295", "random"])
+def test_hash_seed_does_not_matter(baseline, tmp_path: Path, seed: str) -> None:
+    project = make_project(tmp_path, originals())
+    assert generated(project, PYTHONHASHSEED=seed) == baseline
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8", "POSIX"])
+def test_locale_does_not_matter(baseline, tmp_path: Path, locale: str) -> None:
+    project = make_project(tmp_path, originals())
+    env = {"LC_ALL": locale, "LANG": locale, "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    assert generated(project, **env) == baseline
+
+
+def shuffled(data: object, rng: random.Random) -> object:
+    """Return ``data`` with the keys of every mapping in a random order (lists keep theirs)."""
+    if isinstance(data, dict):
+        keys = list(data)
+        rng.shuffle(keys)
+        return {k: shuffled(data[k], rng) for k in keys}
+    if isinstance(data, list):
+        return [shuffled(x, rng) for x in data]
+    return data
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_key_order_in_the_spec_does_not_matter(baseline, tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    specs = []
+    for name, content in originals():
+        data = yaml.safe_load(content)
+        mixed = shuffled(data, rng)
+        assert mixed == data
+        text = yaml.safe_dump(mixed, sort_keys=False, allow_unicode=True, width=10_000)
+        specs.append((name, text.encode("utf-8")))
+    assert [s for _, s in specs] != [c for _, c in originals()]
+    project = make_project(tmp_path, specs)
+    assert generated(project) == baseline
+
+
+def test_file_order_does_not_matter(baseline, tmp_path: Path) -> None:
+    # Created in reverse order, so the directory lists them differently, and passed to
+    # --spec in both orders.
+    project = make_project(tmp_path, list(reversed(originals())))
+    assert generated(project) == baseline
+    names = [f"slo_specs/{name}" for name, _ in originals()]
+    for order in (names, list(reversed(names)), names[1:] + names[:1]):
+        shutil.rmtree(project / "out")
+        args = [arg for name in order for arg in ("--spec", name)]
+        assert generated(project, *args) == baseline

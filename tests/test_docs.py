@@ -1,0 +1,134 @@
+"""Generated docs: a runbook section per alert that runbook_url finds, a guide per panel,
+and spec text that cannot break the Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from cli_support import SAMOKODER
+
+from generator.docs.render import markdown_text
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.loader import load, load_text
+
+
+def github_anchors(markdown: str) -> list[str]:
+    """GitHub's heading anchors, written independently of the generator's own."""
+    out, seen = [], {}
+    fence = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        if fence or not (m := re.match(r"^#{1,6} (.+)$", line)):
+            continue
+        text = re.sub(r"\\(.)", r"\1", m.group(1)).replace("&amp;", "&")
+        base = "".join(c for c in text.lower() if c.isalnum() or c in "-_ ").replace(" ", "-")
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.append(base if n == 0 else f"{base}-{n}")
+    return out
+
+
+def generated(tmp_path: Path, text: str | None = None) -> Path:
+    service = load(SAMOKODER) if text is None else load_text("spec.yaml", text)
+    write_tree(tmp_path, service_files(service))
+    return tmp_path / service.name
+
+
+def test_every_alert_has_the_section_its_runbook_url_points_to(tmp_path: Path) -> None:
+    out = generated(tmp_path)
+    alerts_md = (out / "docs/alerts.md").read_text()
+    anchors = github_anchors(alerts_md)
+    rules = [
+        r
+        for g in yaml.safe_load((out / "prometheus/alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
+    names = list(dict.fromkeys(r["alert"] for r in rules))
+    assert re.findall(r"^## (\w+)$", alerts_md, re.M) == names
+    for rule in rules:
+        url = rule["annotations"]["runbook_url"]
+        path, anchor = url.split("#")
+        assert path == "out/samokoder/docs/alerts.md"
+        assert anchor in anchors, url
+    for name in names:
+        section = alerts_md.split(f"\n## {name}\n")[1].split("\n## ")[0]
+        assert re.findall(r"^(\d)\. ", section, re.M) == ["1", "2", "3"], name
+        assert "| Severity |" in section or "| SLO | Severity |" in section
+        assert "Telegram chat -1001234567890" in section
+        assert "](<dashboard.md#" in section, name
+
+
+def test_severity_routing_is_spelled_out(tmp_path: Path) -> None:
+    alerts_md = (generated(tmp_path) / "docs/alerts.md").read_text()
+    section = alerts_md.split("\n## HighCPUUsage\n")[1].split("\n## ")[0]
+    assert (
+        "| warning | above 70% | 10m | Telegram chat -1001234567890, "
+        "e-mail to oncall@samokoder.example |"
+    ) in section
+    assert "| critical | above 90% | 10m | Telegram chat -1001234567890 |" in section
+    assert "[CPU](<dashboard.md#cpu>) (row “Saturation”)" in section
+
+
+def test_dashboard_guide_covers_every_panel_and_links_resolve(tmp_path: Path) -> None:
+    out = generated(tmp_path)
+    guide = (out / "docs/dashboard.md").read_text()
+    board = json.loads((out / "grafana/four-golden-signals.json").read_text())
+    titles = [p["title"] for p in board["panels"] if p["type"] != "row"]
+    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert len(titles) == 22
+    headings = [
+        re.sub(r"\\(.)", r"\1", h).replace("&amp;", "&")
+        for h in re.findall(r"^#{2,3} (.+)$", guide, re.M)
+    ]
+    assert set(titles) | set(rows) <= set(headings)
+    anchors = github_anchors(guide)
+    alerts_md = (out / "docs/alerts.md").read_text()
+    for target in re.findall(r"\(<dashboard\.md#([^>]+)>\)", alerts_md):
+        assert target in anchors, target
+    alert_anchors = github_anchors(alerts_md)
+    for target in re.findall(r"\(<alerts\.md#([^>]+)>\)", guide):
+        assert target in alert_anchors, target
+    cpu = guide.split("\n### CPU\n")[1].split("\n### ")[0]
+    assert "Colours: green: below 70%; yellow: 70% to 90%; red: 90% and above." in cpu
+    assert "- [ ] “Memory” (Saturation) is green: below 80%." in guide
+
+
+HOSTILE = "## Owned | x | <script>alert(1)</script> [link](http://evil) `tick` *bold*\n# Two"
+
+
+def test_spec_text_cannot_change_the_document_structure(tmp_path: Path) -> None:
+    data = yaml.safe_load(SAMOKODER.read_text())
+    data["thresholds"][0]["description"] = HOSTILE
+    data["signals"]["node_cpu_utilisation"]["help"] = "1. " + HOSTILE
+    data["dashboard"]["rows"][4]["panels"][0]["description"] = "- " + HOSTILE
+    out = generated(tmp_path, yaml.safe_dump(data, sort_keys=False))
+    plain = generated(tmp_path / "plain")
+    for name in ("alerts.md", "dashboard.md"):
+        text = (out / "docs" / name).read_text()
+        assert "<script>" not in text
+        assert "\\[link\\](http://evil)" in text  # shown as text, not a link
+        shape = [
+            (line[:3], line.count("|") - line.count("\\|"))
+            for line in text.splitlines()
+            if line.startswith(("#", "|", "- ", "1."))
+        ]
+        plain_text = (plain / "docs" / name).read_text()
+        plain_shape = [
+            (line[:3], line.count("|") - line.count("\\|"))
+            for line in plain_text.splitlines()
+            if line.startswith(("#", "|", "- ", "1."))
+        ]
+        assert shape == plain_shape, name
+
+
+def test_markdown_text_escapes() -> None:
+    assert markdown_text("a|b") == "a\\|b"
+    assert markdown_text("# x\ny") == "\\# x y"
+    assert markdown_text("1. x") == "1\\. x"
+    assert markdown_text("<b>&") == "&lt;b&gt;&amp;"
+    assert markdown_text("a_b *c* [d]") == "a\\_b \\*c\\* \\[d\\]"

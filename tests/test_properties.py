@@ -1,0 +1,280 @@
+"""Property tests: random valid specs make rules promtool accepts and whose own tests pass;
+random damage to the Samokoder spec gives a valid generation or a clean error, never a crash.
+
+Example counts are fixed (see the settings) so the suite stays fast; they are the figures
+quoted in the README.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import yaml
+from cli_support import SAMOKODER
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator import tools
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.errors import SpecInvalid
+from generator.spec.loader import load_text
+
+VALID_EXAMPLES = 20
+MUTATION_EXAMPLES = 300
+TEXT_MUTATION_EXAMPLES = 300
+
+ERROR_LINE = re.compile(r"^[^:\n]+:[1-9][0-9]*:[1-9][0-9]*: [^\n]+: [^\n]+$")
+
+# -- random valid specs -----------------------------------------------------------------------
+
+BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+QUANTILES = [0.5, 0.9, 0.95, 0.99]
+OBJECTIVES = st.one_of(
+    st.sampled_from([90, 95, 99, 99.5, 99.9, 99.95, 99.99]),
+    st.integers(min_value=9000, max_value=9999).map(lambda n: n / 100),
+)
+
+
+@st.composite
+def valid_specs(draw: st.DrawFn) -> dict:
+    """Return a random spec that the loader must accept."""
+    slug = draw(st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True))
+    job = draw(st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True))
+    prefix = slug.replace("-", "_")
+    sel = f'job="{job}"'
+    metrics: dict = {
+        "requests": {
+            "name": f"{prefix}_requests_total",
+            "type": "counter",
+            "selector": sel,
+            "breakdowns": draw(st.sampled_from([[], [["method"]], [["code"], ["method", "code"]]])),
+        }
+    }
+    signals: dict = {
+        "errors": {
+            "kind": "ratio",
+            "numerator": {"metric": "requests", "match": 'code=~"5.."'},
+            "denominator": {"metric": "requests"},
+            "unit": "percent",
+            "help": "Share of requests that failed.",
+        }
+    }
+    slos = [
+        {
+            "name": "availability",
+            "objective": draw(OBJECTIVES),
+            "sli": draw(
+                st.sampled_from(
+                    [
+                        {"bad": {"metric": "requests", "match": 'code=~"5.."'}},
+                        {"good": {"metric": "requests", "match": 'code!~"5.."'}},
+                    ]
+                )
+            )
+            | {"total": {"metric": "requests"}},
+        }
+    ]
+    if draw(st.booleans()):
+        buckets = sorted(draw(st.sets(st.sampled_from(BUCKETS), min_size=1, max_size=5)))
+        quantiles = sorted(draw(st.sets(st.sampled_from(QUANTILES), min_size=1, max_size=3)))
+        metrics["latency"] = {
+            "name": f"{prefix}_request_duration_seconds",
+            "type": "histogram",
+            "selector": sel,
+            "buckets": buckets,
+            "quantiles": quantiles,
+        }
+        slos.append(
+            {
+                "name": "latency",
+                "objective": draw(OBJECTIVES),
+                "sli": {
+                    "latency": {"metric": "latency", "threshold": draw(st.sampled_from(buckets))}
+                },
+            }
+        )
+        signals["latency_p"] = {
+            "kind": "quantile",
+            "metric": "latency",
+            "quantile": draw(st.sampled_from(quantiles)),
+            "unit": "seconds",
+        }
+    if draw(st.booleans()):
+        metrics["inflight"] = {
+            "name": f"{prefix}_inflight_requests",
+            "type": "gauge",
+            "selector": sel,
+        }
+        signals["inflight"] = {"kind": "gauge", "metric": "inflight", "unit": "short"}
+    thresholds = []
+    for key, sig in sorted(signals.items()):
+        if not draw(st.booleans()):
+            continue
+        top = 100 if sig.get("unit") == "percent" else 10_000
+        warning = draw(st.integers(min_value=1, max_value=top // 2))
+        row = {
+            "alert": "".join(w.capitalize() for w in key.split("_")) + "High",
+            "signal": key,
+            "warning": warning,
+            "for": draw(st.sampled_from(["1m", "5m", "10m"])),
+            "summary": draw(st.sampled_from(["It is high.", 'Quote " and {{ braces }} stay.'])),
+        }
+        if draw(st.booleans()):
+            row["critical"] = draw(st.integers(min_value=warning + 1, max_value=top))
+        thresholds.append(row)
+    spec = {
+        "service": slug,
+        "period": draw(st.sampled_from(["7d", "28d", "30d"])),
+        "labels": {"team": draw(st.sampled_from(["core", "pay-ments", 'a "quoted" team']))},
+        "metrics": metrics,
+        "signals": signals,
+        "slos": slos,
+        "thresholds": thresholds,
+    }
+    return spec
+
+
+def _check(promtool: Path, *args: str | Path) -> None:
+    proc = tools.run(promtool, *args)
+    assert proc.returncode == 0, (
+        f"{promtool} {' '.join(map(str, args))}:\n{proc.stdout}{proc.stderr}"
+    )
+
+
+@settings(
+    max_examples=VALID_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spec=valid_specs())
+def test_random_valid_specs_make_rules_promtool_accepts(spec: dict) -> None:
+    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    service = load_text("random.yaml", text)
+    files = service_files(service)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_tree(root, files)
+        rules = root / service.name / "prometheus"
+        tests = sorted((rules / "tests").glob("*.yml"))
+        assert tests, "the generator wrote no promtool unit tests"
+        for promtool in tools.promtools():
+            _check(promtool, "check", "rules", "--lint=all", "--lint-fatal", *rules.glob("*.yml"))
+            # The tests name their rule files relative to themselves, so run them from there.
+            proc = tools.run(
+                promtool, "test", "rules", *(t.name for t in tests), cwd=rules / "tests"
+            )
+            assert proc.returncode == 0, f"{promtool} test rules:\n{proc.stdout}{proc.stderr}"
+
+
+# -- random damage to a real spec -------------------------------------------------------------
+
+SAMOKODER_TEXT = SAMOKODER.read_text(encoding="utf-8")
+SAMOKODER_DATA = yaml.safe_load(SAMOKODER_TEXT)
+
+HOSTILE_TEXT = st.sampled_from(
+    ["", " ", "../../etc", "{{ $value }}", 'a"b', "line\nbreak", "x" * 2000, "5 minutes", "-1h",
+     "0s", "ünï", "NaN", "job=", 'job="a"', "HighCPUUsage", "availability"]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    HOSTILE_TEXT,
+    st.text(max_size=20),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+YAML_SHARDS = ["\t", ":", "- ", "&a ", "*a", "{{", "'", '"', "\n  ", "!!python/object ", "<<: ",
+               "\x00", "---\n", "?", "[", "}", "#"]  # fmt: skip
+
+
+def _mutate(data: object, draw: st.DrawFn) -> object:
+    """Return ``data`` with one random node deleted, replaced, duplicated or renamed."""
+    if isinstance(data, dict) and data and draw(st.integers(0, 3)) > 0:
+        key = draw(st.sampled_from(sorted(data)))
+        op = draw(st.sampled_from(["descend", "descend", "delete", "replace", "rename"]))
+        out = dict(data)
+        if op == "descend":
+            out[key] = _mutate(data[key], draw)
+        elif op == "delete":
+            del out[key]
+        elif op == "replace":
+            out[key] = draw(VALUES)
+        else:
+            out[draw(st.sampled_from([key + "s", key[:-1], key.upper(), "x"]))] = out.pop(key)
+        return out
+    if isinstance(data, list) and data and draw(st.integers(0, 3)) > 0:
+        i = draw(st.integers(0, len(data) - 1))
+        op = draw(st.sampled_from(["descend", "descend", "delete", "duplicate", "replace"]))
+        out = list(data)
+        if op == "descend":
+            out[i] = _mutate(data[i], draw)
+        elif op == "delete":
+            del out[i]
+        elif op == "duplicate":
+            out.insert(i, data[i])
+        else:
+            out[i] = draw(VALUES)
+        return out
+    return draw(VALUES)
+
+
+def _generate_or_clean_error(text: str) -> str:
+    """Load and plan ``text``; return "valid" or "error", failing on anything else."""
+    try:
+        service = load_text("slo_specs/samokoder.yaml", text)
+    except SpecInvalid as exc:
+        assert exc.errors
+        for error in exc.errors:
+            assert ERROR_LINE.match(str(error)), str(error)
+        return "error"
+    files = service_files(service)
+    assert files and all(isinstance(v, bytes) for v in files.values())
+    for rel in files:
+        assert not rel.startswith(("/", "..")) and ".." not in Path(rel).parts
+    return "valid"
+
+
+@settings(max_examples=MUTATION_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_damaged_samokoder_spec_gives_a_generation_or_a_clean_error(data: st.DataObject) -> None:
+    spec = SAMOKODER_DATA
+    for _ in range(data.draw(st.integers(1, 3))):
+        spec = _mutate(spec, data.draw)
+    try:
+        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError:
+        return
+    _generate_or_clean_error(text)
+
+
+@settings(
+    max_examples=TEXT_MUTATION_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck)
+)
+@given(data=st.data())
+def test_damaged_samokoder_text_gives_a_generation_or_a_clean_error(data: st.DataObject) -> None:
+    text = SAMOKODER_TEXT
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        op = data.draw(st.sampled_from(["cut", "insert", "duplicate-line"]))
+        if op == "cut":
+            text = text[:at] + text[at + data.draw(st.integers(1, 40)) :]
+        elif op == "insert":
+            chunk = data.draw(st.sampled_from(YAML_SHARDS) | st.text(max_size=5))
+            text = text[:at] + chunk + text[at:]
+        else:
+            lines = text.splitlines(keepends=True)
+            i = data.draw(st.integers(0, len(lines) - 1))
+            text = "".join(lines[: i + 1] + lines[i:])
+    _generate_or_clean_error(text)
