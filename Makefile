@@ -24,6 +24,9 @@ tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds
 test: $(STAMP) tools ## Prove everything: promtool, amtool, a real Prometheus
 	$(BIN)/python -m pytest -q
 
+e2e: $(STAMP) tools ## Rules and dashboard against a real Prometheus on synthetic history
+	$(BIN)/python -m pytest -q -m e2e tests/e2e
+
 check: $(STAMP) ## Fail with a diff when the committed out/ is stale
 	$(BIN)/python -m generator check
 

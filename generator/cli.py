@@ -35,13 +35,17 @@ def _load_all(paths: list[Path]) -> list[Service]:
     for s in services:
         if s.name in names:
             errors.append(
-                SpecError(s.source, 1, 1, "service", f"{s.name!r} is also the service of {names[s.name]}")
+                SpecError(
+                    s.source, 1, 1, "service", f"{s.name!r} is also the service of {names[s.name]}"
+                )
             )
         names[s.name] = s.source
     if errors:
         raise SpecInvalid(errors)
     if not services:
-        raise SpecInvalid([SpecError(str(paths or "slo_specs"), 1, 1, "(top level)", "no spec found")])
+        raise SpecInvalid(
+            [SpecError(str(paths or "slo_specs"), 1, 1, "(top level)", "no spec found")]
+        )
     return services
 
 

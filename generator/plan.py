@@ -15,7 +15,9 @@ def service_files(service: Service) -> Files:
     src = service.source
     base = service.name
     files: Files = {
-        f"{base}/prometheus/recording_rules.yml": to_yaml({"groups": recording.groups(service)}, src),
+        f"{base}/prometheus/recording_rules.yml": to_yaml(
+            {"groups": recording.groups(service)}, src
+        ),
         f"{base}/prometheus/alerts.yml": to_yaml({"groups": alerts.groups(service)}, src),
     }
     for name, suite in unittests.suites(service).items():

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MATCHER = re.compile(
@@ -79,7 +81,7 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
         match = _MATCHER.match(text, pos)
         if not match:
             raise ValueError(
-                f"cannot read a label matcher at {text[pos:pos + 20]!r}; "
+                f"cannot read a label matcher at {text[pos : pos + 20]!r}; "
                 'write matchers like job="api", status=~"5.."'
             )
         m = Matcher(match["name"], match["op"], match["value"])

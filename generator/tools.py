@@ -31,9 +31,7 @@ class ToolMissing(RuntimeError):
     """A required Prometheus tool is not installed; the message says how to get it."""
 
     def __init__(self, tool: str, flavour: str, where: str) -> None:
-        super().__init__(
-            f"{tool} ({flavour}) not found in {where}: {_HOW_TO_GET[flavour]}"
-        )
+        super().__init__(f"{tool} ({flavour}) not found in {where}: {_HOW_TO_GET[flavour]}")
         self.tool = tool
         self.flavour = flavour
 
@@ -48,9 +46,7 @@ def find(tool: str, flavour: str = "system") -> pathlib.Path:
     if tool not in TOOLS:
         raise ValueError(f"unknown tool {tool!r}; expected one of {sorted(TOOLS)}")
     if flavour not in FLAVOURS:
-        raise ValueError(
-            f"unknown flavour {flavour!r}; expected one of {sorted(FLAVOURS)}"
-        )
+        raise ValueError(f"unknown flavour {flavour!r}; expected one of {sorted(FLAVOURS)}")
     if flavour == "system":
         found = shutil.which(tool)
         if found is None:

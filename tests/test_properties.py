@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 from cli_support import SAMOKODER
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator import tools
@@ -22,7 +23,8 @@ from generator.plan import service_files
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
 
-VALID_EXAMPLES = 20
+VALID_EXAMPLES = 25
+UNIT_TEST_EXAMPLES = 8
 MUTATION_EXAMPLES = 300
 TEXT_MUTATION_EXAMPLES = 300
 
@@ -113,8 +115,16 @@ def valid_specs(draw: st.DrawFn) -> dict:
     for key, sig in sorted(signals.items()):
         if not draw(st.booleans()):
             continue
-        top = 100 if sig.get("unit") == "percent" else 10_000
-        warning = draw(st.integers(min_value=1, max_value=top // 2))
+        if sig["kind"] == "quantile":
+            # Levels must sit below the largest bucket, or the alert could never fire.
+            levels = [b for b in metrics["latency"]["buckets"][:-1]]
+            if not levels:
+                continue
+            warning = draw(st.sampled_from(levels))
+            top = max(levels)
+        else:
+            top = 100 if sig.get("unit") == "percent" else 10_000
+            warning = draw(st.integers(min_value=1, max_value=top // 2))
         row = {
             "alert": "".join(w.capitalize() for w in key.split("_")) + "High",
             "signal": key,
@@ -122,8 +132,13 @@ def valid_specs(draw: st.DrawFn) -> dict:
             "for": draw(st.sampled_from(["1m", "5m", "10m"])),
             "summary": draw(st.sampled_from(["It is high.", 'Quote " and {{ braces }} stay.'])),
         }
-        if draw(st.booleans()):
-            row["critical"] = draw(st.integers(min_value=warning + 1, max_value=top))
+        if draw(st.booleans()) and warning < top:
+            above = [x for x in levels if x > warning] if sig["kind"] == "quantile" else None
+            row["critical"] = (
+                draw(st.sampled_from(above))
+                if above is not None
+                else draw(st.integers(min_value=warning + 1, max_value=top))
+            )
         thresholds.append(row)
     spec = {
         "service": slug,
@@ -144,29 +159,46 @@ def _check(promtool: Path, *args: str | Path) -> None:
     )
 
 
-@settings(
-    max_examples=VALID_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+def _generated(spec: dict, root: Path) -> Path:
+    """Write the files a spec generates under ``root``; return its prometheus/ folder."""
+    service = load_text("random.yaml", yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+    write_tree(root, service_files(service))
+    return root / service.name / "prometheus"
+
+
+@settings(max_examples=VALID_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=valid_specs())
 def test_random_valid_specs_make_rules_promtool_accepts(spec: dict) -> None:
-    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-    service = load_text("random.yaml", text)
-    files = service_files(service)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_tree(root, files)
-        rules = root / service.name / "prometheus"
-        tests = sorted((rules / "tests").glob("*.yml"))
-        assert tests, "the generator wrote no promtool unit tests"
+        rules = _generated(spec, Path(tmp))
         for promtool in tools.promtools():
             _check(promtool, "check", "rules", "--lint=all", "--lint-fatal", *rules.glob("*.yml"))
-            # The tests name their rule files relative to themselves, so run them from there.
-            proc = tools.run(
-                promtool, "test", "rules", *(t.name for t in tests), cwd=rules / "tests"
+
+
+@settings(max_examples=UNIT_TEST_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=valid_specs())
+def test_random_valid_specs_pass_their_own_unit_tests(spec: dict) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = _generated(spec, Path(tmp))
+        tests = sorted((rules / "tests").glob("*.yml"))
+        assert tests, "the generator wrote no promtool unit tests"
+        # Each promtool run is single-threaded and the SLO suites replay days of samples,
+        # so every (promtool, file) pair runs at once. Tests name their rule files relative
+        # to themselves, hence cwd.
+        jobs = [(p, t) for p in tools.promtools() for t in tests]
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            runs = list(
+                pool.map(
+                    lambda job: tools.run(job[0], "test", "rules", job[1].name, cwd=job[1].parent),
+                    jobs,
+                )
             )
-            assert proc.returncode == 0, f"{promtool} test rules:\n{proc.stdout}{proc.stderr}"
+        failed = [
+            f"{p} test rules {t.name}:\n{r.stdout}{r.stderr}"
+            for (p, t), r in zip(jobs, runs, strict=True)
+            if r.returncode != 0
+        ]
+        assert not failed, "\n".join(failed)
 
 
 # -- random damage to a real spec -------------------------------------------------------------
@@ -256,7 +288,7 @@ def test_damaged_samokoder_spec_gives_a_generation_or_a_clean_error(data: st.Dat
         text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
     except yaml.YAMLError:
         return
-    _generate_or_clean_error(text)
+    event(_generate_or_clean_error(text))
 
 
 @settings(
@@ -277,4 +309,4 @@ def test_damaged_samokoder_text_gives_a_generation_or_a_clean_error(data: st.Dat
             lines = text.splitlines(keepends=True)
             i = data.draw(st.integers(0, len(lines) - 1))
             text = "".join(lines[: i + 1] + lines[i:])
-    _generate_or_clean_error(text)
+    event(_generate_or_clean_error(text))

@@ -142,15 +142,19 @@ def sli_error_ratio(sli: SLI, feeds: list[Feed]) -> float:
     return bad / events if events else 0.0
 
 
-def quantile_value(sig: Signal, low: float, high: float) -> tuple[list[Feed], float] | None:
+def quantile_value(
+    sig: Signal, low: float, high: float, nearest: str = "low"
+) -> tuple[list[Feed], float] | None:
     """Return feeds putting a quantile signal strictly inside (low, high], and its value.
 
     Every observation lands in one bucket (lo, hi], so histogram_quantile interpolates
-    to lo + (hi - lo) x q; the first bucket whose value fits is used.
+    to lo + (hi - lo) x q; of the buckets whose value fits, the one nearest ``low``
+    (or ``high``) is used.
     """
     assert sig.series is not None
     bounds = (0.0,) + sig.series.metric.buckets
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    pairs = list(zip(bounds, bounds[1:], strict=False))
+    for lo, hi in pairs if nearest == "low" else reversed(pairs):
         value = lo + (hi - lo) * sig.quantile
         if low < value <= high:
             below = {b: (0.0 if b < hi else PER_MINUTE) for b in sig.series.metric.buckets}

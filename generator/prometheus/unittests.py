@@ -70,25 +70,25 @@ def _healthy_value(row: Threshold) -> float:
 
 
 def _firing_value(row: Threshold, severity: str) -> float:
-    """A value past ``severity``'s threshold but short of the next one."""
+    """A value just past ``severity``'s threshold (and short of the next one), so a
+    threshold moved by more than about 1 % fails the test."""
     w, c = row.warning, row.critical
-    cap = 100.0 if row.signal.unit == "percent" else None
-    if row.direction == "above":
-        if severity == "warning" and c is not None:
-            return (w + c) / 2
-        level = c if severity == "critical" else w
-        high = level * 1.1 if level else 1.0
-        return min(high, (level + cap) / 2) if cap is not None else high
+    sign = 1 if row.direction == "above" else -1
     if severity == "warning" and c is not None:
-        return (w + c) / 2
-    level = c if severity == "critical" else w
-    return level - (w - c) / 2 if c is not None and level - (w - c) / 2 > 0 else level / 2
+        return w + (c - w) * 0.1
+    level = c if severity == "critical" and c is not None else w
+    value = level * (1 + sign * 0.01) if level else sign * 0.01
+    if row.signal.unit == "percent" and sign > 0:
+        value = min(value, (level + 100) / 2)
+    return value
 
 
-def _drive(service: Service, row: Threshold, value: float, low: float, high: float):
+def _drive(
+    service: Service, row: Threshold, value: float, low: float, high: float, nearest: str = "low"
+):
     """Return (feeds, value actually reached) for a threshold test."""
     if row.signal.kind == "quantile":
-        found = quantile_value(row.signal, low, high)
+        found = quantile_value(row.signal, low, high, nearest=nearest)
         if found is None:
             raise ValueError(
                 f"{row.alert}: no histogram bucket puts the quantile in ({low}, {high}]"
@@ -135,7 +135,8 @@ def _threshold_cases(service: Service, row: Threshold) -> list[dict]:
         )
     healthy = _healthy_value(row)
     low, high = (0, row.warning) if above else (row.warning, float("inf"))
-    feeds, value = _drive(service, row, healthy, low, high)
+    nearest = "high" if above else "low"  # the healthy value closest to the threshold
+    feeds, value = _drive(service, row, healthy, low, high, nearest)
     cases.append(
         {
             "name": f"{row.alert} silent: {row.signal.key} at {format_number(value)}, "
@@ -180,7 +181,8 @@ def _expect(rule: dict, value: float, labels: dict[str, str]) -> dict:
 def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
     cases = []
     longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
-    minutes = (SETTLE + longest_for) // 60 + 10
+    step = service.rate_window // 60
+    minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation
     eval_time = format_duration(minutes * 60)
     factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
     burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in zip(factors, factors[1:], strict=False)]
@@ -203,10 +205,12 @@ def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
             }
         )
     policy = service.error_budget
+    minutes = -(-((SETTLE + policy.for_) // 60 + 10) // step) * step
+    eval_time = format_duration(minutes * 60)
     remaining_levels = [
-        (policy.low_below + policy.healthy_above) / 2,  # silent
-        (policy.low_below + policy.critical_below) / 2,  # low only
-        policy.critical_below / 2,  # low and critical
+        policy.low_below * 1.02,  # silent, just above the low level
+        max(policy.low_below * 0.98, (policy.low_below + policy.critical_below) / 2),  # low
+        policy.critical_below * 0.98,  # low and critical
     ]
     for remaining in remaining_levels:
         feeds = sli_feeds(slo.sli, (1 - remaining / 100) * slo.error_budget)
@@ -238,7 +242,8 @@ def _slo_value_case(service: Service, slo: SLO) -> dict:
     """
     quiet, busy = PER_MINUTE / 10, PER_MINUTE
     busy_ratio = min(2 * slo.error_budget, 1.0)
-    idle, before, after = 10, 12 * 60, 11 * 60  # minutes; idle edges keep windows whole
+    idle = 2 * service.rate_window // 60  # minutes; idle edges keep every window whole
+    before, after = 12 * 60, 11 * 60
     plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
     plan.append((idle, 0.0, 0.0))
     series: dict[str, tuple[Feed, list[tuple[int, float]]]] = {}
@@ -255,6 +260,7 @@ def _slo_value_case(service: Service, slo: SLO) -> dict:
     )
     end = sum(m for m, _, _ in plan)
     sel = names.slo_selector(service, slo)
+    labels = names.slo_labels(service, slo)
 
     def rounded(value: Fraction) -> str:
         return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
@@ -269,20 +275,32 @@ def _slo_value_case(service: Service, slo: SLO) -> dict:
             {"series": sel_, "values": segments(steps)} for sel_, (_, steps) in series.items()
         ],
         "promql_expr_test": [
+            *_no_traffic_checks(service, slo),
             {
                 "expr": f"round({names.budget_remaining_percent(service)}{sel}, 0.001)",
-                "eval_time": format_duration(end * 60 - 60),
+                "eval_time": format_duration((end - idle // 2) * 60),
                 "exp_samples": [
-                    {
-                        "labels": _labels_text(
-                            "", names.slo_labels(service, slo)
-                        ),
-                        "value": float(rounded(remaining)),
-                    }
+                    {"labels": _labels_text("", labels), "value": float(rounded(remaining))}
                 ],
-            }
+            },
         ],
     }
+
+
+def _no_traffic_checks(service: Service, slo: SLO) -> list[dict]:
+    """Before any traffic, every ratio is 0 (not NaN) and the whole budget is left."""
+    labels = names.slo_labels(service, slo)
+    sel = names.slo_selector(service, slo)
+    expected = [(names.slo_error_ratio(w), 0.0) for w in (service.rate_window, slo.period)]
+    expected.append((names.budget_remaining_percent(service), 100.0))
+    return [
+        {
+            "expr": f"{metric}{sel}",
+            "eval_time": format_duration(service.rate_window),
+            "exp_samples": [{"labels": _labels_text(metric, labels), "value": value}],
+        }
+        for metric, value in expected
+    ]
 
 
 def _labels_text(metric: str, labels: dict[str, str]) -> str:
@@ -293,15 +311,20 @@ def _labels_text(metric: str, labels: dict[str, str]) -> str:
 def suites(service: Service) -> dict[str, dict]:
     """Return promtool test files by name: threshold alerts, SLO alerts, SLO values."""
 
-    def suite(tests: list[dict], interval: str = "1m") -> dict:
-        return {"rule_files": RULE_FILES, "evaluation_interval": interval, "tests": tests}
+    def suite(tests: list[dict], interval: str = "1m", rule_files=RULE_FILES) -> dict:
+        return {"rule_files": rule_files, "evaluation_interval": interval, "tests": tests}
 
     out = {}
     thresholds = [c for row in service.thresholds for c in _threshold_cases(service, row)]
     if thresholds:
         out["threshold_alerts_test.yml"] = suite(thresholds)
-    out["slo_alerts_test.yml"] = suite(
-        [c for s in service.slos for c in _slo_alert_cases(service, s)]
-    )
-    out["slo_values_test.yml"] = suite([_slo_value_case(service, s) for s in service.slos])
+    # SLO suites evaluate once per rate window, as the event-count group does in a server:
+    # each count is its own slice of time.
+    slow = format_duration(service.rate_window)
+    slo_alerts = [c for s in service.slos for c in _slo_alert_cases(service, s)]
+    out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
+    # Recording rules only: promtool's run time grows with the span whenever alerting rules
+    # are loaded, and this suite spans a whole day.
+    values = [_slo_value_case(service, s) for s in service.slos]
+    out["slo_values_test.yml"] = suite(values, slow, RULE_FILES[:1])
     return out

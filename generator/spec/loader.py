@@ -66,7 +66,10 @@ def load_text(name: str, text: str) -> Service:
     try:
         source, errors = read(name, text)
     except RecursionError:
-        source, errors = None, [SpecError(name, 1, 1, "(top level)", "the document nests too deeply")]
+        source, errors = (
+            None,
+            [SpecError(name, 1, 1, "(top level)", "the document nests too deeply")],
+        )
     if source is None:
         raise SpecInvalid(errors)
     errors = schema_errors(source)
@@ -100,18 +103,24 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
         return out
     messages = {
         "required": lambda: error.message.replace("is a required property", "is required"),
-        "type": lambda: f"expected {_WANTED.get(error.validator_value, error.validator_value)}, "
-        f"found {_found(error.instance)}",
-        "enum": lambda: f"{_show(error.instance)} is not one of "
-        f"{', '.join(map(str, error.validator_value))}",
+        "type": lambda: (
+            f"expected {_WANTED.get(error.validator_value, error.validator_value)}, "
+            f"found {_found(error.instance)}"
+        ),
+        "enum": lambda: (
+            f"{_show(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+        ),
         "minItems": lambda: "at least one entry is required",
         "minProperties": lambda: "at least one entry is required",
         "minLength": lambda: "must not be empty",
-        "maxLength": lambda: f"{len(error.instance)} characters is too long; "
-        f"the limit is {error.validator_value}",
+        "maxLength": lambda: (
+            f"{len(error.instance)} characters is too long; the limit is {error.validator_value}"
+        ),
         "pattern": lambda: _pattern_message(path, error.instance),
         "exclusiveMaximum": lambda: f"{error.instance} must be less than {error.validator_value}",
-        "exclusiveMinimum": lambda: f"{error.instance} must be greater than {error.validator_value}",
+        "exclusiveMinimum": lambda: (
+            f"{error.instance} must be greater than {error.validator_value}"
+        ),
         "maximum": lambda: f"{error.instance} is greater than the maximum {error.validator_value}",
         "minimum": lambda: f"{error.instance} is less than the minimum {error.validator_value}",
     }
@@ -268,7 +277,9 @@ class _Resolver:
                 self.fail((*path, "name"), f"{name!r} is already declared as metrics.{names[name]}")
             names[name] = key
             if m["type"] == "histogram" and name.endswith(("_bucket", "_count", "_sum")):
-                self.fail((*path, "name"), "name a histogram without its _bucket/_count/_sum suffix")
+                self.fail(
+                    (*path, "name"), "name a histogram without its _bucket/_count/_sum suffix"
+                )
             matchers = self.matchers((*path, "selector"))
             for i, labels in enumerate(m.get("breakdowns", [])):
                 if "le" in labels:
@@ -387,7 +398,9 @@ class _Resolver:
             if short and scrape and short < 2 * scrape:
                 self.fail((*path, "short"), "a rate window must span at least two scrape intervals")
             if for_ > MAX_SLOW_BURN_FOR:
-                self.fail((*path, "for"), "`for` longer than 3h hides real incidents; use 3h or less")
+                self.fail(
+                    (*path, "for"), "`for` longer than 3h hides real incidents; use 3h or less"
+                )
             out.append(BurnRate(r["severity"], long_, short, float(r["budget_consumed"]), for_))
         return tuple(out)
 
@@ -404,7 +417,9 @@ class _Resolver:
                 num = self.series(metrics, (*path, "numerator"), ("counter", "gauge"))
                 den = self.series(metrics, (*path, "denominator"), ("counter", "gauge"))
                 if num and den and num.metric.type != den.metric.type:
-                    self.fail((*path, "denominator"), "numerator and denominator must be the same type")
+                    self.fail(
+                        (*path, "denominator"), "numerator and denominator must be the same type"
+                    )
                 out.append(
                     Signal(
                         **common,
@@ -486,9 +501,13 @@ class _Resolver:
             path = ("thresholds", i)
             name = t["alert"]
             if name in taken:
-                self.fail((*path, "alert"), f"{name!r} is the generator's SLO alert; choose another")
+                self.fail(
+                    (*path, "alert"), f"{name!r} is the generator's SLO alert; choose another"
+                )
             elif name in seen:
-                self.fail((*path, "alert"), f"duplicate alert name {name!r} (thresholds[{seen[name]}])")
+                self.fail(
+                    (*path, "alert"), f"duplicate alert name {name!r} (thresholds[{seen[name]}])"
+                )
             seen.setdefault(name, i)
             signal = by_key.get(t["signal"])
             if signal is None:
@@ -497,6 +516,17 @@ class _Resolver:
                 self.fail((*path, "signal"), f"unknown signal {t['signal']!r}{tip}")
                 continue
             direction = t.get("direction", "above")
+            if signal.kind == "quantile" and signal.series and signal.series.metric.buckets:
+                # histogram_quantile never returns more than the largest finite bucket bound.
+                top = max(signal.series.metric.buckets)
+                for level in ("warning", "critical"):
+                    if direction == "above" and level in t and t[level] >= top:
+                        self.fail(
+                            (*path, level),
+                            f"{promql.format_number(t[level])} is not below the largest bucket "
+                            f"of metrics.{signal.series.metric.key} "
+                            f"({promql.format_number(top)}); the alert could never fire",
+                        )
             warning, critical = float(t["warning"]), t.get("critical")
             if critical is not None:
                 critical = float(critical)
@@ -512,7 +542,9 @@ class _Resolver:
             if signal.unit == "percent":
                 for level in ("warning", "critical"):
                     if level in t and t[level] > 100:
-                        self.fail((*path, level), f"{t[level]} is more than 100 % and can never hold")
+                        self.fail(
+                            (*path, level), f"{t[level]} is more than 100 % and can never hold"
+                        )
             if not t["summary"].isprintable():
                 self.fail(
                     (*path, "summary"),

@@ -169,10 +169,16 @@ def expected_states(service: Service, history: History) -> dict[AlertKey, set[st
 
 
 def alert_key(labels: dict[str, str]) -> AlertKey:
-    """Return the comparison key of an alert reported by the server."""
+    """Return the comparison key of an alert reported by the server (or of a rule).
+
+    Threshold alerts are told apart by name and severity only: a signal read from SLO
+    recordings (availability) carries their ``slo`` label, which names no SLO alert.
+    """
+    name = labels.get("alertname", "")
+    slo_alert = name in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
     return (
-        labels.get("alertname", ""),
+        name,
         labels.get("severity", ""),
-        labels.get("slo", ""),
-        labels.get("long", ""),
+        labels.get("slo", "") if slo_alert else "",
+        labels.get("long", "") if slo_alert else "",
     )

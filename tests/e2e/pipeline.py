@@ -29,7 +29,16 @@ class Env:
     server: prom.Prometheus
     files: dict[str, bytes]
     timings: dict[str, float]
-    counts_end: int  # the last backfilled count evaluation
+    counts_end: float  # the last backfilled count evaluation
+    phase: float  # seconds into each 5-minute cycle at which backfilled counts sit
+
+    def count_times(self) -> list[float]:
+        """Return the timestamps of every backfilled SLO count sample."""
+        out, t = [], self.history.start + synthetic.SLICE
+        while t <= self.counts_end + 1e-6:
+            out.append(round(t, 3))
+            t += synthetic.SLICE
+        return out
 
 
 def spans(scenario: str) -> int:
@@ -77,6 +86,34 @@ def _seconds(duration: str) -> int:
     return 0 if duration in ("0s", "0") else parse_duration(duration)
 
 
+def _level_file(work: pathlib.Path, n: int, what: str, groups: list[dict]) -> pathlib.Path:
+    path = work / f"level{n}-{what}.yml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    return path
+
+
+def _count_phase(level1: list[dict], work: pathlib.Path, end: int, flavour: str) -> float:
+    """Return when, within each 5-minute cycle, promtool evaluates the count group.
+
+    Rule evaluation is offset by a hash of the group's file and name; the history puts
+    its rate changes on that phase so that no count window straddles one.
+    """
+    whole = [g for g in level1 if "interval" in g]
+    if not whole:
+        return 0.0
+    path = _level_file(work, 1, "whole", whole)
+    probe = work / "probe"
+    probe.mkdir()
+    with prom.running(probe, flavour=flavour) as server:
+        prom.backfill_rules(server, path, end - 7200, end - 3600, work / "probe-blocks", flavour)
+    prom.move_blocks(work / "probe-blocks", probe)
+    record = whole[0]["rules"][0]["record"]
+    with prom.running(probe, flavour=flavour) as server:
+        result = server.query(f"{record}[3h]", at=end)["result"]
+    assert result, f"the probe backfill of {record} wrote nothing"
+    return round(float(result[0]["values"][-1][0]) % synthetic.SLICE, 3)
+
+
 @contextlib.contextmanager
 def scenario_server(
     service: Service, scenario: str, work: pathlib.Path, flavour: str = "system"
@@ -97,8 +134,11 @@ def scenario_server(
     base = gen / service.name / "prometheus"
     recording, alerts = base / "recording_rules.yml", base / "alerts.yml"
 
+    groups = yaml.safe_load(recording.read_text())["groups"]
+    levels = prom.rule_levels(groups)
     end = int(time.time()) // 60 * 60
-    history = synthetic.build(service, scenario, end, spans(scenario))
+    phase = _count_phase(levels[0], work, end, flavour)
+    history = synthetic.build(service, scenario, end, spans(scenario), phase)
     source = work / "history.om"
     synthetic.write_openmetrics(service, history, source)
     data = work / "data"
@@ -106,19 +146,20 @@ def scenario_server(
     source.unlink()
     lap("history")
 
-    groups = yaml.safe_load(recording.read_text())["groups"]
-    counts_end = end - end % synthetic.SLICE
-    for n, level in enumerate(prom.rule_levels(groups), 1):
+    counts_end = synthetic._on_phase(end, phase)
+    for n, level in enumerate(levels, 1):
         with prom.running(data, flavour=flavour) as server:
             # Groups with their own interval (the SLO event counts) cover the whole history
             # so period sums are complete; the rest only the recent hours tests look at.
             whole = [g for g in level if "interval" in g]
             recent = [g for g in level if "interval" not in g]
-            for part, start in ((whole, history.start), (recent, end - RECENT)):
+            for part, start, what in (
+                (whole, int(history.start), "whole"),
+                (recent, end - RECENT, "recent"),
+            ):
                 if not part:
                     continue
-                path = work / f"level{n}-{start}.yml"
-                path.write_text(yaml.safe_dump({"groups": part}, sort_keys=False))
+                path = _level_file(work, n, what, part)
                 prom.backfill_rules(server, path, start, end, work / "blocks", flavour)
         prom.move_blocks(work / "blocks", data)
         lap(f"rules level {n}")
@@ -130,7 +171,7 @@ def scenario_server(
             raise AssertionError(
                 f"setup took {late:.0f}s; the history's last samples are too old for 5m rates"
             )
-        yield Env(service, history, server, files, timings, counts_end)
+        yield Env(service, history, server, files, timings, counts_end, phase)
 
 
 def rule_labels_selector(rule: dict) -> str:

@@ -29,7 +29,8 @@ DAY = 86400
 HOUR = 3600
 FAULT_AGE = 4 * HOUR  # faults began this long before the end of the history
 NIGHT_SCALE = 0.25  # traffic at night relative to the day: makes traffic weighting visible
-FINE_TAIL = 8 * HOUR  # the most recent history is sampled every minute, older every 5 minutes
+FINE_TAIL = 9 * HOUR  # the most recent history is sampled every minute
+COARSE = 150  # older history: only the series SLOs count, every 150 s
 
 Key = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, sorted labels)
 
@@ -50,7 +51,7 @@ class History:
     """A scenario laid out in time: segments ``(start, feeds)``, sorted, over [start, end]."""
 
     scenario: str
-    start: int
+    start: float
     end: int
     segments: tuple[tuple[int, FeedMap], ...]
 
@@ -67,14 +68,21 @@ class History:
             out.update(dict.fromkeys(fm))
         return sorted(out)
 
-    def grid(self) -> list[int]:
-        """Return the sample timestamps: 5-minute steps, then 1-minute steps at the end."""
-        fine_from = max(self.start, self.end - FINE_TAIL)
-        fine_from -= fine_from % SLICE
-        coarse = range(self.start, fine_from, SLICE)
-        return [*coarse, *range(fine_from, self.end + 1, MINUTE)]
+    def grid(self, whole: bool) -> list[float]:
+        """Return sample timestamps: every 150 s from the start (``whole``), then every
+        minute over the recent tail. Two or more samples fall in any 5-minute window and
+        sit closer than 1.1 steps to its ends, so a constant-rate increase is exact."""
+        fine_from = float(max(self.start, self.end - FINE_TAIL))
+        fine_from -= fine_from % MINUTE
+        coarse = []
+        if whole:
+            n = 0
+            while self.start + n * COARSE < fine_from:
+                coarse.append(round(self.start + n * COARSE, 3))
+                n += 1
+        return [*coarse, *(float(t) for t in range(int(fine_from), self.end + 1, MINUTE))]
 
-    def cumulative(self, select: Callable[[FeedMap], float], t: int) -> float:
+    def cumulative(self, select: Callable[[FeedMap], float], t: float) -> float:
         """Return the integral, from the history's start to ``t``, of a per-minute rate."""
         total = 0.0
         bounds = [s for s, _ in self.segments] + [max(t, self.end) + 1]
@@ -182,10 +190,15 @@ def _scaled(fm: FeedMap, scale: float) -> FeedMap:
     return {k: Level(v.step * scale, True) if v.counter else v for k, v in fm.items()}
 
 
-def _day_night(start: int, end: int, day: FeedMap, night: FeedMap) -> list[tuple[int, FeedMap]]:
+def _on_phase(t: float, phase: float) -> float:
+    """Return the last time at or before ``t`` that is ``phase`` into a 5-minute cycle."""
+    return round(t - ((t - phase) % SLICE), 3)
+
+
+def _day_night(start, end, day: FeedMap, night: FeedMap, phase: float) -> list:
     """Alternate 12-hour day and night segments (night: a quarter of the traffic)."""
     out = []
-    t = start - start % (12 * HOUR)
+    t = _on_phase(start - start % (12 * HOUR), phase)
     while t <= end:
         is_day = (t // (12 * HOUR)) % 2 == 0
         out.append((max(t, start), day if is_day else _scaled(night, NIGHT_SCALE)))
@@ -238,26 +251,28 @@ def _saturation_fault(service: Service) -> FeedMap:
 SCENARIOS = ("healthy", "error-storm", "latency-degradation", "saturation", "budget-exhausted")
 
 
-def build(service: Service, scenario: str, end: int, span: int) -> History:
-    """Return the history of ``scenario`` over ``span`` seconds ending at ``end``."""
+def build(service: Service, scenario: str, end: int, span: int, phase: float = 0.0) -> History:
+    """Return the history of ``scenario`` over ``span`` seconds ending at ``end``.
+
+    ``phase`` (seconds into each 5-minute cycle) is when the SLO count group evaluates:
+    every boundary and the start sit on that phase, so no count window straddles a change.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
     if span > 35 * DAY:
         raise ValueError("a history spans at most 35 days")
-    start = end - span
-    start -= start % SLICE
-    anchor = end - end % SLICE
-    fault_at = anchor - FAULT_AGE
+    start = _on_phase(end - span, phase)
+    fault_at = _on_phase(end - FAULT_AGE, phase)
     if scenario == "budget-exhausted":
         # A month of errors at 5x the tightest budget, traffic-weighted: nights carry fewer
         # requests but a higher error ratio, so the mean of ratios differs from the ratio.
         burn = 5 * min(s.error_budget for s in service.slos)
         day = healthy_feeds(service, burn * 0.8)
         night = healthy_feeds(service, burn * 1.8)
-        segments = _day_night(start, end, day, night)
+        segments = _day_night(start, end, day, night, phase)
     else:
         base = healthy_feeds(service)
-        segments = _day_night(start, end, base, base)
+        segments = _day_night(start, end, base, base, phase)
         fault: FeedMap = {
             "healthy": {},
             "error-storm": _sli_fault(service, ("events",), 0.2),
@@ -305,8 +320,8 @@ def sli_counts(history: History, sli: SLI, a: float, b: float) -> tuple[float, f
     if b <= a:
         return 0.0, 0.0
     return (
-        history.cumulative(bad, int(b)) - history.cumulative(bad, int(a)),
-        history.cumulative(total, int(b)) - history.cumulative(total, int(a)),
+        history.cumulative(bad, b) - history.cumulative(bad, a),
+        history.cumulative(total, b) - history.cumulative(total, a),
     )
 
 
@@ -317,44 +332,64 @@ def _fmt(value: float) -> str:
     return repr(float(value)) if value != int(value) else str(int(value))
 
 
+def _counter_values(history: History, key: Key, grid: list[float]) -> list[float]:
+    """Exact integrals of a series' per-minute step from the start to each grid time."""
+    bounds = [s for s, _ in history.segments]
+    out, value, prev, seg = [], 0.0, history.start, 0
+    for t in grid:
+        while prev < t:
+            nxt = bounds[seg + 1] if seg + 1 < len(bounds) else float("inf")
+            hi = min(nxt, t)
+            level = history.segments[seg][1].get(key)
+            if level is not None and level.counter:
+                value += level.step * (hi - prev) / MINUTE
+            prev = hi
+            if hi == nxt:
+                seg += 1
+        out.append(value)
+    return out
+
+
+def sli_series(service: Service) -> set[str]:
+    """Names of the series SLO counts read: the only ones written over the whole span."""
+    out = set()
+    for slo in service.slos:
+        for s in (slo.sli.total, slo.sli.bad, slo.sli.good):
+            if s is not None:
+                base = s.metric.name
+                out |= {base, base + "_bucket", base + "_count"}
+    return out
+
+
 def write_openmetrics(service: Service, history: History, path: pathlib.Path) -> int:
     """Write the history as OpenMetrics text; return the number of samples written.
 
     Each synthetic series becomes two, one per instance: counters split their increase
-    between them, gauges are copied (or split when a signal adds them up).
+    between them, gauges are copied (or split when a signal adds them up). Counters start
+    at zero with the history: no event happened before it.
     """
-    grid = history.grid()
     split_gauges = _sum_gauges(service)
-    starts = [s for s, _ in history.segments]
-    seg_of = [max(0, bisect.bisect_right(starts, t) - 1) for t in grid]
+    long_lived = sli_series(service)
     written = 0
     with path.open("w") as out:
-        for name, labels in history.keys():
-            key = (name, labels)
+        for key in history.keys():
+            name, labels = key
+            grid = history.grid(name in long_lived)
+            counter = any(fm[key].counter for _, fm in history.segments if key in fm)
+            if counter:
+                values = _counter_values(history, key, grid)
+            else:
+                values = [history.feeds_at(t).get(key, Level(0.0, False)).step for t in grid]
             base = dict(labels)
-            job = base.get("job", "job")
-            base.pop("instance", None)
-            value = 0.0
-            cols: list[tuple[int, float]] = []
-            prev = history.start
-            for t, si in zip(grid, seg_of, strict=True):
-                level = history.segments[si][1].get(key)
-                if level is None or level.counter:
-                    # The increase over (prev, t] at the rate in force during that interval.
-                    # Interval ends never cross a boundary: both sit on the 5-minute grid.
-                    here = history.feeds_at(prev).get(key)
-                    if here is not None and t > prev:
-                        value += here.step * (t - prev) / MINUTE
-                    cols.append((t, value))
-                else:
-                    cols.append((t, level.step))
-                prev = t
-            counter = any(fm.get(key, Level(0, False)).counter for _, fm in history.segments)
+            job = base.pop("instance", None) and base.get("job", "job")
             share = 0.5 if counter or name in split_gauges else 1.0
-            for inst in instances(job):
+            for inst in instances(job or "job"):
                 lab = {**base, "instance": inst}
                 text = ",".join(f'{k}="{v}"' for k, v in sorted(lab.items()))
-                out.writelines(f"{name}{{{text}}} {_fmt(v * share)} {t}\n" for t, v in cols)
-                written += len(cols)
+                out.writelines(
+                    f"{name}{{{text}}} {_fmt(v * share)} {t:.3f}\n"
+                    for t, v in zip(grid, values, strict=True)
+                )
+                written += len(grid)
         out.write("# EOF\n")
     return written

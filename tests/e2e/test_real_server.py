@@ -104,11 +104,7 @@ def _period_check(env: Env, record: str, expected_of):
 def _exact_ratio(env: Env, slo, t: float) -> float:
     """Bad / all events over the count slices the period rule sums at ``t``: every count
     sample in [t - period, t] (both ends, as Prometheus 2 selects) covers its own 5m."""
-    slices = [
-        c
-        for c in range(env.history.start + synthetic.SLICE, env.counts_end + 1, synthetic.SLICE)
-        if t - slo.period <= c <= t
-    ]
+    slices = [c for c in env.count_times() if t - slo.period <= c <= t]
     bad = total = 0.0
     for c in slices:
         b, a = synthetic.sli_counts(env.history, slo.sli, c - synthetic.SLICE, c)
@@ -140,10 +136,9 @@ def test_traffic_weighting_matters(env: Env):
     if env.history.scenario != "budget-exhausted":
         pytest.skip("only the month-long scenario varies the error ratio with traffic")
     slo = env.service.slos[0]
-    end = env.counts_end
-    weighted = _exact_ratio(env, slo, end)
+    weighted = _exact_ratio(env, slo, env.counts_end)
     ratios = []
-    for c in range(end - slo.period + synthetic.SLICE, end + 1, synthetic.SLICE):
+    for c in env.count_times()[-slo.period // synthetic.SLICE :]:
         b, a = synthetic.sli_counts(env.history, slo.sli, c - synthetic.SLICE, c)
         ratios.append(b / a)
     assert abs(sum(ratios) / len(ratios) - weighted) > 0.1 * weighted
@@ -153,8 +148,7 @@ def _server_states(env: Env) -> dict[expect.AlertKey, str]:
     """Per alert: firing, or pending, as the server reports it; a pending alert whose
     condition has held in the server's history for its whole ``for`` counts as firing."""
     rules = {
-        (r["alert"], r["labels"].get("severity", ""), r["labels"].get("slo", ""),
-         r["labels"].get("long", "")): r
+        expect.alert_key({**r["labels"], "alertname": r["alert"]}): r
         for g in _files(env, "alerts.yml")["groups"]
         for r in g["rules"]
     }
@@ -164,8 +158,8 @@ def _server_states(env: Env) -> dict[expect.AlertKey, str]:
         key = expect.alert_key(alert["labels"])
         state = alert["state"]
         if state == "pending":
-            rule = rules[key if key in rules else (key[0], key[1], "", "")]
-            hold = parse_duration(rule.get("for", "0s")) if rule.get("for", "0s") != "0s" else 0
+            rule = rules[key]
+            hold = 0 if rule.get("for", "0s") == "0s" else parse_duration(rule["for"])
             since = held_since(env.server, rule["expr"], hold, now)
             if since and now - max(since.values()) >= hold:
                 state = "firing"

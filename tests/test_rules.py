@@ -1,0 +1,207 @@
+"""The generated Prometheus rules, proven by both promtool versions (bookworm and trixie)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator import tools
+from generator.plan import service_files
+from generator.spec.loader import load
+
+from cli_support import CHECKOUT, ROOT, SAMOKODER
+
+PROMTOOLS = ["system", "trixie"]
+
+
+@pytest.fixture(scope="module", params=[SAMOKODER, CHECKOUT], ids=["samokoder", "checkout"])
+def generated(request, tmp_path_factory) -> Path:
+    """Generate one spec into a temporary out/ and return its service folder."""
+    service = load(request.param)
+    root = tmp_path_factory.mktemp(service.name)
+    for rel, content in service_files(service).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    return root / service.name
+
+
+def promtool(flavour: str, *args: str | Path) -> tuple[int, str]:
+    proc = tools.run(tools.find("promtool", flavour), *map(str, args))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def rules_of(path: Path) -> list[dict]:
+    return [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+
+
+@pytest.mark.parametrize("flavour", PROMTOOLS)
+def test_rule_files_pass_promtool_lint(generated: Path, flavour: str) -> None:
+    files = sorted((generated / "prometheus").glob("*.yml"))
+    assert [f.name for f in files] == ["alerts.yml", "recording_rules.yml"]
+    code, out = promtool(flavour, "check", "rules", "--lint=all", "--lint-fatal", *files)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("flavour", PROMTOOLS)
+def test_generated_unit_tests_pass(generated: Path, flavour: str) -> None:
+    suites = sorted((generated / "prometheus" / "tests").glob("*.yml"))
+    assert len(suites) >= 2
+    code, out = promtool(flavour, "test", "rules", *suites)
+    assert code == 0, out
+
+
+def test_every_alert_rule_has_a_firing_and_a_silent_test(generated: Path) -> None:
+    alerts = {r["alert"] for r in rules_of(generated / "prometheus" / "alerts.yml")}
+    fired, silent = set(), set()
+    for suite in (generated / "prometheus" / "tests").glob("*.yml"):
+        for case in yaml.safe_load(suite.read_text())["tests"]:
+            for check in case.get("alert_rule_test", []):
+                (fired if check["exp_alerts"] else silent).add(check["alertname"])
+    assert fired == alerts
+    assert silent == alerts
+
+
+@pytest.fixture(scope="module")
+def samokoder_rules(tmp_path_factory) -> Path:
+    """The Samokoder prometheus folder, generated into a temporary directory."""
+    root = tmp_path_factory.mktemp("mutations")
+    for rel, content in service_files(load(SAMOKODER)).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    return root / "samokoder" / "prometheus"
+
+
+def _unweighted_period(text: str) -> str:
+    """Sloth's default: the period ratio as an average of 5m ratios."""
+    data = yaml.safe_load(text)
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            if rule.get("record") == "slo:sli_error:ratio_rate30d":
+                sel = re.search(r"\{[^}]*\}", rule["expr"])[0]
+                rule["expr"] = f"avg_over_time(slo:sli_error:ratio_rate5m{sel}[30d])"
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+MUTATIONS = {
+    # A threshold moved: the silent test just inside the old boundary, or the annotation
+    # text of the firing test, must notice.
+    "threshold": ("alerts.yml", lambda t: t.replace("> 70\n", "> 69\n", 1), "threshold_alerts"),
+    "for": ("alerts.yml", lambda t: t.replace("for: 10m", "for: 30m", 1), "threshold_alerts"),
+    "severity": (
+        "alerts.yml",
+        lambda t: t.replace("severity: critical", "severity: warning", 1),
+        "threshold_alerts",
+    ),
+    # A burn rate off by a little: the tests bracket every factor.
+    "burn-rate": ("alerts.yml", lambda t: t.replace("> 14.4", "> 20", 1), "slo_alerts"),
+    "budget-level": ("alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
+    "unweighted-period": ("recording_rules.yml", _unweighted_period, "slo_values"),
+    "nan-at-zero-traffic": (
+        "recording_rules.yml",
+        lambda t: t.replace(" or vector(0)", ""),
+        "slo_values",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_unit_tests_catch_a_broken_rule(samokoder_rules: Path, tmp_path: Path, name: str) -> None:
+    file, mutate, suite = MUTATIONS[name]
+    copy = tmp_path / "prometheus"
+    shutil.copytree(samokoder_rules, copy)
+    text = (copy / file).read_text()
+    assert mutate(text) != text, "the mutation changed nothing"
+    (copy / file).write_text(mutate(text))
+    code, out = promtool("system", "test", "rules", copy / "tests" / f"{suite}_test.yml")
+    assert code != 0, f"promtool accepted the {name} mutation of {file}:\n{out}"
+
+
+# The alert contract from the Samokoder audit: on-call pages and routes depend on it.
+SEED_CONTRACT = {
+    "HighCPUUsage": (">", 70, 90),
+    "HighMemoryUsage": (">", 80, 90),
+    "HighDiskUsage": (">", 80, 90),
+    "HighFileDescriptorUsage": (">", 70, 85),
+    "DatabaseConnectionPoolSaturated": (">", 70, 80),
+    "HighErrorRate": (">", 1, 5),
+    "LatencySLOViolation": (">", 2, 5),
+    "AvailabilitySLOViolation": ("<", 99.9, 99),
+    "WorkerQueueSaturated": (">", 80, None),
+    "HighNetworkConnections": (">", 5000, None),
+}
+
+
+def test_samokoder_alerts_match_the_audit() -> None:
+    rules = rules_of(ROOT / "out" / "samokoder" / "prometheus" / "alerts.yml")
+    seen: dict[str, dict[str, tuple[str, float]]] = {}
+    for r in rules:
+        assert len(r["alert"]) < 40 and re.fullmatch(r"[A-Z][A-Za-z0-9]+", r["alert"])
+        m = re.search(r"([<>]) ([0-9.]+)$", r["expr"])
+        if r["alert"] in SEED_CONTRACT:
+            seen.setdefault(r["alert"], {})[r["labels"]["severity"]] = (m[1], float(m[2]))
+        for label in ("severity", "service"):
+            assert r["labels"][label]
+        assert set(r["annotations"]) == {"summary", "description", "runbook_url"}
+        assert "{{" not in r["annotations"]["summary"]
+        assert "$value" in r["annotations"]["description"]
+    for alert, (op, warning, critical) in SEED_CONTRACT.items():
+        want = {"warning": (op, warning)} | ({"critical": (op, critical)} if critical else {})
+        assert seen[alert] == want, alert
+
+
+def _for_seconds(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
+
+
+def test_slo_alerts_carry_the_contract_labels_and_bounded_for() -> None:
+    rules = rules_of(ROOT / "out" / "samokoder" / "prometheus" / "alerts.yml")
+    burn = [r for r in rules if r["alert"] == "ErrorBudgetBurn"]
+    windows = {(r["labels"]["long"], r["labels"]["short"], r["labels"]["severity"]) for r in burn}
+    assert windows == {
+        ("1h", "5m", "critical"),
+        ("6h", "30m", "critical"),
+        ("1d", "2h", "warning"),
+        ("3d", "6h", "warning"),
+    }
+    assert len(burn) == 4 * 3  # every pair for each of the three SLOs
+    for r in rules:
+        slow = r["alert"] == "ErrorBudgetBurn" and r["labels"]["long"] in ("1d", "3d")
+        assert _for_seconds(r["for"]) <= (3 * 3600 if slow else 3600), r
+        if r["alert"].startswith("ErrorBudget"):
+            assert {"slo", "slo_type"} <= set(r["labels"])
+    factors = sorted(float(re.search(r"> ([0-9.]+)$", r["expr"].splitlines()[0])[1]) for r in burn)
+    assert set(factors) == {14.4, 6, 3, 1}
+    low = {r["labels"]["slo"] for r in rules if r["alert"] == "ErrorBudgetLow"}
+    critical = {r["labels"]["slo"] for r in rules if r["alert"] == "ErrorBudgetCritical"}
+    assert low == critical == {"availability", "latency", "error-rate"}
+
+
+def test_burn_rates_follow_the_period(generated: Path) -> None:
+    """A 28d period gives the Workbook's 13.44, 5.6, 2.8 and 0.933 (2/5/10/10 % of budget)."""
+    service = load(CHECKOUT)
+    assert service.period == 28 * 86400
+    assert [round(b.factor(service.period), 3) for b in service.burn_rates] == [
+        13.44, 5.6, 2.8, 0.933
+    ]
+    text = (generated.parent / service.name / "prometheus" / "alerts.yml").exists()
+    assert text or generated.name != service.name
+
+
+def test_numbers_are_written_deliberately() -> None:
+    for path in (ROOT / "out").rglob("*.yml"):
+        text = path.read_text()
+        assert not re.search(r"\d\.\d*?(\d)\1{6,}\d*", text), f"float noise in {path}"
+        assert not re.search(r"\d[eE][-+]?\d", text), f"exponent notation in {path}"
+
+
+def test_recording_rules_follow_the_naming_convention() -> None:
+    for r in rules_of(ROOT / "out" / "samokoder" / "prometheus" / "recording_rules.yml"):
+        name = r["record"]
+        assert re.fullmatch(r"[a-z_]+:[a-zA-Z0-9_]+:[a-z0-9_]+", name) or name.startswith(
+            "samokoder_"
+        ), name
