@@ -182,14 +182,25 @@ def signal_feeds(service: Service, sig: Signal, value: float) -> list[Feed]:
     ]
 
 
+def _exact(value: float) -> str:
+    """Return the shortest text that parses back to exactly ``value``."""
+    return repr(value).removesuffix(".0")
+
+
 def segments(steps: list[tuple[int, float]]) -> str:
     """Return promtool's expanding notation for a counter that grows by ``step`` a minute
-    during each ``(minutes, step)`` segment, starting from 0."""
-    parts, value, first = [], 0.0, True
+    during each ``(minutes, step)`` segment, starting from 0.
+
+    promtool expands ``a+bxn`` in floating point; each segment starts from the largest value
+    the previous one can have reached, so rounding never looks like a counter reset.
+    """
+    parts, last = [], None
     for minutes, step in steps:
-        start = value if first else value + step
-        count = minutes - 1 if first else minutes - 1
-        parts.append(f"{format_number(start)}+{format_number(step)}x{count}")
-        value = start + step * count
-        first = False
+        start = 0.0 if last is None else last + step
+        count = minutes - 1
+        parts.append(f"{_exact(start)}+{_exact(step)}x{count}")
+        added = start
+        for _ in range(count):
+            added += step
+        last = max(added, start + step * count)
     return " ".join(parts)

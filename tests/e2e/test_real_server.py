@@ -23,10 +23,11 @@ REL_TOL = 1e-6
 
 
 @pytest.fixture(scope="module", params=synthetic.SCENARIOS)
-def env(request, tmp_path_factory) -> Env:
+def env(request) -> Env:
     service = load(str(SPEC))
-    work = tmp_path_factory.mktemp(request.param)
-    with scenario_server(service, request.param, work, prom.env_flavour()) as e:
+    with prom.scratch(request.param) as work, scenario_server(
+        service, request.param, work, prom.env_flavour()
+    ) as e:
         # Readiness is not evaluation: wait until every group has been evaluated live once
         # (the 5m-interval count group excepted: its history is backfilled).
         server = e.server
