@@ -100,11 +100,8 @@ MUTATIONS = {
     "burn-rate": ("alerts.yml", lambda t: t.replace("> 14.4", "> 20", 1), "slo_alerts"),
     "budget-level": ("alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
     "unweighted-period": ("recording_rules.yml", _unweighted_period, "slo_values"),
-    "nan-at-zero-traffic": (
-        "recording_rules.yml",
-        lambda t: t.replace(" or vector(0)", ""),
-        "slo_values",
-    ),
+    # Without the zero guard, a window without traffic divides 0 by 0.
+    "nan-at-zero-traffic": ("recording_rules.yml", lambda t: t.replace(" > 0) or", ") or"), "slo_values"),
 }
 
 
