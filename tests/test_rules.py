@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import CHECKOUT, ROOT, SAMOKODER
 
 from generator import tools
 from generator.plan import service_files
 from generator.spec.loader import load
-
-from cli_support import CHECKOUT, ROOT, SAMOKODER
 
 PROMTOOLS = ["system", "trixie"]
 
@@ -101,7 +100,11 @@ MUTATIONS = {
     "budget-level": ("alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
     "unweighted-period": ("recording_rules.yml", _unweighted_period, "slo_values"),
     # Without the zero guard, a window without traffic divides 0 by 0.
-    "nan-at-zero-traffic": ("recording_rules.yml", lambda t: t.replace(" > 0) or", ") or"), "slo_values"),
+    "nan-at-zero-traffic": (
+        "recording_rules.yml",
+        lambda t: t.replace(" > 0) or", ") or"),
+        "slo_values",
+    ),
 }
 
 
@@ -183,7 +186,10 @@ def test_burn_rates_follow_the_period(generated: Path) -> None:
     service = load(CHECKOUT)
     assert service.period == 28 * 86400
     assert [round(b.factor(service.period), 3) for b in service.burn_rates] == [
-        13.44, 5.6, 2.8, 0.933
+        13.44,
+        5.6,
+        2.8,
+        0.933,
     ]
     text = (generated.parent / service.name / "prometheus" / "alerts.yml").exists()
     assert text or generated.name != service.name

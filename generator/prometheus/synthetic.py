@@ -5,6 +5,7 @@ and its increase (counters) or level (gauges) per minute.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -153,7 +154,7 @@ def quantile_value(
     """
     assert sig.series is not None
     bounds = (0.0,) + sig.series.metric.buckets
-    pairs = list(zip(bounds, bounds[1:], strict=False))
+    pairs = list(itertools.pairwise(bounds))
     for lo, hi in pairs if nearest == "low" else reversed(pairs):
         value = lo + (hi - lo) * sig.quantile
         if low < value <= high:

@@ -8,6 +8,7 @@ pins the traffic-weighted budget remaining to the value computed here from the c
 
 from __future__ import annotations
 
+import itertools
 import re
 from fractions import Fraction
 
@@ -185,7 +186,7 @@ def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
     minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation
     eval_time = format_duration(minutes * 60)
     factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
-    burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in zip(factors, factors[1:], strict=False)]
+    burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in itertools.pairwise(factors)]
     burns.append(factors[-1] * 0.9)  # silent: just under the slowest burn rate
     for burn in burns:
         ratio = burn * slo.error_budget

@@ -52,12 +52,14 @@ def load(path: str | FsPath) -> Service:
     try:
         raw = FsPath(path).read_bytes()
     except OSError as exc:
-        raise SpecInvalid([SpecError(name, 1, 1, "(top level)", f"cannot read: {exc.strerror}")])
+        message = f"cannot read: {exc.strerror}"
+        raise SpecInvalid([SpecError(name, 1, 1, "(top level)", message)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecInvalid([SpecError(name, line, 1, "(top level)", "the file is not UTF-8")])
+        message = "the file is not UTF-8"
+        raise SpecInvalid([SpecError(name, line, 1, "(top level)", message)]) from None
     return load_text(name, text)
 
 
@@ -164,7 +166,8 @@ def _show(value: object) -> str:
 def _pattern_message(path: Path, value: object) -> str:
     field = next((p for p in reversed(path) if isinstance(p, str)), "")
     hints = {
-        "service": "a service name is a slug: lower-case letters, digits and '-', starting with a letter",
+        "service": "a service name is a slug: lower-case letters, digits and '-', "
+        "starting with a letter",
         "name": "a name is lower-case letters, digits and '-', starting with a letter",
         "alert": "an alert name is CamelCase letters and digits, under 40 characters",
         "runbook_url": "a runbook URL starts with http:// or https:// and has no spaces",
@@ -199,9 +202,8 @@ class _Resolver:
     def _get(self, path: Path, default: object = None) -> object:
         node: object = self.d
         for part in path:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if (isinstance(node, dict) and part in node) or in_list:
                 node = node[part]
             else:
                 return default
@@ -448,8 +450,8 @@ class _Resolver:
                 if series and q not in series.metric.quantiles:
                     self.fail(
                         (*path, "quantile"),
-                        f"metrics.{series.metric.key} does not record the {promql.format_number(q)} "
-                        "quantile; add it to its `quantiles`",
+                        f"metrics.{series.metric.key} does not record the "
+                        f"{promql.format_number(q)} quantile; add it to its `quantiles`",
                     )
                 out.append(Signal(**common, unit=unit, series=series, quantile=q))
             else:  # availability

@@ -179,5 +179,3 @@ def rule_labels_selector(rule: dict) -> str:
     labels = rule.get("labels") or {}
     inner = ", ".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
     return f"{rule['record']}{{{inner}}}" if inner else rule["record"]
-
-

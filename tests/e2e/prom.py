@@ -135,7 +135,10 @@ def running(
     ]
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     killer = threading.Timer(MAX_LIFETIME, lambda: _stop(proc, 0))
@@ -176,9 +179,16 @@ def import_openmetrics(source: pathlib.Path, data: pathlib.Path, flavour: str = 
     """Turn an OpenMetrics file into TSDB blocks inside ``data``."""
     data.mkdir(parents=True, exist_ok=True)
     proc = tools.run(
-        tools.find("promtool", flavour), "tsdb", "create-blocks-from", "openmetrics", "-q",
+        tools.find("promtool", flavour),
+        "tsdb",
+        "create-blocks-from",
+        "openmetrics",
+        "-q",
         # One block for the whole history: 2h blocks (the default) cost a minute per month.
-        "--max-block-duration=2160h", source, data, timeout=600,
+        "--max-block-duration=2160h",
+        source,
+        data,
+        timeout=600,
     )
     if proc.returncode != 0:
         raise AssertionError(f"create-blocks-from openmetrics failed:\n{proc.stderr[-3000:]}")
@@ -195,9 +205,18 @@ def backfill_rules(
     """Evaluate the recording rules of ``rule_file`` over [start, end] against ``server``."""
     out.mkdir(parents=True, exist_ok=True)
     proc = tools.run(
-        tools.find("promtool", flavour), "tsdb", "create-blocks-from", "rules", "-q",
-        f"--url={server.url}", f"--start={start}", f"--end={end}", f"--output-dir={out}",
-        "--eval-interval=60s", rule_file, timeout=900,
+        tools.find("promtool", flavour),
+        "tsdb",
+        "create-blocks-from",
+        "rules",
+        "-q",
+        f"--url={server.url}",
+        f"--start={start}",
+        f"--end={end}",
+        f"--output-dir={out}",
+        "--eval-interval=60s",
+        rule_file,
+        timeout=900,
     )
     if proc.returncode != 0:
         raise AssertionError(f"create-blocks-from rules failed:\n{proc.stderr[-3000:]}")

@@ -18,9 +18,9 @@ import pathlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from generator.promql import Matcher, format_number
 from generator.prometheus import synthetic as feeds_lib
 from generator.prometheus.synthetic import Feed, matches
+from generator.promql import Matcher, format_number
 from generator.spec.model import SLI, Metric, Series, Service, Signal
 
 MINUTE = 60

@@ -25,9 +25,10 @@ REL_TOL = 1e-6
 @pytest.fixture(scope="module", params=synthetic.SCENARIOS)
 def env(request) -> Env:
     service = load(str(SPEC))
-    with prom.scratch(request.param) as work, scenario_server(
-        service, request.param, work, prom.env_flavour()
-    ) as e:
+    with (
+        prom.scratch(request.param) as work,
+        scenario_server(service, request.param, work, prom.env_flavour()) as e,
+    ):
         # Readiness is not evaluation: wait until every group has been evaluated live once
         # (the 5m-interval count group excepted: its history is backfilled).
         server = e.server
@@ -49,9 +50,16 @@ def _files(env: Env, suffix: str) -> dict:
 def test_rules_load_and_evaluate_cleanly(env: Env):
     groups = env.server.rule_groups()
     names = {g["name"] for g in groups}
-    wanted = {g["name"] for f in ("recording_rules.yml", "alerts.yml") for g in _files(env, f)["groups"]}
+    wanted = {
+        g["name"] for f in ("recording_rules.yml", "alerts.yml") for g in _files(env, f)["groups"]
+    }
     assert names == wanted
-    bad = [(r.get("name"), r.get("lastError")) for g in groups for r in g["rules"] if r["health"] == "err"]
+    bad = [
+        (r.get("name"), r.get("lastError"))
+        for g in groups
+        for r in g["rules"]
+        if r["health"] == "err"
+    ]
     assert not bad, bad
 
 
@@ -80,9 +88,9 @@ def _period_check(env: Env, record: str, expected_of):
         first_live_count = min(
             (
                 float(t)
-                for s in server.query(
-                    f'slo:sli_events:increase5m{{slo="{slo.name}"}}[10m]'
-                )["result"]
+                for s in server.query(f'slo:sli_events:increase5m{{slo="{slo.name}"}}[10m]')[
+                    "result"
+                ]
                 for t, _ in s["values"]
                 if float(t) > env.counts_end
             ),
