@@ -123,7 +123,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
             warning = draw(st.sampled_from(levels))
             top = max(levels)
         else:
-            top = 100 if sig.get("unit") == "percent" else 10_000
+            top = 99 if sig.get("unit") == "percent" else 10_000  # 100 % is never exceeded
             warning = draw(st.integers(min_value=1, max_value=top // 2))
         row = {
             "alert": "".join(w.capitalize() for w in key.split("_")) + "High",

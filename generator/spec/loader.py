@@ -543,9 +543,18 @@ class _Resolver:
                     )
             if signal.unit == "percent":
                 for level in ("warning", "critical"):
-                    if level in t and t[level] > 100:
+                    value = t.get(level)
+                    if value is None:
+                        continue
+                    if direction == "above" and value >= 100:
                         self.fail(
-                            (*path, level), f"{t[level]} is more than 100 % and can never hold"
+                            (*path, level),
+                            f"a percentage never exceeds 100, so {value} never fires",
+                        )
+                    elif direction == "below" and value <= 0:
+                        self.fail(
+                            (*path, level),
+                            f"a percentage never drops below 0, so {value} never fires",
                         )
             if not t["summary"].isprintable():
                 self.fail(

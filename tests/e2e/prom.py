@@ -184,8 +184,9 @@ def import_openmetrics(source: pathlib.Path, data: pathlib.Path, flavour: str = 
         "create-blocks-from",
         "openmetrics",
         "-q",
-        # One block for the whole history: 2h blocks (the default) cost a minute per month.
-        "--max-block-duration=2160h",
+        # Day-long blocks: 2h blocks (the default) take minutes to write for a month of data,
+        # one month-long block makes every range query of the rule backfill slow.
+        "--max-block-duration=24h",
         source,
         data,
         timeout=600,
