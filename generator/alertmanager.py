@@ -71,16 +71,16 @@ def inhibit_rules(service: Service) -> list[dict[str, object]]:
     """Return the inhibitions: critical hides the warning of the same alert, and an exhausted
     budget hides the low-budget warning.
 
-    ``slo`` is in ``equal`` so that one SLO's critical never hides another SLO's warning;
-    Alertmanager treats a label missing on both sides as equal, so threshold alerts (which
-    have no ``slo``) are matched on alertname and service alone.
+    ``slo`` and ``instance`` are in ``equal`` so that one SLO's (or one node's) critical never
+    hides another SLO's (or node's) warning; Alertmanager treats a label missing on both sides
+    as equal, so alerts without them are matched on alertname and service alone.
     """
     svc = f'service="{service.name}"'
     return [
         {
             "source_matchers": [svc, 'severity="critical"'],
             "target_matchers": [svc, 'severity="warning"'],
-            "equal": ["alertname", "service", "slo"],
+            "equal": ["alertname", "service", "slo", "instance"],
         },
         {
             "source_matchers": [svc, f'alertname="{BUDGET_CRITICAL_ALERT}"'],

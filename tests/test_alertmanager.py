@@ -113,7 +113,7 @@ def test_inhibitions_and_grouping() -> None:
         {
             "source_matchers": ['service="samokoder"', 'severity="critical"'],
             "target_matchers": ['service="samokoder"', 'severity="warning"'],
-            "equal": ["alertname", "service", "slo"],
+            "equal": ["alertname", "service", "slo", "instance"],
         },
         {
             "source_matchers": ['service="samokoder"', 'alertname="ErrorBudgetCritical"'],

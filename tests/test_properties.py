@@ -34,9 +34,11 @@ ERROR_LINE = re.compile(r"^[^:\n]+:[1-9][0-9]*:[1-9][0-9]*: [^\n]+: [^\n]+$")
 
 BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 QUANTILES = [0.5, 0.9, 0.95, 0.99]
+# From 94 % up: below about 93 %, the 14.4x burn rate would need more than 100 % errors
+# (the loader rejects that; tests/fixtures/bad/68-* proves it).
 OBJECTIVES = st.one_of(
-    st.sampled_from([90, 95, 99, 99.5, 99.9, 99.95, 99.99]),
-    st.integers(min_value=9000, max_value=9999).map(lambda n: n / 100),
+    st.sampled_from([95, 99, 99.5, 99.9, 99.95, 99.99]),
+    st.integers(min_value=9400, max_value=9999).map(lambda n: n / 100),
 )
 
 

@@ -9,6 +9,7 @@ from ..spec.model import (
     BUDGET_LOW_ALERT,
     BURN_ALERT,
     SLO,
+    TARGET_DOWN_ALERT,
     BurnRate,
     Service,
     Signal,
@@ -159,10 +160,49 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
     return out
 
 
+def target_rules(service: Service, job: str) -> list[Rule]:
+    """Return TargetDown for one scrape job: one instance down (warning), or every instance
+    down or gone from service discovery (critical). During an outage no requests arrive,
+    so no SLO alert can fire; this is the page that does."""
+    up = f'up{{job="{job}"}}'
+    labels = {**dict(service.labels), "service": service.name}
+    url = runbook_url(service, TARGET_DOWN_ALERT)
+    return [
+        {
+            "alert": TARGET_DOWN_ALERT,
+            "expr": f"{up} == 0",
+            "for": "5m",
+            "labels": {**labels, "severity": "warning"},
+            "annotations": {
+                "summary": literal(f"A {job} target is down."),
+                "description": "Prometheus cannot scrape {{ $labels.instance }} of job "
+                "{{ $labels.job }}.",
+                "runbook_url": url,
+            },
+        },
+        {
+            "alert": TARGET_DOWN_ALERT,
+            "expr": f"sum by (job) ({up}) == 0 or absent({up})",
+            "for": "3m",
+            "labels": {**labels, "severity": "critical"},
+            "annotations": {
+                "summary": literal(f"Every {job} target is down."),
+                "description": "No instance of job {{ $labels.job }} can be scraped, or none "
+                "is discovered: the service is down or invisible, and its SLOs cannot see it.",
+                "runbook_url": url,
+            },
+        },
+    ]
+
+
 def groups(service: Service) -> list[dict[str, object]]:
     """Return the alert rule groups of a service."""
     svc = service.name
     out = [
+        {
+            "name": f"{svc}-target-alerts",
+            "rules": [r for job in service.jobs for r in target_rules(service, job)],
+        },
         {
             "name": f"{svc}-threshold-alerts",
             "rules": [r for row in service.thresholds for r in threshold_rules(service, row)],

@@ -79,6 +79,10 @@ def signal_expr(service: Service, sig: Signal) -> str:
     if sig.counter_based:
         num = _sum_rate(sig.numerator, service.rate_window, by)
         den = _sum_rate(sig.denominator, service.rate_window, by)
+        if sig.complement:
+            # Complement the counts, not the ratio: without traffic the result must be 0,
+            # and 1 - 0 would claim full utilisation (or a 100 % error rate) at night.
+            num = f"({den} - ({num} or {den} * 0))"
         ratio = f"({_zero_safe_ratio(num, den)})"
     else:
         num = selector(sig.numerator.metric.name, sig.numerator.all_matchers)
@@ -87,8 +91,8 @@ def signal_expr(service: Service, sig: Signal) -> str:
             ratio = f"(sum by ({_by(by)}) ({num}) / sum by ({_by(by)}) ({den}))"
         else:  # divide series by series (same instance), then take the worst, best or mean
             ratio = f"{sig.aggregate} by ({_by(by)}) ({num} / {den})"
-    if sig.complement:
-        ratio = f"(1 - {ratio})"
+        if sig.complement:
+            ratio = f"(1 - {ratio})"
     return f"{ratio}{scale}"
 
 

@@ -14,10 +14,11 @@ from fractions import Fraction
 
 from .. import signals as names
 from ..promql import format_duration, format_number
-from ..spec.model import BURN_ALERT, SLO, Service, Signal, Threshold
+from ..spec.model import BURN_ALERT, SLO, TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
 from .humanize import humanize, humanize_duration
 from .synthetic import (
+    INSTANCE,
     PER_MINUTE,
     Feed,
     quantile_value,
@@ -29,6 +30,7 @@ from .synthetic import (
 
 RULE_FILES = ["../recording_rules.yml", "../alerts.yml"]
 SETTLE = 5 * 60  # after the rate window fills, before `for` starts counting
+FIRING_MARGIN = 4 * 60
 
 
 def _input(feeds: list[Feed], minutes: int) -> list[dict[str, str]]:
@@ -98,9 +100,18 @@ def _drive(
     return signal_feeds(service, row.signal, value), value
 
 
+def _pending(alertname: str, for_: int) -> list[dict]:
+    """A check one minute before ``for`` has passed: the alert must not fire yet."""
+    if for_ < 120:
+        return []
+    return [{"eval_time": format_duration(for_ - 60), "alertname": alertname, "exp_alerts": []}]
+
+
 def _threshold_cases(service: Service, row: Threshold) -> list[dict]:
     rules = alerts.threshold_rules(service, row)
-    minutes = (service.rate_window + SETTLE + row.for_) // 60 + 5
+    # Signals hold their value from the second or third evaluation on; firing is checked
+    # FIRING_MARGIN after `for`, so a `for` longer by that much fails the test.
+    minutes = (row.for_ + FIRING_MARGIN) // 60
     eval_time = format_duration(minutes * 60)
     cases = []
     levels = dict(row.levels())
@@ -130,7 +141,8 @@ def _threshold_cases(service: Service, row: Threshold) -> list[dict]:
                 "interval": "1m",
                 "input_series": _input(feeds, minutes),
                 "alert_rule_test": [
-                    {"eval_time": eval_time, "alertname": row.alert, "exp_alerts": exp}
+                    *_pending(row.alert, row.for_),
+                    {"eval_time": eval_time, "alertname": row.alert, "exp_alerts": exp},
                 ],
             }
         )
@@ -147,6 +159,60 @@ def _threshold_cases(service: Service, row: Threshold) -> list[dict]:
             "alert_rule_test": [{"eval_time": eval_time, "alertname": row.alert, "exp_alerts": []}],
         }
     )
+    return cases
+
+
+def _target_cases(service: Service) -> list[dict]:
+    """TargetDown: silent while every job is up; one instance down (warning and, as it is
+    the only one, critical); a job gone from discovery (critical, through absent())."""
+    instance = {"instance": INSTANCE}
+
+    def up(jobs: tuple[str, ...], value: int) -> list[Feed]:
+        return [
+            Feed("up", tuple(sorted({"job": j, **instance}.items())), value, False) for j in jobs
+        ]
+
+    def expect(rule: dict, labels: dict[str, str]) -> dict:
+        return _expect(rule, 0, labels)
+
+    minutes = 12
+    check = {"eval_time": format_duration(minutes * 60), "alertname": TARGET_DOWN_ALERT}
+    cases = [
+        {
+            "name": f"{TARGET_DOWN_ALERT} silent: every job is up",
+            "interval": "1m",
+            "input_series": _input(up(service.jobs, 1), minutes),
+            "alert_rule_test": [{**check, "exp_alerts": []}],
+        }
+    ]
+    for job in service.jobs:
+        warning, critical = alerts.target_rules(service, job)
+        others = tuple(j for j in service.jobs if j != job)
+        cases.append(
+            {
+                "name": f"{TARGET_DOWN_ALERT}: the only {job} instance is down",
+                "interval": "1m",
+                "input_series": _input(up(others, 1) + up((job,), 0), minutes),
+                "alert_rule_test": [
+                    {**check, "eval_time": "2m", "exp_alerts": []},
+                    {
+                        **check,
+                        "exp_alerts": [
+                            expect(warning, {"job": job, **instance}),
+                            expect(critical, {"job": job}),
+                        ],
+                    },
+                ],
+            }
+        )
+        cases.append(
+            {
+                "name": f"{TARGET_DOWN_ALERT}: no {job} target is discovered",
+                "interval": "1m",
+                "input_series": _input(up(others, 1), minutes),
+                "alert_rule_test": [{**check, "exp_alerts": [expect(critical, {"job": job})]}],
+            }
+        )
     return cases
 
 
@@ -317,6 +383,7 @@ def suites(service: Service) -> dict[str, dict]:
 
     out = {}
     thresholds = [c for row in service.thresholds for c in _threshold_cases(service, row)]
+    thresholds += _target_cases(service) if service.jobs else []
     if thresholds:
         out["threshold_alerts_test.yml"] = suite(thresholds)
     # SLO suites evaluate once per rate window, as the event-count group does in a server:

@@ -237,6 +237,7 @@ class _Resolver:
         metrics = self.metrics()
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
+        self.reachable_burn_rates(slos, burn_rates)
         windows = sorted({rate_window} | {w for b in burn_rates for w in (b.long, b.short)})
         signals = self.signals(metrics, slos, windows)
         error_budget = self.error_budget()
@@ -405,6 +406,22 @@ class _Resolver:
                 )
             out.append(BurnRate(r["severity"], long_, short, float(r["budget_consumed"]), for_))
         return tuple(out)
+
+    def reachable_burn_rates(self, slos: tuple[SLO, ...], burn_rates: tuple[BurnRate, ...]) -> None:
+        """An alert at burn rate x fires when errors exceed x times the budget; past 100 %
+        errors that can never happen, and the alert would silently never page."""
+        index = {s["name"]: i for i, s in enumerate(self.d["slos"])}
+        for slo in slos:
+            for b in burn_rates:
+                if b.long and b.factor(slo.period) * slo.error_budget >= 1:
+                    self.fail(
+                        ("slos", index[slo.name], "objective"),
+                        f"the {promql.format_duration(b.long)}/{promql.format_duration(b.short)} "
+                        f"burn rate ({promql.format_number(b.factor(slo.period))}x) times an "
+                        f"error budget of {promql.format_number(100 - slo.objective)}% exceeds "
+                        "100 % errors, so that alert could never fire; raise the objective or "
+                        "set `burn_rates`",
+                    )
 
     def signals(
         self, metrics: dict[str, Metric], slos: tuple[SLO, ...], windows: list[int]

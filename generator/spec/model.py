@@ -26,6 +26,7 @@ DEFAULT_BURN_RATES = (
 BURN_ALERT = "ErrorBudgetBurn"
 BUDGET_LOW_ALERT = "ErrorBudgetLow"
 BUDGET_CRITICAL_ALERT = "ErrorBudgetCritical"
+TARGET_DOWN_ALERT = "TargetDown"  # a request-based SLI cannot see requests that never arrive
 RESERVED_LABELS = ("alertname", "severity", "service", "slo", "slo_type", "long", "short")
 
 
@@ -192,6 +193,20 @@ class Service:
     def metric_prefix(self) -> str:
         """Return the service name as a metric-name prefix (``my-svc`` -> ``my_svc``)."""
         return self.name.replace("-", "_")
+
+    @property
+    def jobs(self) -> tuple[str, ...]:
+        """Return the scrape jobs the metrics select (``job="x"`` matchers), sorted."""
+        return tuple(
+            sorted(
+                {
+                    m.value
+                    for x in self.metrics
+                    for m in x.matchers
+                    if (m.name, m.op) == ("job", "=")
+                }
+            )
+        )
 
     def signal(self, key: str) -> Signal:
         """Return the signal called ``key``."""
