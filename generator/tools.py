@@ -1,4 +1,4 @@
-"""Locate and run the Prometheus command-line tools (promtool, amtool, prometheus).
+"""Locate and run the Prometheus command-line tools (promtool, amtool, prometheus, alertmanager).
 
 Two flavours exist: ``system`` (whatever is on ``PATH``, Debian bookworm:
 promtool/prometheus 2.42, amtool 0.25) and ``trixie`` (Debian trixie binaries,
@@ -17,7 +17,9 @@ from collections.abc import Mapping
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRIXIE_DIR = PROJECT_ROOT / ".tools" / "trixie" / "usr" / "bin"
 
-TOOLS = frozenset({"promtool", "prometheus", "amtool"})
+TOOLS = frozenset({"promtool", "prometheus", "amtool", "alertmanager"})
+# Debian installs the Alertmanager server under a prefixed name, in both flavours.
+_BINARY: Mapping[str, str] = {"alertmanager": "prometheus-alertmanager"}
 FLAVOURS = frozenset({"system", "trixie"})
 
 _HOW_TO_GET: Mapping[str, str] = {
@@ -48,11 +50,11 @@ def find(tool: str, flavour: str = "system") -> pathlib.Path:
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown flavour {flavour!r}; expected one of {sorted(FLAVOURS)}")
     if flavour == "system":
-        found = shutil.which(tool)
+        found = shutil.which(_BINARY.get(tool, tool))
         if found is None:
             raise ToolMissing(tool, flavour, "PATH")
         return pathlib.Path(found)
-    path = TRIXIE_DIR / tool
+    path = TRIXIE_DIR / _BINARY.get(tool, tool)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise ToolMissing(tool, flavour, str(TRIXIE_DIR))
     return path

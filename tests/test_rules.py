@@ -99,6 +99,17 @@ MUTATIONS = {
     "burn-rate": ("alerts.yml", lambda t: t.replace("> 14.4", "> 20", 1), "slo_alerts"),
     "budget-level": ("alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
     "unweighted-period": ("recording_rules.yml", _unweighted_period, "slo_values"),
+    # The budget over the longest alert window instead of the period forgets old incidents.
+    "budget-over-3d": (
+        "recording_rules.yml",
+        lambda t: re.sub(
+            r"(record: slo:error_budget_remaining:ratio\n\s+expr: .*?)ratio_rate30d",
+            r"\1ratio_rate3d",
+            t,
+        ),
+        "slo_values",
+    ),
+    "for-zero": ("alerts.yml", lambda t: re.sub(r"for: \d+m", "for: 0s", t), "threshold_alerts"),
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
         "recording_rules.yml",

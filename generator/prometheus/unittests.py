@@ -302,7 +302,7 @@ def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
 
 
 def _slo_value_case(service: Service, slo: SLO) -> dict:
-    """One day: quiet traffic, one busy hour with errors at twice the budget, quiet again.
+    """Quiet traffic, one busy hour with errors at twice the budget, then three quiet days.
 
     The expected budget remaining is bad count / total count over the period, computed
     here exactly; an average of 5m ratios would report far more budget left.
@@ -310,7 +310,9 @@ def _slo_value_case(service: Service, slo: SLO) -> dict:
     quiet, busy = PER_MINUTE / 10, PER_MINUTE
     busy_ratio = min(2 * slo.error_budget, 1.0)
     idle = 2 * service.rate_window // 60  # minutes; idle edges keep every window whole
-    before, after = 12 * 60, 11 * 60
+    # The busy hour ends more than 3 days before the check: it must still count in the period
+    # (a budget computed over the longest alert window instead would forget it).
+    before, after = 12 * 60, (3 * 24 + 1) * 60
     plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
     plan.append((idle, 0.0, 0.0))
     series: dict[str, tuple[Feed, list[tuple[int, float]]]] = {}
@@ -334,7 +336,7 @@ def _slo_value_case(service: Service, slo: SLO) -> dict:
 
     return {
         "name": (
-            f"{slo.name}: a day with one busy hour of errors leaves {rounded(remaining)}% of the "
+            f"{slo.name}: one busy hour of errors 3 days ago leaves {rounded(remaining)}% of the "
             f"budget (traffic-weighted; an average of 5m ratios would claim {rounded(unweighted)}%)"
         ),
         "interval": "1m",
