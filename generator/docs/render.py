@@ -23,6 +23,7 @@ from ..spec.model import (
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
+    TARGET_DOWN_ALERT,
     Service,
     Signal,
     Threshold,
@@ -410,9 +411,50 @@ def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
     )
 
 
+def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
+    rules = [
+        {
+            "severity": str(r["labels"]["severity"]),  # type: ignore[index]
+            "condition": f"job {job}: "
+            + ("an instance is down" if i == 0 else "every instance down or none discovered"),
+            "for": str(r["for"]),
+            "paged": paged(service.routing, str(r["labels"]["severity"])),  # type: ignore[index]
+        }
+        for job in service.jobs
+        for i, r in enumerate(alerts.target_rules(service, job))
+    ]
+    traffic = [p for p in panels if p.panel.source == "rate"][:1]
+    return AlertDoc(
+        name=TARGET_DOWN_ALERT,
+        anchor=alerts.anchor(TARGET_DOWN_ALERT),
+        summary="Prometheus cannot scrape a target of the service.",
+        meaning=(
+            "A scrape target is down, or no target of a job is discovered at all. While the "
+            "service is down no requests arrive, so the SLO alerts cannot see the outage; "
+            "this alert does."
+        ),
+        words=md(
+            "It fires when ",
+            inline("up"),
+            " is 0 for an instance (warning), or when every "
+            "instance of a job is down or gone from service discovery (critical).",
+        ),
+        rules=rules,
+        checks=[
+            md("Open Prometheus's ", inline("/targets"), " page: read the scrape error."),
+            "Check the process and its host: is it running, restarting, out of memory?",
+            "Check what changed: a deploy, a network policy, a renamed job or label in the "
+            "scrape configuration.",
+        ],
+        panels=traffic,
+        exprs=[str(r["expr"]) for j in service.jobs for r in alerts.target_rules(service, j)],
+    )
+
+
 def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     """Return one runbook section per alert name, in the order of the alert rules file."""
-    docs = [_threshold_doc(service, row, panels) for row in service.thresholds]
+    docs = [_target_doc(service, panels)] if service.jobs else []
+    docs += [_threshold_doc(service, row, panels) for row in service.thresholds]
     docs += [
         _slo_doc(service, a, panels) for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
     ]
