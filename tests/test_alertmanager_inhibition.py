@@ -222,8 +222,9 @@ def fire(alertmanager: Alertmanager) -> Iterator[Callable[..., list[dict]]]:
 
 def assert_inhibited_by(alertmanager: Alertmanager, target: Labels, source: dict) -> None:
     alert = alertmanager.wait_for_state(target, "suppressed")
-    assert alert["status"]["inhibitedBy"] == [source["fingerprint"]], alert["status"]
-    assert alert["status"]["silencedBy"] == [], alert["status"]
+    want = [source["fingerprint"]]
+    assert alert["status"]["inhibitedBy"] == want, f"{target} not by {source['labels']}"
+    assert alert["status"]["silencedBy"] == [], f"{target}: {alert['status']}"
 
 
 def assert_active(alertmanager: Alertmanager, target: Labels) -> None:
@@ -231,8 +232,8 @@ def assert_active(alertmanager: Alertmanager, target: Labels) -> None:
     every source posted with it, and "active" is its verdict, not a not-yet-processed state."""
     alert = alertmanager.find(target)
     assert alert is not None, f"{target} is not on the server"
-    assert alert["status"]["state"] == "active", alert["status"]
-    assert alert["status"]["inhibitedBy"] == [], alert["status"]
+    assert alert["status"]["state"] == "active", f"{target} should stay active: {alert['status']}"
+    assert alert["status"]["inhibitedBy"] == [], f"{target}: {alert['status']}"
 
 
 # -- scenarios --------------------------------------------------------------------------

@@ -245,8 +245,77 @@ def _expect(rule: dict, value: float, labels: dict[str, str]) -> dict:
     }
 
 
+def _burn_states(service: Service, errors: dict[str, list[float]], at: int):
+    """Yield (slo, burn rate pair, long burn, short burn, minutes the condition has held)
+    at minute ``at``, for per-minute error ratios ``errors[slo]`` on a 5m evaluation grid."""
+    step = service.rate_window // 60
+    for slo in service.slos:
+        e = errors[slo.name]
+
+        def burn(t: int, window: int, e=e, slo=slo) -> float:
+            span = e[max(0, t - window // 60) : t]
+            return sum(span) / len(span) / slo.error_budget if span else 0.0
+
+        for b in service.burn_rates:
+            f = b.factor(slo.period)
+            held, t = 0, at
+            while t > 0 and burn(t, b.long) > f and burn(t, b.short) > f:
+                held, t = at - t + step, t - step
+            yield slo, b, burn(at, b.long), burn(at, b.short), held
+
+
+def _burst_case(service: Service, slo: SLO) -> dict | None:
+    """A burst that has just ended: the fastest pair's long window is still hot, its short
+    window is clean, and nothing may page (the short window proves the burn is over).
+
+    Designs are tried until one is unambiguous: every burn rate at least 15 % away from its
+    factor and every pending condition at least 10 minutes away from its ``for``; with
+    continuous windows and no near-misses, promtool's 5m grid cannot tip the outcome.
+    """
+    fastest = max(service.burn_rates, key=lambda b: b.factor(slo.period))
+    factor = fastest.factor(slo.period)
+    tail = 2 * fastest.short // 60
+    burst = fastest.long // 60 - tail
+    for prefix, scale in itertools.product((360, 720, 1440), (2.0, 1.6, 1.3)):
+        ratio = min(factor * scale * slo.error_budget, 0.999)
+        hot, clean = sli_feeds(slo.sli, ratio), sli_feeds(slo.sli, 0.0)
+        plan = [(prefix, clean), (burst, hot), (tail, clean)]
+        end = prefix + burst + tail
+        errors = {
+            y.name: [r for m, feeds in plan for r in [sli_error_ratio(y.sli, feeds)] * m]
+            for y in service.slos
+        }
+        states = list(_burn_states(service, errors, end))
+        near = any(
+            abs(v / b.factor(y.period) - 1) < 0.15 for y, b, lg, sh, _ in states for v in (lg, sh)
+        ) or any(held and abs(held * 60 - b.for_) < 600 for _, b, _, _, held in states)
+        firing = any(held * 60 >= b.for_ and held for _, b, _, _, held in states)
+        point = next((lg, sh) for y, b, lg, sh, _ in states if y is slo and b is fastest)
+        if near or firing or not (point[0] > factor and point[1] < factor):
+            continue
+        series: dict[str, list[tuple[int, float]]] = {}
+        for minutes, feeds in plan:
+            for f in feeds:
+                series.setdefault(f.selector, []).append((minutes, f.step))
+        return {
+            "name": f"{BURN_ALERT} {slo.name}: a {burst}m burst at "
+            f"{format_number(round(ratio / slo.error_budget, 3))}x ended {tail}m ago: "
+            f"the {format_duration(fastest.long)} window is hot, the "
+            f"{format_duration(fastest.short)} window is clean, nothing pages",
+            "interval": "1m",
+            "input_series": [{"series": k, "values": segments(v)} for k, v in series.items()],
+            "alert_rule_test": [
+                {"eval_time": format_duration(end * 60), "alertname": BURN_ALERT, "exp_alerts": []}
+            ],
+        }
+    return None
+
+
 def _slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
     cases = []
+    burst = _burst_case(service, slo)
+    if burst is not None:
+        cases.append(burst)
     longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
     step = service.rate_window // 60
     minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation

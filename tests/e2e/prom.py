@@ -184,9 +184,6 @@ def import_openmetrics(source: pathlib.Path, data: pathlib.Path, flavour: str = 
         "create-blocks-from",
         "openmetrics",
         "-q",
-        # Day-long blocks: 2h blocks (the default) take minutes to write for a month of data,
-        # one month-long block makes every range query of the rule backfill slow.
-        "--max-block-duration=24h",
         source,
         data,
         timeout=600,

@@ -61,7 +61,7 @@ class History:
         i = max(0, bisect.bisect_right(starts, t) - 1)
         return self.segments[i][1]
 
-    def keys(self) -> list[Key]:
+    def series_keys(self) -> list[Key]:
         """Return every series the history writes, in a stable order."""
         out: dict[Key, None] = {}
         for _, fm in self.segments:
@@ -190,7 +190,7 @@ def _scaled(fm: FeedMap, scale: float) -> FeedMap:
     return {k: Level(v.step * scale, True) if v.counter else v for k, v in fm.items()}
 
 
-def _on_phase(t: float, phase: float) -> float:
+def on_phase(t: float, phase: float) -> float:
     """Return the last time at or before ``t`` that is ``phase`` into a 5-minute cycle."""
     return round(t - ((t - phase) % SLICE), 3)
 
@@ -198,7 +198,7 @@ def _on_phase(t: float, phase: float) -> float:
 def _day_night(start, end, day: FeedMap, night: FeedMap, phase: float) -> list:
     """Alternate 12-hour day and night segments (night: a quarter of the traffic)."""
     out = []
-    t = _on_phase(start - start % (12 * HOUR), phase)
+    t = on_phase(start - start % (12 * HOUR), phase)
     while t <= end:
         is_day = (t // (12 * HOUR)) % 2 == 0
         out.append((max(t, start), day if is_day else _scaled(night, NIGHT_SCALE)))
@@ -261,8 +261,8 @@ def build(service: Service, scenario: str, end: int, span: int, phase: float = 0
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
     if span > 35 * DAY:
         raise ValueError("a history spans at most 35 days")
-    start = _on_phase(end - span, phase)
-    fault_at = _on_phase(end - FAULT_AGE, phase)
+    start = on_phase(end - span, phase)
+    fault_at = on_phase(end - FAULT_AGE, phase)
     if scenario == "budget-exhausted":
         # A month of errors at 5x the tightest budget, traffic-weighted: nights carry fewer
         # requests but a higher error ratio, so the mean of ratios differs from the ratio.
@@ -372,7 +372,7 @@ def write_openmetrics(service: Service, history: History, path: pathlib.Path) ->
     long_lived = sli_series(service)
     written = 0
     with path.open("w") as out:
-        for key in history.keys():
+        for key in history.series_keys():
             name, labels = key
             grid = history.grid(name in long_lived)
             counter = any(fm[key].counter for _, fm in history.segments if key in fm)

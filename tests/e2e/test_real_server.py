@@ -77,7 +77,7 @@ def test_every_recording_rule_returns_series(env: Env):
 
 def _period_check(env: Env, record: str, expected_of):
     """Compare the live-evaluated value of ``record`` per SLO with the Python value."""
-    server, history = env.server, env.history
+    server = env.server
     failures, checked = [], 0
     for slo in env.service.slos:
         sel = f'{record}{{service="{env.service.name}", slo="{slo.name}"}}'
