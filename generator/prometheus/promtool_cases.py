@@ -1,0 +1,44 @@
+"""Building blocks of the generated promtool tests: input series and expected alerts."""
+
+from __future__ import annotations
+
+import re
+
+from ..promql import format_number
+from .humanize import humanize, humanize_duration
+from .synthetic import Feed
+
+
+def input_series(feeds: list[Feed], minutes: int) -> list[dict[str, str]]:
+    out, seen = [], set()
+    for f in feeds:
+        if f.selector in seen:
+            continue
+        seen.add(f.selector)
+        values = (
+            f"0+{format_number(f.step)}x{minutes}"
+            if f.counter
+            else (f"{format_number(f.step)}+0x{minutes}")
+        )
+        out.append({"series": f.selector, "values": values})
+    return out
+
+
+def render(template: str, value: float, labels: dict[str, str]) -> str:
+    """Return an annotation as Prometheus renders it for ``value`` and ``labels``."""
+    text = template.replace("{{ $value | humanizeDuration }}", humanize_duration(value))
+    text = text.replace("{{ $value | humanize }}", humanize(value))
+    text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m[1], ""), text)
+    return text.replace('{{ "{{" }}', "{{")
+
+
+def expect(rule: dict, value: float, labels: dict[str, str]) -> dict:
+    return {
+        "exp_labels": {**labels, **rule["labels"]},
+        "exp_annotations": {k: render(v, value, labels) for k, v in rule["annotations"].items()},
+    }
+
+
+def labels_text(metric: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{metric}{{{inner}}}"

@@ -1,0 +1,234 @@
+"""promtool tests of SLO alerts and values: burn rates bracketed around every factor, a
+burst that has ended, budget levels, and the traffic-weighted budget on a known pattern."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+from .. import signals as names
+from ..promql import format_duration, format_number
+from ..spec.model import BURN_ALERT, SLO, Service
+from . import alerts
+from .promtool_cases import expect, input_series, labels_text
+from .synthetic import PER_MINUTE, Feed, segments, sli_error_ratio, sli_feeds
+
+SETTLE = 5 * 60  # after the rate window fills, before `for` starts counting
+
+
+def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple[str, dict]]:
+    """Return (alertname, expectation) of the burn-rate (kind='burn') or budget alerts that
+    steady ``feeds`` make fire, for every SLO (several SLOs may read the same series)."""
+    out = []
+    for slo in service.slos:
+        ratio = sli_error_ratio(slo.sli, feeds)
+        burn = ratio / slo.error_budget
+        if kind == "burn":
+            for b in service.burn_rates:
+                if burn > b.factor(slo.period) * 1.0000001:
+                    rule = alerts.burn_rate_rule(service, slo, b)
+                    out.append((BURN_ALERT, expect(rule, burn, names.slo_labels(service, slo))))
+        else:
+            remaining = 100 * (1 - burn)
+            for rule in alerts.budget_rules(service, slo):
+                limit = float(rule["expr"].rsplit("<", 1)[1])
+                if remaining < limit:
+                    expectation = expect(rule, remaining, names.slo_labels(service, slo))
+                    out.append((rule["alert"], expectation))
+    return out
+
+
+def _burn_states(service: Service, errors: dict[str, list[float]], at: int):
+    """Yield (slo, burn rate pair, long burn, short burn, minutes the condition has held)
+    at minute ``at``, for per-minute error ratios ``errors[slo]`` on a 5m evaluation grid."""
+    step = service.rate_window // 60
+    for slo in service.slos:
+        e = errors[slo.name]
+
+        def burn(t: int, window: int, e=e, slo=slo) -> float:
+            span = e[max(0, t - window // 60) : t]
+            return sum(span) / len(span) / slo.error_budget if span else 0.0
+
+        for b in service.burn_rates:
+            f = b.factor(slo.period)
+            held, t = 0, at
+            while t > 0 and burn(t, b.long) > f and burn(t, b.short) > f:
+                held, t = at - t + step, t - step
+            yield slo, b, burn(at, b.long), burn(at, b.short), held
+
+
+def _burst_case(service: Service, slo: SLO) -> dict | None:
+    """A burst that has just ended: the fastest pair's long window is still hot, its short
+    window is clean, and nothing may page (the short window proves the burn is over).
+
+    Designs are tried until one is unambiguous: every burn rate at least 15 % away from its
+    factor and every pending condition at least 10 minutes away from its ``for``; with
+    continuous windows and no near-misses, promtool's 5m grid cannot tip the outcome.
+    """
+    fastest = max(service.burn_rates, key=lambda b: b.factor(slo.period))
+    factor = fastest.factor(slo.period)
+    tail = 2 * fastest.short // 60
+    burst = fastest.long // 60 - tail
+    for prefix, scale in itertools.product((360, 720, 1440), (2.0, 1.6, 1.3)):
+        ratio = min(factor * scale * slo.error_budget, 0.999)
+        hot, clean = sli_feeds(slo.sli, ratio), sli_feeds(slo.sli, 0.0)
+        plan = [(prefix, clean), (burst, hot), (tail, clean)]
+        end = prefix + burst + tail
+        errors = {
+            y.name: [r for m, feeds in plan for r in [sli_error_ratio(y.sli, feeds)] * m]
+            for y in service.slos
+        }
+        states = list(_burn_states(service, errors, end))
+        near = any(
+            abs(v / b.factor(y.period) - 1) < 0.15 for y, b, lg, sh, _ in states for v in (lg, sh)
+        ) or any(held and abs(held * 60 - b.for_) < 600 for _, b, _, _, held in states)
+        firing = any(held * 60 >= b.for_ and held for _, b, _, _, held in states)
+        point = next((lg, sh) for y, b, lg, sh, _ in states if y is slo and b is fastest)
+        if near or firing or not (point[0] > factor and point[1] < factor):
+            continue
+        series: dict[str, list[tuple[int, float]]] = {}
+        for minutes, feeds in plan:
+            for f in feeds:
+                series.setdefault(f.selector, []).append((minutes, f.step))
+        return {
+            "name": f"{BURN_ALERT} {slo.name}: a {burst}m burst at "
+            f"{format_number(round(ratio / slo.error_budget, 3))}x ended {tail}m ago: "
+            f"the {format_duration(fastest.long)} window is hot, the "
+            f"{format_duration(fastest.short)} window is clean, nothing pages",
+            "interval": "1m",
+            "input_series": [{"series": k, "values": segments(v)} for k, v in series.items()],
+            "alert_rule_test": [
+                {"eval_time": format_duration(end * 60), "alertname": BURN_ALERT, "exp_alerts": []}
+            ],
+        }
+    return None
+
+
+def slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
+    cases = []
+    burst = _burst_case(service, slo)
+    if burst is not None:
+        cases.append(burst)
+    longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
+    step = service.rate_window // 60
+    minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation
+    eval_time = format_duration(minutes * 60)
+    factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
+    burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in itertools.pairwise(factors)]
+    burns.append(factors[-1] * 0.9)  # silent: just under the slowest burn rate
+    for burn in burns:
+        ratio = burn * slo.error_budget
+        if ratio >= 1:
+            continue  # an error ratio above 100 % cannot happen
+        feeds = sli_feeds(slo.sli, ratio)
+        expected = [e for _, e in _slo_alerts_at(service, feeds, "burn")]
+        cases.append(
+            {
+                "name": f"{BURN_ALERT} {slo.name}: burning {format_number(round(burn, 6))}x "
+                f"({len(expected)} window pairs firing)",
+                "interval": "1m",
+                "input_series": input_series(feeds, minutes),
+                "alert_rule_test": [
+                    {"eval_time": eval_time, "alertname": BURN_ALERT, "exp_alerts": expected}
+                ],
+            }
+        )
+    policy = service.error_budget
+    minutes = -(-((SETTLE + policy.for_) // 60 + 10) // step) * step
+    eval_time = format_duration(minutes * 60)
+    remaining_levels = [
+        policy.low_below * 1.02,  # silent, just above the low level
+        max(policy.low_below * 0.98, (policy.low_below + policy.critical_below) / 2),  # low
+        policy.critical_below * 0.98,  # low and critical
+    ]
+    for remaining in remaining_levels:
+        feeds = sli_feeds(slo.sli, (1 - remaining / 100) * slo.error_budget)
+        firing = _slo_alerts_at(service, feeds, "budget")
+        tests = [
+            {
+                "eval_time": eval_time,
+                "alertname": rule["alert"],
+                "exp_alerts": [e for name, e in firing if name == rule["alert"]],
+            }
+            for rule in alerts.budget_rules(service, slo)
+        ]
+        cases.append(
+            {
+                "name": f"error budget {slo.name}: {format_number(remaining)}% left",
+                "interval": "1m",
+                "input_series": input_series(feeds, minutes),
+                "alert_rule_test": tests,
+            }
+        )
+    return cases
+
+
+def slo_value_case(service: Service, slo: SLO) -> dict:
+    """Quiet traffic, one busy hour with errors at twice the budget, then three quiet days.
+
+    The expected budget remaining is bad count / total count over the period, computed
+    here exactly; an average of 5m ratios would report far more budget left.
+    """
+    quiet, busy = PER_MINUTE / 10, PER_MINUTE
+    busy_ratio = min(2 * slo.error_budget, 1.0)
+    idle = 2 * service.rate_window // 60  # minutes; idle edges keep every window whole
+    # The busy hour ends more than 3 days before the check: it must still count in the period
+    # (a budget computed over the longest alert window instead would forget it).
+    before, after = 12 * 60, (3 * 24 + 1) * 60
+    plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
+    plan.append((idle, 0.0, 0.0))
+    series: dict[str, tuple[Feed, list[tuple[int, float]]]] = {}
+    for minutes, traffic, ratio in plan:
+        # The feeds for one minute of this segment, scaled to its traffic.
+        for f in sli_feeds(slo.sli, ratio):
+            step = f.step * traffic / PER_MINUTE
+            series.setdefault(f.selector, (f, []))[1].append((minutes, step))
+    bad = Fraction(60) * Fraction(busy) * Fraction(busy_ratio)
+    total = Fraction(60 * busy) + Fraction((before + after) * quiet)
+    remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
+    unweighted = 100 * (
+        1 - Fraction(busy_ratio) * Fraction(60, before + 60 + after) / Fraction(slo.error_budget)
+    )
+    end = sum(m for m, _, _ in plan)
+    sel = names.slo_selector(service, slo)
+    labels = names.slo_labels(service, slo)
+
+    def rounded(value: Fraction) -> str:
+        return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
+
+    return {
+        "name": (
+            f"{slo.name}: one busy hour of errors 3 days ago leaves {rounded(remaining)}% of the "
+            f"budget (traffic-weighted; an average of 5m ratios would claim {rounded(unweighted)}%)"
+        ),
+        "interval": "1m",
+        "input_series": [
+            {"series": sel_, "values": segments(steps)} for sel_, (_, steps) in series.items()
+        ],
+        "promql_expr_test": [
+            *_no_traffic_checks(service, slo),
+            {
+                "expr": f"round({names.budget_remaining_percent(service)}{sel}, 0.001)",
+                "eval_time": format_duration((end - idle // 2) * 60),
+                "exp_samples": [
+                    {"labels": labels_text("", labels), "value": float(rounded(remaining))}
+                ],
+            },
+        ],
+    }
+
+
+def _no_traffic_checks(service: Service, slo: SLO) -> list[dict]:
+    """Before any traffic, every ratio is 0 (not NaN) and the whole budget is left."""
+    labels = names.slo_labels(service, slo)
+    sel = names.slo_selector(service, slo)
+    expected = [(names.slo_error_ratio(w), 0.0) for w in (service.rate_window, slo.period)]
+    expected.append((names.budget_remaining_percent(service), 100.0))
+    return [
+        {
+            "expr": f"{metric}{sel}",
+            "eval_time": format_duration(service.rate_window),
+            "exp_samples": [{"labels": labels_text(metric, labels), "value": value}],
+        }
+        for metric, value in expected
+    ]
