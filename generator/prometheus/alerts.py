@@ -165,7 +165,8 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     down or gone from service discovery (critical). During an outage no requests arrive,
     so no SLO alert can fire; this is the page that does."""
     up = f'up{{job="{job}"}}'
-    labels = {**dict(service.labels), "service": service.name}
+    # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
+    labels = {**dict(service.labels), "service": service.name, "job": job}
     url = runbook_url(service, TARGET_DOWN_ALERT)
     return [
         {
