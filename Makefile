@@ -22,10 +22,13 @@ tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds
 	tests/install_tools.sh
 
 test: $(STAMP) tools ## Prove everything: promtool, amtool, a real Prometheus
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not e2e"  # make e2e runs the real-server tests
 
 e2e: $(STAMP) tools ## Rules and dashboard against a real Prometheus on synthetic history
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
+
+bench: $(STAMP) tools ## Measure generation and SLO-evaluation cost; writes tests/bench/RESULTS.md
+	$(BIN)/python -m tests.bench.run
 
 check: $(STAMP) ## Fail with a diff when the committed out/ is stale
 	$(BIN)/python -m generator check

@@ -177,14 +177,15 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
     before, after = 12 * 60, (3 * 24 + 1) * 60
     plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
     plan.append((idle, 0.0, 0.0))
-    series: dict[str, tuple[Feed, list[tuple[int, float]]]] = {}
+    series: dict[str, list[tuple[int, float]]] = {}
+    bad, total = Fraction(0), Fraction(0)
     for minutes, traffic, ratio in plan:
-        # The feeds for one minute of this segment, scaled to its traffic.
-        for f in sli_feeds(slo.sli, ratio):
-            step = f.step * traffic / PER_MINUTE
-            series.setdefault(f.selector, (f, []))[1].append((minutes, step))
-    bad = Fraction(60) * Fraction(busy) * Fraction(busy_ratio)
-    total = Fraction(60 * busy) + Fraction((before + after) * quiet)
+        feeds = sli_feeds(slo.sli, ratio)
+        # Expected counts come from the very series written, so rounding cannot creep in.
+        bad += minutes * Fraction(traffic) * Fraction(sli_error_ratio(slo.sli, feeds))
+        total += minutes * Fraction(traffic)
+        for f in feeds:  # one minute of the segment, scaled to its traffic
+            series.setdefault(f.selector, []).append((minutes, f.step * traffic / PER_MINUTE))
     remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
     unweighted = 100 * (
         1 - Fraction(busy_ratio) * Fraction(60, before + 60 + after) / Fraction(slo.error_budget)
@@ -203,7 +204,7 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
         ),
         "interval": "1m",
         "input_series": [
-            {"series": sel_, "values": segments(steps)} for sel_, (_, steps) in series.items()
+            {"series": sel_, "values": segments(steps)} for sel_, steps in series.items()
         ],
         "promql_expr_test": [
             *_no_traffic_checks(service, slo),

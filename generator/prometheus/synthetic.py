@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from ..promql import Matcher, format_number
 from ..spec.model import SLI, Series, Service, Signal
 
-PER_MINUTE = 1000.0  # events per minute behind every synthetic ratio
+# Events per minute behind every synthetic ratio. Counts are whole numbers, so promtool's
+# floating-point expansion of `a+bxn` stays exact and the test files carry no float noise.
+PER_MINUTE = 1_000_000.0
+
+
+def _events(share: float) -> float:
+    """Return ``share`` of PER_MINUTE as a whole number of events."""
+    return float(round(share * PER_MINUTE))
+
+
 INSTANCE = "test-instance:9100"
 _CANDIDATES = ("other", "200", "500", "503", "error", "idle", "1", "x")
 
@@ -81,10 +90,10 @@ def labels_for(
 def _split(part: Series, whole: Series, share: float) -> list[Feed]:
     """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE."""
     inside = labels_for(part.all_matchers)
-    feeds = [Feed(part.metric.name, inside, share * PER_MINUTE, True)]
+    feeds = [Feed(part.metric.name, inside, _events(share), True)]
     if part.metric.name == whole.metric.name:
         outside = labels_for(whole.all_matchers, avoid=part.matchers)
-        feeds.append(Feed(whole.metric.name, outside, (1 - share) * PER_MINUTE, True))
+        feeds.append(Feed(whole.metric.name, outside, PER_MINUTE - _events(share), True))
     else:
         feeds.append(Feed(whole.metric.name, labels_for(whole.all_matchers), PER_MINUTE, True))
     return feeds
@@ -111,7 +120,7 @@ def sli_feeds(sli: SLI, error_ratio: float) -> list[Feed]:
     """Return series that make an SLI's error ratio equal ``error_ratio``."""
     if sli.kind == "latency":
         bounds = sli.total.metric.buckets or (sli.threshold,)
-        good = (1 - error_ratio) * PER_MINUTE
+        good = PER_MINUTE - _events(error_ratio)
         below = {b: (good if b <= sli.threshold else PER_MINUTE) for b in bounds}
         return histogram(sli.total, below, PER_MINUTE)
     if sli.bad is not None:
@@ -178,7 +187,7 @@ def signal_feeds(service: Service, sig: Signal, value: float) -> list[Feed]:
         return _split(sig.numerator, sig.denominator, share)
     inside = labels_for(sig.numerator.all_matchers + sig.denominator.all_matchers)
     return [
-        Feed(sig.numerator.metric.name, inside, share * PER_MINUTE, False),
+        Feed(sig.numerator.metric.name, inside, _events(share), False),
         Feed(sig.denominator.metric.name, inside, PER_MINUTE, False),
     ]
 

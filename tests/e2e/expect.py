@@ -12,6 +12,7 @@ from generator.spec.model import (
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
+    TARGET_DOWN_ALERT,
     Service,
     Signal,
 )
@@ -97,6 +98,29 @@ def _conditions(service: Service, history: History):
                 return "any", [(v, level, op) for v in vals]
 
             yield (row.alert, severity, "", ""), row.for_, cond
+    for job in service.jobs:
+
+        def up(t, job=job):
+            fm = history.feeds_at(t - 60)
+            return [v.step for (n, lab), v in fm.items() if n == "up" and dict(lab)["job"] == job]
+
+        # TargetDown: one instance down (warning); every instance down or none (critical).
+        yield (
+            (TARGET_DOWN_ALERT, "warning", "", ""),
+            300,
+            lambda t, up=up: (
+                "any",
+                [(v, 0.5, "<") for v in up(t)],
+            ),
+        )
+        yield (
+            (TARGET_DOWN_ALERT, "critical", "", ""),
+            180,
+            lambda t, up=up: (
+                "any",
+                [(sum(up(t)), 0.5, "<")],
+            ),
+        )
     for slo in service.slos:
         for burn in service.burn_rates:
 

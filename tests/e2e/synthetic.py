@@ -168,6 +168,8 @@ def healthy_feeds(service: Service, error_ratio: float | None = None) -> FeedMap
     fm: FeedMap = {}
     for metric in service.metrics:
         _put(fm, _default_feeds(metric))
+    for job in service.jobs:  # every target scraped fine: up is 1
+        _put(fm, [Feed("up", (("instance", feeds_lib.INSTANCE), ("job", job)), 1.0, False)])
     sli_metrics = _sli_metrics(service)
     for row in service.thresholds:
         sig = row.signal
