@@ -21,7 +21,7 @@ generate: $(STAMP) ## Regenerate out/ from slo_specs/
 tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds)
 	tests/install_tools.sh
 
-test: $(STAMP) tools ## Prove everything: promtool, amtool, a real Prometheus
+test: $(STAMP) tools ## Prove the artifacts: promtool (2.42, 2.53), amtool, a real Alertmanager
 	$(BIN)/python -m pytest -q -m "not e2e"  # make e2e runs the real-server tests
 
 e2e: $(STAMP) tools ## Rules and dashboard against a real Prometheus on synthetic history
