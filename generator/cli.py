@@ -11,6 +11,7 @@ import click
 from . import output
 from .diff import DiffError, diff
 from .plan import service_files
+from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
 from .spec.loader import load
 from .spec.model import Service
@@ -67,7 +68,11 @@ def plan_all(services: list[Service]) -> output.Files:
     """Return every generated file of every service, keyed by its path under ``out/``."""
     files: output.Files = {}
     for service in sorted(services, key=lambda s: s.name):
-        files.update(service_files(service))
+        try:
+            files.update(service_files(service))
+        except UntestableSpec as exc:
+            message = f"cannot generate the promtool tests: {exc}"
+            raise SpecInvalid([SpecError(service.source, 1, 1, "(top level)", message)]) from None
     return files
 
 
@@ -129,9 +134,9 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
     """
     try:
         services = _load_all(_spec_paths(spec_dir, specs))
+        files = plan_all(services)
     except SpecInvalid as exc:
         _fail(exc)
-    files = plan_all(services)
     regenerated = {s.name for s in services}
     keep = ()
     if specs and out.is_dir():
@@ -146,10 +151,9 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
 def check(spec_dir: Path, out: Path) -> None:
     """Fail (exit 1) with a diff when the committed output is not what the specs generate."""
     try:
-        services = _load_all(_spec_paths(spec_dir, ()))
+        want = plan_all(_load_all(_spec_paths(spec_dir, ())))
     except SpecInvalid as exc:
         _fail(exc)
-    want = plan_all(services)
     have = output.read_tree(out)
     stale = sorted(set(want) | set(have))
     changed = [p for p in stale if want.get(p) != have.get(p)]

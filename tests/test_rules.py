@@ -121,7 +121,7 @@ MUTATIONS = {
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
         "recording_rules.yml",
-        lambda t: t.replace(" > 0) or", ") or"),
+        lambda t: t.replace(", 0.000000001)", ")").replace("clamp_min(", "("),
         "slo_values",
     ),
 }

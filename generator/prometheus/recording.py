@@ -26,6 +26,9 @@ def _sum_rate(series: Series, window: int, by: tuple[str, ...], suffix: str = ""
     return f"sum by ({_by(by)}) ({_rate(series, window, suffix, extra)})"
 
 
+NO_EVENTS = "0.000000001"  # fewer events than this in a window means no traffic
+
+
 def _zero_safe_ratio(numerator: str, denominator: str) -> str:
     """numerator / denominator where a missing numerator counts as 0 and 0/0 is 0, not NaN."""
     return f"({numerator} or {denominator} * 0) / ({denominator} > 0) or {denominator} * 0"
@@ -144,6 +147,7 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
     for window in counted_windows(service) + (slo.period,):
         if window == service.rate_window:
             bad, total = _sli_bad_and_total(slo.sli, window, "rate")
+            bad = f"({bad} or vector(0))"  # no bad series yet: no bad events
         else:
             # Long windows add up the recorded per-window counts: bad count / total count,
             # so a busy hour weighs more than a quiet one, and no raw sample is rescanned.
@@ -153,7 +157,8 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
         rules.append(
             {
                 "record": names.slo_error_ratio(window),
-                "expr": f"{bad} / ({total} > 0) or {total} * 0",
+                # Without events 0 / tiny = 0, never NaN; the counts are read only once.
+                "expr": f"{bad} / clamp_min({total}, {NO_EVENTS})",
                 "labels": labels,
             }
         )

@@ -23,6 +23,13 @@ def _events(share: float) -> float:
 
 
 INSTANCE = "test-instance:9100"
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz_-."
+
+
+class UntestableSpec(ValueError):
+    """The spec is valid, but no synthetic series can exercise one of its matchers."""
+
+
 _CANDIDATES = ("other", "200", "500", "503", "error", "idle", "1", "x")
 
 
@@ -68,10 +75,20 @@ def _pick(name: str, want: tuple[Matcher, ...], avoid: tuple[Matcher, ...]) -> s
     for m in own:
         if m.op == "=":
             return m.value
-    for value in _CANDIDATES:
+    for value in itertools.chain(_CANDIDATES, _short_strings()):
         if matches({name: value}, own) and (not other or not matches({name: value}, other)):
             return value
-    raise ValueError(f"cannot choose a value for label {name!r} that fits {own} and avoids {other}")
+    raise UntestableSpec(
+        f"no label value up to 3 characters fits {', '.join(map(str, own + other))}; "
+        "the generated promtool tests need one"
+    )
+
+
+def _short_strings():
+    """Every string of one to three characters from a small alphabet, shortest first."""
+    for size in (1, 2, 3):
+        for chars in itertools.product(_ALPHABET, repeat=size):
+            yield "".join(chars)
 
 
 def labels_for(
@@ -83,7 +100,7 @@ def labels_for(
     for name in sorted(names):
         labels[name] = _pick(name, matchers, avoid)
     if avoid and matches(labels, avoid):
-        raise ValueError(f"cannot build a series matching {matchers} but not {avoid}")
+        raise UntestableSpec(f"cannot build a series matching {matchers} but not {avoid}")
     return tuple(sorted(labels.items()))
 
 

@@ -8,7 +8,7 @@ from ..promql import format_duration, format_number
 from ..spec.model import TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
 from .promtool_cases import expect, input_series, render
-from .synthetic import INSTANCE, Feed, quantile_value, signal_feeds
+from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds
 
 FIRING_MARGIN = 4 * 60
 
@@ -50,7 +50,7 @@ def _drive(
     if row.signal.kind == "quantile":
         found = quantile_value(row.signal, low, high, nearest=nearest)
         if found is None:
-            raise ValueError(
+            raise UntestableSpec(
                 f"{row.alert}: no histogram bucket puts the quantile in ({low}, {high}]"
             )
         return found

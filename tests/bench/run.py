@@ -165,8 +165,10 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
         "",
         f"Generation grows linearly: {mid.services} to {big.services} services multiplies wall "
         f"time by {big.wall / mid.wall:.1f} for x{big.services / mid.services:.0f} services, "
-        f"about {1000 * big.wall / big.services:.0f} ms per service, while peak RSS only goes "
-        f"from {mid.rss_mib:.0f} to {big.rss_mib:.0f} MiB. "
+        f"about {1000 * big.wall / big.services:.0f} ms per service; peak RSS goes from "
+        f"{mid.rss_mib:.0f} to {big.rss_mib:.0f} MiB, so one process holds every service's "
+        "files in memory before writing them out, about "
+        f"{(big.rss_mib - mid.rss_mib) / (big.services - mid.services):.2f} MiB per service. "
         f"Our 30-day period reads {ours.period_samples} recorded samples against Pyrra's "
         f"{pyrra.period_samples} raw ones (x{ours.period_samples / pyrra.period_samples:.2f}); "
         "that gap widens with scrape frequency and with the number of raw series, while ours "
