@@ -325,9 +325,9 @@ def _slo_rows(service: Service, alert: str) -> list[dict[str, str]]:
                     }
                 )
         else:
-            low = alert == BUDGET_LOW_ALERT
-            severity = "warning" if low else "critical"
-            below = policy.low_below if low else policy.critical_below
+            severity, below = next(
+                (sev, lim) for name, sev, lim in alerts.budget_levels(service) if name == alert
+            )
             rows.append(
                 {
                     "slo": slo.name,

@@ -128,15 +128,21 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
     }
 
 
+def budget_levels(service: Service) -> tuple[tuple[str, str, float], ...]:
+    """Return ``(alert, severity, budget remaining % it fires below)`` per budget alert."""
+    policy = service.error_budget
+    return (
+        (BUDGET_LOW_ALERT, "warning", policy.low_below),
+        (BUDGET_CRITICAL_ALERT, "critical", policy.critical_below),
+    )
+
+
 def budget_rules(service: Service, slo: SLO) -> list[Rule]:
     """Return ErrorBudgetLow (warning) and ErrorBudgetCritical (critical) for one SLO."""
     policy = service.error_budget
     series = f"{names.budget_remaining_percent(service)}{names.slo_selector(service, slo)}"
     out = []
-    for alert, severity, below in (
-        (BUDGET_LOW_ALERT, "warning", policy.low_below),
-        (BUDGET_CRITICAL_ALERT, "critical", policy.critical_below),
-    ):
+    for alert, severity, below in budget_levels(service):
         out.append(
             {
                 "alert": alert,

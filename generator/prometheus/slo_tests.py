@@ -30,8 +30,8 @@ def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple
                     out.append((BURN_ALERT, expect(rule, burn, names.slo_labels(service, slo))))
         else:
             remaining = 100 * (1 - burn)
-            for rule in alerts.budget_rules(service, slo):
-                limit = float(rule["expr"].rsplit("<", 1)[1])
+            rules = alerts.budget_rules(service, slo)
+            for rule, (_, _, limit) in zip(rules, alerts.budget_levels(service), strict=True):
                 if remaining < limit:
                     expectation = expect(rule, remaining, names.slo_labels(service, slo))
                     out.append((rule["alert"], expectation))
