@@ -6,7 +6,7 @@ from . import alertmanager
 from .docs import render as docs
 from .grafana.files import files as grafana_files
 from .output import Files, to_yaml
-from .prometheus import alerts, recording, unittests
+from .prometheus import alerts, recording, unittests, vmalert_unittests
 from .spec.model import Service
 
 
@@ -22,6 +22,8 @@ def service_files(service: Service) -> Files:
     }
     for name, suite in unittests.suites(service).items():
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
+    for name, suite in vmalert_unittests.vmalert_suites(service).items():
+        files[f"{base}/prometheus/tests/vmalert/{name}"] = to_yaml(suite, src)
     if (routes := alertmanager.config(service)) is not None:
         files[f"{base}/alertmanager/alertmanager.yml"] = to_yaml(routes, src)
     for name, text in docs.files(service).items():

@@ -17,6 +17,23 @@ _MATCHER = re.compile(
 )
 
 
+_UTF8_REASON = (
+    "Prometheus 3 accepts other UTF-8 names only in quoted selectors, which Prometheus 2 and "
+    "VictoriaMetrics cannot load; rename it (or relabel it at scrape time) to {chars}, "
+    "not starting with a digit"
+)
+
+
+def legacy_name_problem(name: str, kind: str) -> str:
+    """Return why ``name`` is not a legacy (pre-UTF-8) metric or label name, as a sentence.
+
+    The generated rules must load on every engine (Prometheus 2.x, 3.x, VictoriaMetrics),
+    so UTF-8 names such as ``http.server.duration`` are refused rather than quoted.
+    """
+    chars = "letters, digits and underscores"
+    return f"{name!r} is not a valid {kind} name: {_UTF8_REASON.format(chars=chars)}"
+
+
 def parse_duration(text: str) -> int:
     """Return the number of seconds in a Prometheus duration such as ``1h30m``.
 
@@ -58,6 +75,63 @@ def format_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def go_float(value: float) -> str:
+    """Return ``value`` as Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` writes it: the
+    shortest digits, in exponent form (``1e+06``, ``1.5e-05``) when the decimal exponent is
+    below -4 or at least 6."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return {True: "+Inf", False: "-Inf"}[value > 0] if value == value else "NaN"
+    if value == 0:
+        return "0"
+    _, digit_tuple, exponent = Decimal(repr(float(abs(value)))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    assert isinstance(exponent, int)
+    power = len(digits) + exponent - 1
+    minus = "-" if value < 0 else ""
+    if power < -4 or power >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{minus}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    return minus + format(Decimal(repr(float(abs(value)))).normalize(), "f")
+
+
+def openmetrics_bound(value: float) -> str:
+    """Return a bucket bound as Prometheus 3 stores ``le`` after normalising it: Go's
+    ``%g`` with ``.0`` added to an integer (``2.0``, ``0.25``, ``1e+06``)."""
+    text = go_float(value)
+    return text if any(c in text for c in ".eEIN") else text + ".0"
+
+
+def bound_pattern(value: float) -> str:
+    """Return an RE2 pattern that matches every spelling of a histogram bucket bound.
+
+    Clients and engines write the same ``le`` differently: Go's client and Prometheus 3's
+    normalisation use Go's ``%g`` (``1e+06``, ``2.0`` in OpenMetrics), the Python client
+    ``2.0`` and ``1e+06``, the Java client ``1.0E7``, hand-written exporters ``1000000``. The
+    pattern accepts the plain decimal (with or without a trailing ``.0…``) and every
+    exponent form of the same float (``e``/``E``, optional ``+``, zero-padded exponent);
+    nothing else. ``value`` must be finite.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"a bucket bound must be finite, not {value}")
+    _, digit_tuple, exponent = Decimal(repr(float(abs(value)))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    assert isinstance(exponent, int)
+    point = len(digits) + exponent  # digits before the decimal point
+    if value == 0:
+        plain, digits, point = r"0(\.0*)?", "0", 1
+    elif exponent >= 0:
+        plain = digits + "0" * exponent + r"(\.0*)?"
+    elif point > 0:
+        plain = digits[:point] + r"\." + digits[point:] + "0*"
+    else:
+        plain = r"0?\." + "0" * -point + digits + "0*"
+    mantissa = digits[0] + (r"\." + digits[1:] + "0*" if len(digits) > 1 else r"(\.0*)?")
+    power = point - 1
+    scientific = mantissa + (r"[eE]\+?0*" if power >= 0 else r"[eE]-0*") + str(abs(power))
+    minus = "-" if value < 0 else ""
+    return f"{minus}(?:{plain}|{scientific})"
+
+
 @dataclass(frozen=True)
 class Matcher:
     """One PromQL label matcher, e.g. ``status=~"5.."``."""
@@ -79,6 +153,9 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
     pos = 0
     while pos < len(text):
         match = _MATCHER.match(text, pos)
+        quoted = re.match(r'\s*"((?:[^"\\]|\\.)*)"\s*(=~|!~|!=|=)', text[pos:])
+        if quoted:
+            raise ValueError(legacy_name_problem(quoted[1], "label"))
         if not match:
             raise ValueError(
                 f"cannot read a label matcher at {text[pos : pos + 20]!r}; "
@@ -98,6 +175,11 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
     if len(names) != len(set(names)):
         raise ValueError("a label is matched for equality twice")
     return tuple(matchers)
+
+
+def le_matcher(bound: float) -> Matcher:
+    """Return ``le=~"..."``: the bucket label matcher for every spelling of ``bound``."""
+    return Matcher("le", "=~", bound_pattern(bound).replace("\\", "\\\\"))
 
 
 def selector(metric: str, matchers: tuple[Matcher, ...]) -> str:

@@ -1,9 +1,21 @@
-"""Locate and run the Prometheus command-line tools (promtool, amtool, prometheus, alertmanager).
+"""Find and run every engine's tools, by engine and version, in one place.
 
-Two flavours exist: ``system`` (whatever is on ``PATH``, Debian bookworm:
-promtool/prometheus 2.42, amtool 0.25) and ``trixie`` (Debian trixie binaries,
-prometheus 2.53 / alertmanager 0.28, unpacked into ``.tools/trixie`` by
-``tests/install_tools.sh``).
+Engines come from Debian (``tests/install_tools.sh`` installs them):
+
+========================  =========  ==========================================================
+engine                    suite      tools
+========================  =========  ==========================================================
+``prometheus-2.42``       bookworm   promtool, prometheus (the system's own, on ``PATH``)
+``prometheus-2.53``       trixie     promtool, prometheus (``.tools/trixie/usr/bin``)
+``prometheus-3.5``        sid        promtool, prometheus 3.5 LTS (``.tools/sid/usr/bin``)
+``victoriametrics``       sid        victoria-metrics, vmalert, vmalert-tool 1.145
+``alertmanager-0.25``     bookworm   alertmanager, amtool (``PATH``)
+``alertmanager-0.28``     trixie     alertmanager, amtool
+``alertmanager-0.33``     sid        alertmanager, amtool
+========================  =========  ==========================================================
+
+Tests ask for :data:`RULE_ENGINES` or :data:`ALERTMANAGERS` ("every engine"), so adding an
+engine is one line here and one package name in the install script.
 """
 
 from __future__ import annotations
@@ -13,56 +25,109 @@ import pathlib
 import shutil
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
-TRIXIE_DIR = PROJECT_ROOT / ".tools" / "trixie" / "usr" / "bin"
+TOOLS_DIR = PROJECT_ROOT / ".tools"
 
-TOOLS = frozenset({"promtool", "prometheus", "amtool", "alertmanager"})
-# Debian installs the Alertmanager server under a prefixed name, in both flavours.
+SUITES = ("system", "trixie", "sid")
+# Debian installs the Alertmanager server under a prefixed name, in every suite.
 _BINARY: Mapping[str, str] = {"alertmanager": "prometheus-alertmanager"}
-FLAVOURS = frozenset({"system", "trixie"})
 
 _HOW_TO_GET: Mapping[str, str] = {
     "system": "run `make test` (it installs it), or "
     "`sudo apt-get install prometheus prometheus-alertmanager`",
     "trixie": "run `make test` (it installs it), or `tests/install_tools.sh`",
+    "sid": "run `make test` (it installs it), or `tests/install_tools.sh`",
 }
 
 
 class ToolMissing(RuntimeError):
-    """A required Prometheus tool is not installed; the message says how to get it."""
+    """A required tool is not installed; the message says how to get it."""
 
-    def __init__(self, tool: str, flavour: str, where: str) -> None:
-        super().__init__(f"{tool} ({flavour}) not found in {where}: {_HOW_TO_GET[flavour]}")
+    def __init__(self, tool: str, suite: str, where: str) -> None:
+        super().__init__(f"{tool} ({suite}) not found in {where}: {_HOW_TO_GET[suite]}")
         self.tool = tool
-        self.flavour = flavour
+        self.flavour = suite
 
 
-def find(tool: str, flavour: str = "system") -> pathlib.Path:
-    """Return the path of ``tool`` in the given flavour.
+@dataclass(frozen=True)
+class Engine:
+    """One engine at one version: its ``name`` (``prometheus-3.5``), its ``family``
+    (``prometheus``, ``victoriametrics`` or ``alertmanager``), the Debian ``suite`` its
+    binaries come from, and the ``tools`` it brings."""
 
-    ``system`` searches ``PATH``; ``trixie`` looks in :data:`TRIXIE_DIR`.
-    Raises :class:`ToolMissing` if the tool is absent, ``ValueError`` for an
-    unknown tool or flavour.
+    name: str
+    family: str
+    version: str
+    suite: str
+    tools: tuple[str, ...]
+
+    def tool(self, tool: str) -> pathlib.Path:
+        """Return the path of one of this engine's tools; raises :class:`ToolMissing`."""
+        if tool not in self.tools:
+            raise ValueError(f"{self.name} has no {tool!r}; it has {', '.join(self.tools)}")
+        return find(tool, self.suite)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_PROM = ("promtool", "prometheus")
+PROMETHEUS_2_42 = Engine("prometheus-2.42", "prometheus", "2.42", "system", _PROM)
+PROMETHEUS_2_53 = Engine("prometheus-2.53", "prometheus", "2.53.3", "trixie", _PROM)
+PROMETHEUS_3_5 = Engine("prometheus-3.5", "prometheus", "3.5.3", "sid", _PROM)
+VICTORIAMETRICS = Engine(
+    "victoriametrics",
+    "victoriametrics",
+    "1.145.0",
+    "sid",
+    ("victoria-metrics", "vmalert", "vmalert-tool"),
+)
+PROMETHEUSES = (PROMETHEUS_2_42, PROMETHEUS_2_53, PROMETHEUS_3_5)
+# Every engine that loads the generated rules and runs their unit tests.
+RULE_ENGINES = (*PROMETHEUSES, VICTORIAMETRICS)
+ALERTMANAGERS = (
+    Engine("alertmanager-0.25", "alertmanager", "0.25", "system", ("alertmanager", "amtool")),
+    Engine("alertmanager-0.28", "alertmanager", "0.28.1", "trixie", ("alertmanager", "amtool")),
+    Engine("alertmanager-0.33", "alertmanager", "0.33.1", "sid", ("alertmanager", "amtool")),
+)
+ENGINES = {e.name: e for e in (*RULE_ENGINES, *ALERTMANAGERS)}
+
+
+def engine(name: str) -> Engine:
+    """Return the engine called ``name`` (``prometheus-3.5``); ValueError lists the known ones."""
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}") from None
+
+
+def find(tool: str, suite: str = "system") -> pathlib.Path:
+    """Return the path of ``tool`` from one Debian suite.
+
+    ``system`` searches ``PATH`` (bookworm's packages); ``trixie`` and ``sid`` look in
+    ``.tools/<suite>/usr/bin``. Raises :class:`ToolMissing` if the tool is absent, and
+    ``ValueError`` for an unknown suite.
     """
-    if tool not in TOOLS:
-        raise ValueError(f"unknown tool {tool!r}; expected one of {sorted(TOOLS)}")
-    if flavour not in FLAVOURS:
-        raise ValueError(f"unknown flavour {flavour!r}; expected one of {sorted(FLAVOURS)}")
-    if flavour == "system":
-        found = shutil.which(_BINARY.get(tool, tool))
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
+    binary = _BINARY.get(tool, tool)
+    if suite == "system":
+        found = shutil.which(binary)
         if found is None:
-            raise ToolMissing(tool, flavour, "PATH")
+            raise ToolMissing(tool, suite, "PATH")
         return pathlib.Path(found)
-    path = TRIXIE_DIR / _BINARY.get(tool, tool)
+    folder = TOOLS_DIR / suite / "usr" / "bin"
+    path = folder / binary
     if not (path.is_file() and os.access(path, os.X_OK)):
-        raise ToolMissing(tool, flavour, str(TRIXIE_DIR))
+        raise ToolMissing(tool, suite, str(folder))
     return path
 
 
 def promtools() -> list[pathlib.Path]:
-    """Both promtool versions, system first then trixie; raises :class:`ToolMissing`."""
-    return [find("promtool", "system"), find("promtool", "trixie")]
+    """Every promtool, oldest first (2.42, 2.53, 3.5); raises :class:`ToolMissing`."""
+    return [e.tool("promtool") for e in PROMETHEUSES]
 
 
 def run(

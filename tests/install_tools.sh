@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Install the Prometheus tooling the tests need.  Idempotent; fast when done.
+# Install every engine the tests run on.  Idempotent; fast when done.
 #
-#  a) system tools (Debian bookworm: promtool/prometheus 2.42, amtool 0.25)
-#     via apt-get when missing (root only; otherwise print the command, exit 1);
-#  b) Debian trixie's prometheus/promtool 2.53 + alertmanager 0.28 binaries, unpacked
-#     into <project>/.tools/trixie/usr/bin with a private apt configuration
-#     (own sources list, lists, cache and status file) so that nothing under
-#     /etc/apt, /var/lib/apt or /var/cache/apt is touched.
+#  a) bookworm (the system's own apt): promtool/prometheus 2.42 and amtool 0.25,
+#     installed with apt-get when missing (root only; otherwise print the command, exit 1);
+#  b) Debian trixie: promtool/prometheus 2.53.3, alertmanager/amtool 0.28.1;
+#  c) Debian sid: promtool/prometheus 3.5 LTS, alertmanager/amtool 0.33, and
+#     victoria-metrics (victoria-metrics, vmalert, vmalert-tool).
+#
+# b) and c) are downloaded with a private apt configuration (its own sources list, lists,
+# cache and status file under .tools/apt/<suite>), so nothing under /etc/apt, /var/lib/apt or
+# /var/cache/apt is touched, and unpacked with `dpkg -x` into .tools/<suite>/.  The archive
+# URL is read from this machine's apt configuration: a mirror or proxy keeps working, and no
+# host name is written here.  generator/tools.py is the one place that knows where each
+# engine's binaries end up.
 #
 # Usage: tests/install_tools.sh        (from anywhere)
 set -euo pipefail
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$PROJECT_ROOT/.tools"
-APT_DIR="$TOOLS/apt"
-TRIXIE="$TOOLS/trixie"
-TRIXIE_BIN="$TRIXIE/usr/bin"
-TRIXIE_TOOLS=(promtool prometheus prometheus-alertmanager amtool)
-# trixie ships promtool as its own package (bookworm: inside "prometheus").
-TRIXIE_PKGS="prometheus promtool prometheus-alertmanager"
+
+# suite -> packages to download, and the binaries each must then provide.
+declare -A PACKAGES=(
+    [trixie]="prometheus promtool prometheus-alertmanager"
+    [sid]="prometheus promtool prometheus-alertmanager victoria-metrics"
+)
+declare -A BINARIES=(
+    [trixie]="promtool prometheus prometheus-alertmanager amtool"
+    [sid]="promtool prometheus prometheus-alertmanager amtool victoria-metrics vmalert vmalert-tool"
+)
 
 log() { printf 'install_tools: %s\n' "$*" >&2; }
 
@@ -39,24 +49,23 @@ if ((${#missing[@]})); then
         prometheus prometheus-alertmanager
 fi
 
-# ---------------------------------------------------------------- b) trixie
-trixie_ok() {
-    local t
-    for t in "${TRIXIE_TOOLS[@]}"; do
-        [[ -x "$TRIXIE_BIN/$t" ]] || return 1
-        "$TRIXIE_BIN/$t" --version >/dev/null 2>&1 || return 1
+# ---------------------------------------------------------------- b), c) other suites
+# VictoriaMetrics' Debian builds print no version: `-h` proves they start.
+runs() { "$1" --version >/dev/null 2>&1 || "$1" -h >/dev/null 2>&1; }
+
+suite_ok() {
+    local suite=$1 t
+    [[ -s "$TOOLS/$suite/versions.txt" ]] || return 1
+    for t in ${BINARIES[$suite]}; do
+        [[ -x "$TOOLS/$suite/usr/bin/$t" ]] && runs "$TOOLS/$suite/usr/bin/$t" || return 1
     done
 }
 
-if trixie_ok; then
-    exit 0
-fi
-
-# Use the same Debian mirror host as the system sources (may be a local mirror).
+# The Debian archive this machine already uses (deb822 `URIs:` or a one-line `deb` entry).
 mirror_uri() {
     local f uri
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-             /etc/apt/sources.list.d/*.sources; do
+    for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
+             /etc/apt/sources.list.d/*.list; do
         [[ -r "$f" ]] || continue
         uri=$(sed -nE \
             -e 's#^[[:space:]]*URIs:[[:space:]]*([^[:space:]]+/debian)/?([[:space:]].*)?$#\1#p' \
@@ -67,32 +76,30 @@ mirror_uri() {
             return
         fi
     done
-    echo "http://deb.debian.org/debian"
+    log "ERROR: no Debian archive (a URIs: line ending in /debian) in /etc/apt; cannot fetch engines"
+    exit 1
 }
 
-MIRROR="$(mirror_uri)"
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-log "fetching trixie prometheus + alertmanager from $MIRROR"
-
-rm -rf "$APT_DIR/debs" "$TRIXIE"
-mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" \
-         "$APT_DIR/debs" "$TRIXIE"
-: >"$APT_DIR/status"
-signed_by=""
-[[ -r "$KEYRING" ]] && signed_by="[signed-by=$KEYRING] "
-echo "deb ${signed_by}$MIRROR trixie main" >"$APT_DIR/sources.list"
-
-# Private configuration: read after the system one (-c), so it wins.  The
-# #clear lines drop system hooks (appstream/packagekit refreshes) that would
-# otherwise run after "apt-get update" and touch system state.
-cat >"$APT_DIR/apt.conf" <<EOF
-Dir::Etc::sourcelist "$APT_DIR/sources.list";
+fetch_suite() {
+    local suite=$1 mirror=$2
+    local apt_dir="$TOOLS/apt/$suite" dest="$TOOLS/$suite"
+    local keyring=/usr/share/keyrings/debian-archive-keyring.gpg signed_by=""
+    log "fetching $suite: ${PACKAGES[$suite]}"
+    rm -rf "$apt_dir/debs" "$dest"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$dest"
+    : >"$apt_dir/status"
+    [[ -r "$keyring" ]] && signed_by="[signed-by=$keyring] "
+    echo "deb ${signed_by}$mirror $suite main" >"$apt_dir/sources.list"
+    # Private configuration, read after the system one (-c), so it wins.  The #clear lines
+    # drop system hooks (appstream/packagekit refreshes) that would touch system state.
+    cat >"$apt_dir/apt.conf" <<EOF
+Dir::Etc::sourcelist "$apt_dir/sources.list";
 Dir::Etc::sourceparts "-";
-Dir::State::Lists "$APT_DIR/lists";
-Dir::State::status "$APT_DIR/status";
-Dir::State::extended_states "$APT_DIR/extended_states";
-Dir::Cache "$APT_DIR/cache";
-Dir::Cache::archives "$APT_DIR/cache/archives";
+Dir::State::Lists "$apt_dir/lists";
+Dir::State::status "$apt_dir/status";
+Dir::State::extended_states "$apt_dir/extended_states";
+Dir::Cache "$apt_dir/cache";
+Dir::Cache::archives "$apt_dir/cache/archives";
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 APT::Sandbox::User "$(id -un)";
@@ -102,21 +109,28 @@ APT::Sandbox::User "$(id -un)";
 #clear DPkg::Pre-Invoke;
 #clear DPkg::Post-Invoke;
 EOF
+    apt-get -q -c "$apt_dir/apt.conf" update
+    # shellcheck disable=SC2086
+    (cd "$apt_dir/debs" && apt-get -q -c "$apt_dir/apt.conf" download ${PACKAGES[$suite]})
+    local deb
+    for deb in "$apt_dir"/debs/*.deb; do
+        log "unpacking $(basename "$deb")"
+        dpkg -x "$deb" "$dest"
+        dpkg-deb --showformat='${Package} ${Version}\n' -W "$deb" >>"$dest/versions.txt"
+    done
+    local t
+    for t in ${BINARIES[$suite]}; do
+        if ! runs "$dest/usr/bin/$t"; then
+            log "ERROR: $dest/usr/bin/$t does not run"
+            exit 1
+        fi
+    done
+    log "$suite: $(paste -sd';' "$dest/versions.txt")"
+}
 
-apt_private() { apt-get -q -c "$APT_DIR/apt.conf" "$@"; }
-
-apt_private update
-(cd "$APT_DIR/debs" && apt_private download $TRIXIE_PKGS)
-
-for deb in "$APT_DIR"/debs/*.deb; do
-    log "unpacking $(basename "$deb")"
-    dpkg -x "$deb" "$TRIXIE"
-done
-
-for t in "${TRIXIE_TOOLS[@]}"; do
-    if ! "$TRIXIE_BIN/$t" --version >/dev/null 2>&1; then
-        log "ERROR: $TRIXIE_BIN/$t does not run"
-        exit 1
-    fi
-    log "$t: $("$TRIXIE_BIN/$t" --version 2>&1 | head -n1)"
+mirror=""
+for suite in trixie sid; do
+    suite_ok "$suite" && continue
+    [[ -n "$mirror" ]] || mirror="$(mirror_uri)"
+    fetch_suite "$suite" "$mirror"
 done

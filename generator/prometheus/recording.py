@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import signals as names
-from ..promql import Matcher, format_duration, format_number, selector
+from ..promql import Matcher, format_duration, format_number, le_matcher, selector
 from ..spec.model import SLI, SLO, Metric, Series, Service, Signal
 from .windows import counted_windows
 
@@ -99,10 +99,11 @@ def signal_expr(service: Service, sig: Signal) -> str:
     return f"{ratio}{scale}"
 
 
-def signal_rules(service: Service) -> list[Rule]:
-    """Return one recording per signal that is not already a golden-signal recording."""
+def signal_rules(service: Service) -> list[tuple[Rule, Signal]]:
+    """Return one recording per signal that is not already a golden-signal recording,
+    each with its signal."""
     return [
-        {"record": names.signal(service, sig), "expr": signal_expr(service, sig)}
+        ({"record": names.signal(service, sig), "expr": signal_expr(service, sig)}, sig)
         for sig in service.signals
         if sig.kind != "quantile"
     ]
@@ -117,9 +118,9 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
         return f"sum({op}({sel}[{w}]))"
 
     if sli.kind == "latency":
-        # Accept le="2" and le="2.0": client libraries differ in how they print bounds.
-        bound = format_number(sli.threshold).replace(".", "\\\\.")
-        le = Matcher("le", "=~", f"{bound}(\\\\.0)?" if "." not in bound else bound + "0*")
+        # Every spelling of the bound: clients and engines print le differently (2, 2.0,
+        # 1e+06, 1.0E7), and Prometheus 3 rewrites it to its own float spelling.
+        le = le_matcher(sli.threshold)
         total = agg(sli.total, "_count")
         return f"({total} - {agg(sli.total, '_bucket', (le,))})", total
     total = agg(sli.total)
@@ -140,7 +141,7 @@ def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
-    """Return the error ratio over every alert window and the period, plus budget series."""
+    """Return the error ratio over every alert window and over the period."""
     labels = names.slo_labels(service, slo)
     sel = names.slo_selector(service, slo)
     rules: list[Rule] = []
@@ -162,23 +163,32 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
                 "labels": labels,
             }
         )
+    return rules
+
+
+def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
+    """Return the objective, the error budget and the budget remaining (ratio, percent) and
+    the seed's availability series, each read straight from the period's error ratio.
+
+    None reads another rule of its own group: vmalert (and any ruler that evaluates a group's
+    rules without waiting for their writes) would see the previous evaluation's value.
+    """
+    labels = names.slo_labels(service, slo)
+    sel = names.slo_selector(service, slo)
     period_ratio = f"{names.slo_error_ratio(slo.period)}{sel}"
     budget = format_number(slo.error_budget)
-    rules += [
+    remaining = f"1 - {period_ratio} / {budget}"
+    return [
         {
             "record": names.SLO_OBJECTIVE,
             "expr": f"vector({format_number(slo.target)})",
             "labels": labels,
         },
         {"record": names.SLO_ERROR_BUDGET, "expr": f"vector({budget})", "labels": labels},
-        {
-            "record": names.SLO_BUDGET_REMAINING,
-            "expr": f"1 - {period_ratio} / {budget}",
-            "labels": labels,
-        },
+        {"record": names.SLO_BUDGET_REMAINING, "expr": remaining, "labels": labels},
         {
             "record": names.budget_remaining_percent(service),
-            "expr": f"100 * {names.SLO_BUDGET_REMAINING}{sel}",
+            "expr": f"100 * ({remaining})",
             "labels": labels,
         },
         {
@@ -192,11 +202,17 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
             "labels": labels,
         },
     ]
-    return rules
 
 
 def groups(service: Service) -> list[Group]:
-    """Return the recording rule groups of a service, in evaluation order."""
+    """Return the recording rule groups of a service, in dependency order.
+
+    Raw series first (golden signals, signals, SLO event counts), then the error ratios that
+    read the counts, then what reads the ratios (budget, availability signals). No rule reads
+    a series recorded in its own group or a later one, so every engine sees fresh inputs when
+    the groups are evaluated in this order (promtool's ``group_eval_order``), and a ruler that
+    evaluates groups independently lags by at most one interval per level.
+    """
     svc = service.name
     counts: Group = {
         "name": f"{svc}-slo-event-counts",
@@ -209,9 +225,22 @@ def groups(service: Service) -> list[Group]:
         "name": f"{svc}-slo-error-ratios",
         "rules": [r for slo in service.slos for r in slo_ratio_rules(service, slo)],
     }
+    budget: Group = {
+        "name": f"{svc}-slo-error-budget",
+        "rules": [r for slo in service.slos for r in slo_budget_rules(service, slo)],
+    }
+    signals = signal_rules(service)
     golden: Group = {"name": f"{svc}-golden-signals", "rules": golden_signal_rules(service)}
-    derived: Group = {"name": f"{svc}-signals", "rules": signal_rules(service)}
-    for group in (golden, derived):
+    derived: Group = {
+        "name": f"{svc}-signals",
+        "rules": [r for r, s in signals if s.kind != "availability"],
+    }
+    slo_signals: Group = {
+        "name": f"{svc}-slo-signals",
+        "rules": [r for r, s in signals if s.kind == "availability"],
+    }
+    for group in (golden, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]
             rule.setdefault("labels", {"service": svc})
-    return [g for g in (golden, derived, counts, ratios) if g["rules"]]
+    ordered = (golden, derived, counts, ratios, budget, slo_signals)
+    return [g for g in ordered if g["rules"]]

@@ -171,11 +171,17 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
     """
     quiet, busy = PER_MINUTE / 10, PER_MINUTE
     busy_ratio = min(2 * slo.error_budget, 1.0)
-    idle = 2 * service.rate_window // 60  # minutes; idle edges keep every window whole
+    step = service.rate_window // 60  # minutes between the count group's evaluations
+
+    def whole(minutes: int) -> int:
+        """Round up to whole rate windows: each 5m count then sees one rate (see segments)."""
+        return -(-minutes // step) * step
+
+    idle = 2 * step  # idle edges keep every window whole
     # The busy hour ends more than 3 days before the check: it must still count in the period
     # (a budget computed over the longest alert window instead would forget it).
-    before, after = 12 * 60, (3 * 24 + 1) * 60
-    plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (60, busy, busy_ratio), (after, quiet, 0.0)]
+    before, hot, after = whole(12 * 60), whole(60), whole((3 * 24 + 1) * 60)
+    plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (hot, busy, busy_ratio), (after, quiet, 0.0)]
     plan.append((idle, 0.0, 0.0))
     series: dict[str, list[tuple[int, float]]] = {}
     bad, total = Fraction(0), Fraction(0)
@@ -188,9 +194,10 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
             series.setdefault(f.selector, []).append((minutes, f.step * traffic / PER_MINUTE))
     remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
     unweighted = 100 * (
-        1 - Fraction(busy_ratio) * Fraction(60, before + 60 + after) / Fraction(slo.error_budget)
+        1 - Fraction(busy_ratio) * Fraction(hot, before + hot + after) / Fraction(slo.error_budget)
     )
     end = sum(m for m, _, _ in plan)
+    end_at = (end - step) * 60  # an evaluation of every group, inside the idle tail
     sel = names.slo_selector(service, slo)
     labels = names.slo_labels(service, slo)
 
@@ -208,12 +215,20 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
         ],
         "promql_expr_test": [
             *_no_traffic_checks(service, slo),
+            # 100 x the ratio: a product drops the metric name on every engine (MetricsQL's
+            # round() would keep it); the seed's percent series must equal it exactly.
             {
-                "expr": f"round({names.budget_remaining_percent(service)}{sel}, 0.001)",
-                "eval_time": format_duration((end - idle // 2) * 60),
+                "expr": f"round(100 * {names.SLO_BUDGET_REMAINING}{sel}, 0.001)",
+                "eval_time": format_duration(end_at),
                 "exp_samples": [
                     {"labels": labels_text("", labels), "value": float(rounded(remaining))}
                 ],
+            },
+            {
+                "expr": f"{names.budget_remaining_percent(service)}{sel} "
+                f"- 100 * {names.SLO_BUDGET_REMAINING}{sel}",
+                "eval_time": format_duration(end_at),
+                "exp_samples": [{"labels": labels_text("", labels), "value": 0.0}],
             },
         ],
     }

@@ -9,7 +9,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from ..promql import Matcher, format_number
+from ..promql import Matcher, le_matcher, openmetrics_bound
 from ..spec.model import SLI, Series, Service, Signal
 
 # Events per minute behind every synthetic ratio. Counts are whole numbers, so promtool's
@@ -121,7 +121,8 @@ def histogram(series: Series, below: dict[float, float], total: float) -> list[F
     base = dict(labels_for(series.all_matchers))
     feeds = []
     for bound, count in sorted(below.items()):
-        labels = tuple(sorted({**base, "le": format_number(bound)}.items()))
+        # As Prometheus 3 stores it (1e+06, 2.0): the rules must match the engines' spelling.
+        labels = tuple(sorted({**base, "le": openmetrics_bound(bound)}.items()))
         feeds.append(Feed(series.metric.name + "_bucket", labels, count, True))
     inf = tuple(sorted({**base, "le": "+Inf"}.items()))
     plain = tuple(sorted(base.items()))
@@ -153,10 +154,9 @@ def sli_error_ratio(sli: SLI, feeds: list[Feed]) -> float:
         return sum(f.step for f in feeds if f.name == name and matches(dict(f.labels), matchers))
 
     if sli.kind == "latency":
-        le = format_number(sli.threshold)
         events = total(sli.total.metric.name + "_count", sli.total.all_matchers)
         good = total(
-            sli.total.metric.name + "_bucket", sli.total.all_matchers + (Matcher("le", "=", le),)
+            sli.total.metric.name + "_bucket", sli.total.all_matchers + (le_matcher(sli.threshold),)
         )
         bad = events - good
     else:
@@ -218,16 +218,23 @@ def segments(steps: list[tuple[int, float]]) -> str:
     """Return promtool's expanding notation for a counter that grows by ``step`` a minute
     during each ``(minutes, step)`` segment, starting from 0.
 
+    A segment's rate holds from its first sample to the next segment's first sample: the
+    increase into a segment's first sample still belongs to the segment before. With
+    segments a whole number of rate windows long, every rate window then sees one rate,
+    and the window's increase is the same on every engine, whether its range is closed
+    (Prometheus 2), left-open and extrapolated (Prometheus 3) or anchored on the sample
+    before it (MetricsQL).
+
     promtool expands ``a+bxn`` in floating point; each segment starts from the largest value
     the previous one can have reached, so rounding never looks like a counter reset.
     """
-    parts, last = [], None
+    parts, last, carry = [], None, 0.0
     for minutes, step in steps:
-        start = 0.0 if last is None else last + step
+        start = 0.0 if last is None else last + carry
         count = minutes - 1
         parts.append(f"{_exact(start)}+{_exact(step)}x{count}")
         added = start
         for _ in range(count):
             added += step
-        last = max(added, start + step * count)
+        last, carry = max(added, start + step * count), step
     return " ".join(parts)

@@ -1,24 +1,45 @@
 """promtool unit tests for the generated rules.
 
 Three files: threshold and TargetDown alerts (threshold_tests.py), SLO burn-rate and budget
-alerts, and SLO values on a known traffic pattern (slo_tests.py).
+alerts, and SLO values on a known traffic pattern (slo_tests.py). Every file names the rule
+groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
+an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """
 
 from __future__ import annotations
 
 from ..promql import format_duration
 from ..spec.model import Service
+from . import alerts, recording
 from .slo_tests import slo_alert_cases, slo_value_case
 from .threshold_tests import target_cases, threshold_cases
 
-RULE_FILES = ["../recording_rules.yml", "../alerts.yml"]
+RECORDING_RULES = "recording_rules.yml"
+ALERT_RULES = "alerts.yml"
+EXPRESSION_TESTS = "promql_expr_test"
 
 
-def suites(service: Service) -> dict[str, dict]:
-    """Return promtool test files by name: threshold alerts, SLO alerts, SLO values."""
+def group_order(service: Service, with_alerts: bool = True) -> list[str]:
+    """Return the names of the rule groups in the order they must be evaluated: recording
+    groups by dependency level (``recording.groups`` order), then the alert groups."""
+    groups = recording.groups(service) + (alerts.groups(service) if with_alerts else [])
+    return [str(g["name"]) for g in groups]
 
-    def suite(tests: list[dict], interval: str = "1m", rule_files=RULE_FILES) -> dict:
-        return {"rule_files": rule_files, "evaluation_interval": interval, "tests": tests}
+
+def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
+    """Return promtool test files by name: threshold alerts, SLO alerts, SLO values.
+
+    ``rules_dir`` is the rule files' folder as seen from the test file.
+    """
+    files = [f"{rules_dir}/{RECORDING_RULES}", f"{rules_dir}/{ALERT_RULES}"]
+
+    def suite(tests: list[dict], interval: str = "1m", with_alerts: bool = True) -> dict:
+        return {
+            "rule_files": files if with_alerts else files[:1],
+            "evaluation_interval": interval,
+            "group_eval_order": group_order(service, with_alerts),
+            "tests": tests,
+        }
 
     out = {}
     thresholds = [c for row in service.thresholds for c in threshold_cases(service, row)]
@@ -33,5 +54,5 @@ def suites(service: Service) -> dict[str, dict]:
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, s) for s in service.slos]
-    out["slo_values_test.yml"] = suite(values, slow, RULE_FILES[:1])
+    out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
     return out

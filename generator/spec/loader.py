@@ -274,8 +274,13 @@ class _Resolver:
         for key, m in sorted(self.d["metrics"].items()):
             path = ("metrics", key)
             name = m["name"]
-            if not promql.METRIC_NAME.match(name) or ":" in name:
-                self.fail((*path, "name"), f"{name!r} is not a valid metric name")
+            if not promql.METRIC_NAME.match(name):
+                self.fail((*path, "name"), promql.legacy_name_problem(name, "metric"))
+            elif ":" in name:
+                self.fail(
+                    (*path, "name"),
+                    f"{name!r} has a colon: colons are reserved for recording rules' names",
+                )
             elif name in names:
                 self.fail((*path, "name"), f"{name!r} is already declared as metrics.{names[name]}")
             names[name] = key

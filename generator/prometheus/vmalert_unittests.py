@@ -1,0 +1,30 @@
+"""The unit tests in vmalert-tool's dialect, for VictoriaMetrics.
+
+``vmalert-tool unittest`` reads promtool's test format, except that expression checks are
+called ``metricsql_expr_test``. Only the suites that check expressions differ, so only they
+get a twin here, in ``tests/vmalert/``; the alert suites run unchanged on both tools:
+
+    vmalert-tool unittest --disableAlertgroupLabel \\
+        --files 'tests/*_alerts_test.yml' --files 'tests/vmalert/*.yml'
+"""
+
+from __future__ import annotations
+
+from ..spec.model import Service
+from .unittests import EXPRESSION_TESTS, suites
+
+METRICSQL_TESTS = "metricsql_expr_test"
+
+
+def vmalert_suites(service: Service) -> dict[str, dict]:
+    """Return the suites with expression checks, renamed to vmalert-tool's field, by name."""
+    out = {}
+    for name, suite in suites(service, rules_dir="../..").items():
+        if not any(EXPRESSION_TESTS in case for case in suite["tests"]):
+            continue
+        tests = [
+            {(METRICSQL_TESTS if key == EXPRESSION_TESTS else key): v for key, v in case.items()}
+            for case in suite["tests"]
+        ]
+        out[name] = {**suite, "tests": tests}
+    return out
