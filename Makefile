@@ -24,8 +24,10 @@ tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds
 test: $(STAMP) tools ## Prove the artifacts: promtool (2.42, 2.53), amtool, a real Alertmanager
 	$(BIN)/python -m pytest -q -m "not e2e"  # make e2e runs the real-server tests
 
-e2e: $(STAMP) tools ## Rules and dashboard against a real Prometheus on synthetic history
-	$(BIN)/python -m pytest -q -m e2e tests/e2e
+# E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.
+E2E_ENGINE ?= prometheus-3.5
+e2e: $(STAMP) tools ## Rules and dashboard on a real engine (E2E_ENGINE=...) with synthetic history
+	E2E_ENGINE=$(E2E_ENGINE) $(BIN)/python -m pytest -q -m e2e tests/e2e
 
 bench: $(STAMP) tools ## Measure generation and SLO-evaluation cost; writes tests/bench/RESULTS.md
 	$(BIN)/python -m tests.bench.run

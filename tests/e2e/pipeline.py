@@ -1,5 +1,7 @@
-"""From a spec and a scenario to a live Prometheus holding the history, the recording
-rules' history and the generated rules: the steps every end-to-end test shares."""
+"""From a spec and a scenario to a live engine holding the history, the recording rules'
+history and the generated rules: the steps every end-to-end test shares, for Prometheus
+(promtool backfill, then a live server) and VictoriaMetrics (HTTP import and vmalert
+replay into victoria-metrics, then vmalert live)."""
 
 from __future__ import annotations
 
@@ -7,56 +9,68 @@ import contextlib
 import os
 import pathlib
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import yaml
 
+from generator import tools
 from generator.plan import service_files
 from generator.spec.model import Service
 
-from . import prom, synthetic
+from . import clock, prom, synthetic, vm
 
-RECENT = 8 * 3600  # recording history kept for alert 'for' state and dashboard ranges
-STALE_AFTER = 210  # seconds: past this, 5m rates at the server's "now" lose their samples
+COUNTS = "slo:sli_events:increase5m"  # one SLO count series: where the count slices sit
 
 
 @dataclass
 class Env:
-    """A scenario loaded into a running server."""
+    """A scenario loaded into a running engine."""
 
     service: Service
     history: synthetic.History
-    server: prom.Prometheus
+    server: prom.Server
     files: dict[str, bytes]
     timings: dict[str, float]
-    counts_end: float  # the last backfilled count evaluation
-    phase: float  # seconds into each 5-minute cycle at which backfilled counts sit
+    timeline: clock.Timeline
+    engine: tools.Engine
+    notes: dict = field(default_factory=dict)
 
-    def count_times(self) -> list[float]:
-        """Return the timestamps of every backfilled SLO count sample."""
-        out, t = [], self.history.start + synthetic.SLICE
-        while t <= self.counts_end + 1e-6:
-            out.append(round(t, 3))
-            t += synthetic.SLICE
-        return out
+    def count_times(self, slo: str) -> list[float]:
+        """Return the timestamp of every SLO count sample of ``slo`` the server holds."""
+        span = int(time.time() - self.history.start) + 600
+        result = self.server.query(f'{COUNTS}{{slo="{slo}"}}[{span}s]')["result"]
+        return sorted({float(t) for s in result for t, _ in s["values"]})
 
 
-# promtool backfills rules one 2-hour block at a time: a month of SLO counts takes 2 to 10
-# minutes, and the history must still be fresh (5m rates) when the server starts. A week
-# of errors at 5x the budget exhausts it just as surely; E2E_BUDGET_DAYS=31 runs the month.
+# Setup takes longer on a longer history; the first scenario of a run has only this guess,
+# later ones plan with what the previous ones of the same length measured.
 BUDGET_DAYS = int(os.environ.get("E2E_BUDGET_DAYS", "7"))
+_measured: dict[tuple[str, int], float] = {}
 
 
-def lead_seconds(days: float) -> float:
-    """Setup time to plan for (E2E_LEAD overrides): measured 40 to 120 s for two days of
-    history and 240 s for a week on a loaded 2-core machine."""
-    return float(os.environ.get("E2E_LEAD", 90 + 30 * days))
+def lead_seconds(engine: tools.Engine, span: int) -> float:
+    """Setup time to plan for (``E2E_LEAD`` overrides): the last measured setup of this
+    engine and span plus 15 %, else a guess measured on a loaded 2-core machine."""
+    if "E2E_LEAD" in os.environ:
+        return float(os.environ["E2E_LEAD"])
+    days = span / synthetic.DAY
+    if (engine.name, span) in _measured:
+        return _measured[(engine.name, span)] * 1.15 + 10
+    if engine.family == "victoriametrics":
+        return 40 + 12 * days
+    return 60 + 25 * days
 
 
 def spans(scenario: str) -> int:
-    """History length: ``BUDGET_DAYS`` where the period matters, two days elsewhere."""
-    return BUDGET_DAYS * synthetic.DAY if scenario == "budget-exhausted" else 2 * synthetic.DAY
+    """History length: ``BUDGET_DAYS`` where the period matters, one day elsewhere (the
+    longest alert window, 3d, then covers the whole history, which expect.py allows for)."""
+    return BUDGET_DAYS * synthetic.DAY if scenario == "budget-exhausted" else synthetic.DAY
+
+
+def align_for(engine: tools.Engine) -> int:
+    """The end's alignment: vmalert stamps live counts on multiples of their interval."""
+    return clock.COUNT_INTERVAL if engine.family == "victoriametrics" else 60
 
 
 def _write_files(files: dict[str, bytes], root: pathlib.Path) -> None:
@@ -66,13 +80,12 @@ def _write_files(files: dict[str, bytes], root: pathlib.Path) -> None:
         path.write_bytes(body)
 
 
-def held_since(server: prom.Prometheus, expr: str, hold: int, end: float) -> dict[str, float]:
+def held_since(server: prom.Server, expr: str, hold: int, end: float) -> dict[str, float]:
     """Return, per output series of ``expr`` at ``end``, since when it has held without a
     gap (minute resolution, looking back ``hold`` plus an hour), read from ``server``.
 
-    Prometheus cannot restore an alert's ``for`` clock from backfilled data (its first
-    evaluations write the ALERTS_FOR_STATE it would read back), so the tests measure how
-    long each active alert's condition has held in the server's own history instead.
+    Neither engine can restore an alert's ``for`` clock from backfilled data, so the tests
+    measure how long each active alert's condition has held in the history instead.
     """
     out = {}
     for series in server.query_range(expr, end - hold - 3600, end, 60):
@@ -93,111 +106,126 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _seconds(duration: str) -> int:
-    from generator.promql import parse_duration
-
-    return 0 if duration in ("0s", "0") else parse_duration(duration)
-
-
 def _level_file(work: pathlib.Path, n: int, what: str, groups: list[dict]) -> pathlib.Path:
     path = work / f"level{n}-{what}.yml"
     path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     return path
 
 
-def _count_phase(level1: list[dict], work: pathlib.Path, end: int, flavour: str) -> float:
-    """Return when, within each 5-minute cycle, promtool evaluates the count group.
+def _parts(level: list[dict], tl: clock.Timeline) -> list[tuple[str, list[dict], int]]:
+    """Split a level: groups with their own interval (the SLO counts) cover the whole
+    history so period sums are complete; the rest only the recent hours tests look at."""
+    ranges = dict((what, a) for what, a, _ in clock.backfill_ranges(tl))
+    whole = [g for g in level if "interval" in g]
+    recent = [g for g in level if "interval" not in g]
+    return [(w, p, ranges[w]) for w, p in (("whole", whole), ("recent", recent)) if p]
 
-    Rule evaluation is offset by a hash of the group's file and name; the history puts
-    its rate changes on that phase so that no count window straddles one.
-    """
-    whole = [g for g in level1 if "interval" in g]
-    if not whole:
-        return 0.0
-    path = _level_file(work, 1, "whole", whole)
-    probe = work / "probe"
-    probe.mkdir()
-    with prom.running(probe, flavour=flavour) as server:
-        # Three hours: a shorter range can fall between promtool's 2-hour blocks and
-        # come back empty.
-        prom.backfill_rules(
-            server, path, end - 4 * 3600, end - 3600, work / "probe-blocks", flavour
-        )
-    prom.move_blocks(work / "probe-blocks", probe)
-    record = whole[0]["rules"][0]["record"]
-    with prom.running(probe, flavour=flavour) as server:
-        result = server.query(f"{record}[5h]", at=end)["result"]
-    assert result, f"the probe backfill of {record} wrote nothing"
-    return round(float(result[0]["values"][-1][0]) % synthetic.SLICE, 3)
+
+def _wait_until(t: float) -> None:
+    while time.time() < t:
+        time.sleep(min(5.0, t - time.time()))
+
+
+class _Laps:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.tick = self.begin = time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.timings[name] = round(now - self.tick, 2)
+        self.tick = now
+
+
+def _prometheus(
+    engine, work, service, history, levels, tl, rule_files, lap
+) -> contextlib.AbstractContextManager[prom.Server]:
+    source = work / "history.om"
+    synthetic.write_openmetrics(service, history, source)
+    data = work / "data"
+    prom.import_openmetrics(source, data, engine)
+    source.unlink()
+    lap("history")
+    for n, level in enumerate(levels, 1):
+        with prom.running(data, engine=engine) as server:
+            for what, part, start in _parts(level, tl):
+                path = _level_file(work, n, what, part)
+                prom.backfill_rules(server, path, start, tl.end, work / "blocks", engine)
+        prom.move_blocks(work / "blocks", data)
+        lap(f"rules level {n}")
+
+    @contextlib.contextmanager
+    def live() -> Iterator[prom.Server]:
+        # The live server writes rule results at "now": it must start after the last
+        # backfilled sample, or every write is rejected as out of bounds.
+        _wait_until(tl.end + 2)
+        lap("wait for the history's end")
+        with prom.running(data, rule_files, engine=engine) as server:
+            yield server
+
+    return live()
+
+
+@contextlib.contextmanager
+def _victoriametrics(
+    engine, work, service, history, levels, tl, rule_files, lap
+) -> Iterator[prom.Server]:
+    with vm.storage(work / "vmdata", engine) as store:
+        source = work / "history.txt"
+        synthetic.write_prometheus_text(service, history, source)
+        store.import_text(source)
+        source.unlink()
+        some = history.series_keys()[0][0]
+        store.wait_visible(f"last_over_time({some}[15m])", tl.end)
+        lap("history")
+        for n, level in enumerate(levels, 1):
+            for what, part, start in _parts(level, tl):
+                path = _level_file(work, n, what, part)
+                vm.replay(store, path, start, tl.end, f"{clock.EVAL_INTERVAL}s", engine)
+            for name in sorted({r["record"] for g in level for r in g["rules"]}):
+                store.wait_visible(f"last_over_time({name}[15m])", tl.end)
+            lap(f"rules level {n}")
+        # vmalert could start now, but alerts are predicted at the history's end.
+        _wait_until(tl.end + 2)
+        lap("wait for the history's end")
+        with vm.live(store, rule_files, work, engine=engine) as server:
+            yield server
 
 
 @contextlib.contextmanager
 def scenario_server(
-    service: Service, scenario: str, work: pathlib.Path, flavour: str = "system"
+    service: Service,
+    scenario: str,
+    work: pathlib.Path,
+    engine: tools.Engine = tools.PROMETHEUS_3_5,
+    now: Callable[[], float] = time.time,
 ) -> Iterator[Env]:
     """Backfill ``scenario`` for ``service`` into ``work`` and serve it with the rules."""
-    timings: dict[str, float] = {}
-    tick = time.monotonic()
-
-    def lap(name: str) -> None:
-        nonlocal tick
-        now = time.monotonic()
-        timings[name] = round(now - tick, 2)
-        tick = now
-
+    lap = _Laps()
     files = service_files(service)
     gen = work / "out"
     _write_files(files, gen)
     base = gen / service.name / "prometheus"
     recording, alerts = base / "recording_rules.yml", base / "alerts.yml"
+    levels = prom.rule_levels(yaml.safe_load(recording.read_text())["groups"])
 
-    groups = yaml.safe_load(recording.read_text())["groups"]
-    levels = prom.rule_levels(groups)
-    # The history ends a little in the future, when setup should be done, so that the
-    # live server's 5m rates still find samples; backfill servers only read, so future
-    # samples do them no harm, and the live server starts once the end has passed.
-    days = spans(scenario) / synthetic.DAY
-    end = (int(time.time() + lead_seconds(days)) // 60 + 1) * 60
-    phase = _count_phase(levels[0], work, end, flavour)
-    history = synthetic.build(service, scenario, end, spans(scenario), phase)
-    source = work / "history.om"
-    synthetic.write_openmetrics(service, history, source)
-    data = work / "data"
-    prom.import_openmetrics(source, data, flavour)
-    source.unlink()
-    lap("history")
-
-    counts_end = synthetic.on_phase(end, phase)
-    for n, level in enumerate(levels, 1):
-        with prom.running(data, flavour=flavour) as server:
-            # Groups with their own interval (the SLO event counts) cover the whole history
-            # so period sums are complete; the rest only the recent hours tests look at.
-            whole = [g for g in level if "interval" in g]
-            recent = [g for g in level if "interval" not in g]
-            for part, start, what in (
-                (whole, int(history.start), "whole"),
-                (recent, end - RECENT, "recent"),
-            ):
-                if not part:
-                    continue
-                path = _level_file(work, n, what, part)
-                prom.backfill_rules(server, path, start, end, work / "blocks", flavour)
-        prom.move_blocks(work / "blocks", data)
-        lap(f"rules level {n}")
-
-    # The live server writes rule results at "now": it must start after the last
-    # backfilled sample, or every write is rejected as out of bounds.
-    while time.time() < end + 2:
-        time.sleep(min(5.0, end + 2 - time.time()))
-    lap("wait for the history's end")
-    with prom.running(data, [recording, alerts], flavour=flavour) as server:
+    span = spans(scenario)
+    tl = clock.plan(now(), span, lead_seconds(engine, span), align_for(engine))
+    problems = clock.check(tl, span)
+    assert not problems, problems
+    history = synthetic.build(service, scenario, tl.start, tl.end, tl.raw_from)
+    setup = _victoriametrics if engine.family == "victoriametrics" else _prometheus
+    with setup(engine, work, service, history, levels, tl, [recording, alerts], lap) as server:
         lap("server start")
-        late = time.time() - end
-        if late > STALE_AFTER:
+        setup_took = time.monotonic() - lap.begin - lap.timings.get("wait for the history's end", 0)
+        _measured[(engine.name, span)] = setup_took
+        late = time.time() - tl.end
+        if late > clock.STALE_AFTER:
             raise AssertionError(
-                f"setup took {late:.0f}s; the history's last samples are too old for 5m rates"
+                f"setup took {setup_took:.0f}s, planned {tl.lead:.0f}s: the history's last "
+                f"samples are {late:.0f}s old, too old for 5m rates (E2E_LEAD raises the plan)"
             )
-        yield Env(service, history, server, files, timings, counts_end, phase)
+        yield Env(service, history, server, files, lap.timings, tl, engine)
 
 
 def rule_labels_selector(rule: dict) -> str:

@@ -1,5 +1,9 @@
 """A real Prometheus server for tests: free port on 127.0.0.1, readiness probe, bounded
-lifetime, always stopped; plus the HTTP API calls and the promtool backfill steps."""
+lifetime, always stopped; plus the HTTP API calls and the promtool backfill steps.
+
+:class:`Server` is what every end-to-end test talks to, whatever the engine: instant and
+range queries, rule groups, active alerts. :mod:`tests.e2e.vm` provides the same for
+VictoriaMetrics (victoria-metrics for queries, vmalert for rules and alerts)."""
 
 from __future__ import annotations
 
@@ -37,27 +41,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Prometheus:
-    """A running server; use :func:`running` to start one."""
+def api_get(url: str, **params: object) -> dict:
+    """Return the ``data`` of a successful Prometheus-API answer; raise with the error text
+    otherwise."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    url = url + (f"?{query}" if query else "")
+    try:
+        with urllib.request.urlopen(url, timeout=120) as resp:
+            body = json.load(resp)
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"{url}: HTTP {exc.code}: {exc.read().decode()[:500]}") from None
+    if body.get("status") != "success":
+        raise AssertionError(f"{url}: {body}")
+    return body["data"]
 
-    def __init__(self, proc: subprocess.Popen, url: str, log: pathlib.Path, started: float):
-        self.proc = proc
+
+class Server:
+    """A live rule engine with its storage: queries go to ``url``, rules and alerts to
+    ``rules_url`` (the same server for Prometheus; vmalert for VictoriaMetrics)."""
+
+    def __init__(
+        self,
+        procs: list[subprocess.Popen],
+        url: str,
+        logs: list[pathlib.Path],
+        started: float,
+        rules_url: str | None = None,
+    ):
+        self.procs = procs
+        self.proc = procs[0]
         self.url = url
-        self.log = log
+        self.rules_url = rules_url or url
+        self.logs = logs
+        self.log = logs[0]
         self.started = started
 
     def get(self, path: str, **params: object) -> dict:
         """Return the ``data`` of a successful API answer; raise with the error text otherwise."""
-        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"{self.url}{path}" + (f"?{query}" if query else "")
-        try:
-            with urllib.request.urlopen(url, timeout=120) as resp:
-                body = json.load(resp)
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"{url}: HTTP {exc.code}: {exc.read().decode()[:500]}") from None
-        if body.get("status") != "success":
-            raise AssertionError(f"{url}: {body}")
-        return body["data"]
+        return api_get(f"{self.url}{path}", **params)
 
     def query(self, expr: str, at: float | None = None, stats: bool = False) -> dict:
         """Run an instant query; return its ``data`` (resultType, result, maybe stats)."""
@@ -71,18 +92,18 @@ class Prometheus:
 
     def rule_groups(self) -> list[dict]:
         """Return the groups of /api/v1/rules."""
-        return self.get("/api/v1/rules")["groups"]
+        return api_get(f"{self.rules_url}/api/v1/rules")["groups"]
 
     def alerts(self) -> list[dict]:
         """Return the active (pending or firing) alerts of /api/v1/alerts."""
-        return self.get("/api/v1/alerts")["alerts"]
+        return api_get(f"{self.rules_url}/api/v1/alerts")["alerts"]
 
     def wait_for(self, what: str, check, timeout: float = 120.0, every: float = 0.5):
         """Poll ``check()`` until it returns a truthy value; return it, or fail after timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.proc.poll() is not None:
-                raise ServerFailed(f"prometheus exited while waiting for {what}:\n{self.tail()}")
+            if any(p.poll() is not None for p in self.procs):
+                raise ServerFailed(f"a server exited while waiting for {what}:\n{self.tail()}")
             value = check()
             if value:
                 return value
@@ -91,14 +112,24 @@ class Prometheus:
             time.sleep(every)
 
     def tail(self, lines: int = 40) -> str:
-        """Return the end of the server's log."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        """Return the end of every log of the server."""
+        out = []
+        for log in self.logs:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            out.append(f"--- {log.name}\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(out)
 
 
-def _ready(url: str) -> bool:
+class Prometheus(Server):
+    """A running Prometheus; use :func:`running` to start one."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, log: pathlib.Path, started: float):
+        super().__init__([proc], url, [log], started)
+
+
+def _ready(url: str, path: str = "/-/ready") -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as resp:
+        with urllib.request.urlopen(f"{url}{path}", timeout=2) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -108,11 +139,11 @@ def _ready(url: str) -> bool:
 def running(
     data: pathlib.Path,
     rule_files: list[pathlib.Path] = (),  # type: ignore[assignment]
-    flavour: str = "system",
+    engine: tools.Engine = tools.PROMETHEUS_2_42,
     evaluation_interval: str = "5s",
 ) -> Iterator[Prometheus]:
     """Start Prometheus on ``data`` with ``rule_files``; stop it on exit, even on failure."""
-    binary = tools.find("prometheus", flavour)
+    binary = engine.tool("prometheus")
     config = data.parent / f"{data.name}-prometheus.yml"
     config.write_text(
         yaml.safe_dump(
@@ -133,6 +164,17 @@ def running(
         "--storage.tsdb.retention.time=3650d",  # backfilled blocks must not be deleted
         "--log.level=info",
     ]
+    with spawned(args, log) as proc:
+        server = Prometheus(proc, url, log, time.time())
+        wait_ready(server, proc, url, "/-/ready")
+        yield server
+
+
+@contextlib.contextmanager
+def spawned(
+    args: list[str], log: pathlib.Path, lifetime: float = MAX_LIFETIME
+) -> Iterator[subprocess.Popen]:
+    """Run ``args`` with output to ``log``; stop it on exit (and after ``lifetime``)."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             args,
@@ -141,22 +183,25 @@ def running(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    killer = threading.Timer(MAX_LIFETIME, lambda: _stop(proc, 0))
+    killer = threading.Timer(lifetime, lambda: _stop(proc, 0))
     killer.daemon = True
     killer.start()
-    server = Prometheus(proc, url, log, time.time())
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not _ready(url):
-            if proc.poll() is not None:
-                raise ServerFailed(f"prometheus exited with {proc.returncode}:\n{server.tail()}")
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"prometheus not ready after {READY_TIMEOUT}s:\n{server.tail()}")
-            time.sleep(0.1)
-        yield server
+        yield proc
     finally:
         killer.cancel()
         _stop(proc, 20)
+
+
+def wait_ready(server: Server, proc: subprocess.Popen, url: str, path: str) -> None:
+    """Wait until ``url + path`` answers 200; fail with the logs if ``proc`` dies first."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not _ready(url, path):
+        if proc.poll() is not None:
+            raise ServerFailed(f"{proc.args[0]} exited with {proc.returncode}:\n{server.tail()}")
+        if time.monotonic() > deadline:
+            raise ServerFailed(f"{proc.args[0]} not ready after {READY_TIMEOUT}s:\n{server.tail()}")
+        time.sleep(0.1)
 
 
 def _stop(proc: subprocess.Popen, grace: float) -> None:
@@ -175,11 +220,13 @@ def _stop(proc: subprocess.Popen, grace: float) -> None:
 # -- backfill ---------------------------------------------------------------------------
 
 
-def import_openmetrics(source: pathlib.Path, data: pathlib.Path, flavour: str = "system") -> None:
+def import_openmetrics(
+    source: pathlib.Path, data: pathlib.Path, engine: tools.Engine = tools.PROMETHEUS_2_42
+) -> None:
     """Turn an OpenMetrics file into TSDB blocks inside ``data``."""
     data.mkdir(parents=True, exist_ok=True)
     proc = tools.run(
-        tools.find("promtool", flavour),
+        engine.tool("promtool"),
         "tsdb",
         "create-blocks-from",
         "openmetrics",
@@ -198,12 +245,17 @@ def backfill_rules(
     start: int,
     end: int,
     out: pathlib.Path,
-    flavour: str = "system",
+    engine: tools.Engine = tools.PROMETHEUS_2_42,
 ) -> None:
-    """Evaluate the recording rules of ``rule_file`` over [start, end] against ``server``."""
+    """Evaluate the recording rules of ``rule_file`` over [start, end] against ``server``.
+
+    promtool walks 2-hour blocks aligned to the epoch and stops at the first one whose end
+    precedes the group's first evaluation in it: start on a block boundary
+    (:func:`tests.e2e.clock.block_floor`) or it may write nothing.
+    """
     out.mkdir(parents=True, exist_ok=True)
     proc = tools.run(
-        tools.find("promtool", flavour),
+        engine.tool("promtool"),
         "tsdb",
         "create-blocks-from",
         "rules",
@@ -277,6 +329,13 @@ def scratch(prefix: str) -> Iterator[pathlib.Path]:
         yield pathlib.Path(d)
 
 
-def env_flavour() -> str:
-    """The server flavour under test: ``E2E_PROMETHEUS=trixie`` picks the newer build."""
-    return os.environ.get("E2E_PROMETHEUS", "system")
+DEFAULT_ENGINE = "prometheus-3.5"
+E2E_ENGINES = ("prometheus-3.5", "prometheus-2.53", "prometheus-2.42", "victoriametrics")
+
+
+def env_engine() -> tools.Engine:
+    """The engine under test: ``E2E_ENGINE`` (default ``prometheus-3.5``)."""
+    name = os.environ.get("E2E_ENGINE", DEFAULT_ENGINE)
+    if name not in E2E_ENGINES:
+        raise ValueError(f"E2E_ENGINE={name!r}; expected one of {', '.join(E2E_ENGINES)}")
+    return tools.engine(name)

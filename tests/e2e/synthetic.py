@@ -1,36 +1,46 @@
-"""Synthetic OpenMetrics history for every metric a spec declares, for named scenarios.
+"""Synthetic history for every metric a spec declares, for named scenarios.
 
 A scenario is a list of *segments*: from a start time on, every series grows (counters) or
-sits (gauges) at a constant per-minute step. Segment boundaries fall on whole 5-minute
-marks and samples sit on a 1-minute (recent) or 5-minute (older) grid aligned to the epoch,
-so every ``increase(x[5m])`` evaluated on a 5-minute mark is exact: the expected values the
-tests compare against are computed here, from the same numbers that were written.
+sits (gauges) at a constant per-minute step. Nothing is aligned to the rules: segment
+boundaries (day/night, the fault) fall on odd seconds, every scrape target has its own
+random phase and jitter, one target's counters reset, one target misses scrapes for
+7 minutes, and one instance appears halfway through. The random numbers come from a fixed
+seed, so a history is a pure function of the spec, the scenario and its end.
+
+The job-level truth does not depend on the targets: counters are split between the
+instances alive at the time, so :func:`sli_counts` (integrals of the segments' rates) is
+the exact number of events in any window, whatever the engines make of the scrapes.
 
 The per-signal series come from :mod:`generator.prometheus.synthetic` (the feeds behind the
-generated promtool tests); this module adds time, traffic shape, realistic ``job`` and
-``instance`` labels and the scenarios.
+generated promtool tests); this module adds time, traffic shape, targets and the scenarios.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import pathlib
-from collections.abc import Callable, Iterable
+import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from generator.prometheus import synthetic as feeds_lib
 from generator.prometheus.synthetic import Feed, matches
-from generator.promql import Matcher, format_number
+from generator.promql import Matcher
 from generator.spec.model import SLI, Metric, Series, Service, Signal
 
 MINUTE = 60
-SLICE = 300  # every boundary and every count window sits on a 5-minute mark
+SLICE = 300
 DAY = 86400
 HOUR = 3600
-FAULT_AGE = 4 * HOUR  # faults began this long before the end of the history
+SEED = 20261127  # fixed: the same history for the same spec, scenario and end
+FAULT_AGE = 4 * HOUR + 97  # faults began this long before the end of the history
+DAY_START = 7 * HOUR + 13 * MINUTE + 27  # "day" traffic from 07:13:27 to 19:13:27 UTC
 NIGHT_SCALE = 0.25  # traffic at night relative to the day: makes traffic weighting visible
-FINE_TAIL = 9 * HOUR  # the most recent history is sampled every minute
-COARSE = 150  # older history: only the series SLOs count, every 150 s
+JITTER = 0.9  # seconds: a scrape happens up to this far from its slot
+GAP = 7 * MINUTE + 11  # one target's missed scrapes: longer than a 5m window
+# Where the target events fall, as a share of the history back from its end.
+GAP_AT, RESET_AT, BIRTH_AT = 0.62, 0.41, 0.5
 
 Key = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, sorted labels)
 
@@ -47,18 +57,60 @@ FeedMap = dict[Key, Level]
 
 
 @dataclass(frozen=True)
+class Target:
+    """One scrape target: its address, scrape phase (seconds into each interval), when it
+    first exists, and its one counter reset or scrape gap, if any."""
+
+    job: str
+    instance: str
+    phase: float
+    born: float
+    reset: float | None = None
+    gap: tuple[float, float] | None = None
+
+    def scrapes(self, a: float, b: float, interval: int, rng: random.Random) -> list[float]:
+        """Return scrape times in [a, b] (millisecond precision): one per interval at the
+        target's phase, jittered, none before it is born or inside its gap."""
+        out = []
+        k = math.ceil((max(a, self.born) - self.phase) / interval)
+        while True:
+            slot = k * interval + self.phase
+            if slot > b + JITTER:
+                break
+            t = round(slot + rng.uniform(-JITTER, JITTER), 3)
+            k += 1
+            if t < max(a, self.born) or t > b:
+                continue
+            if self.gap and self.gap[0] <= t < self.gap[1]:
+                continue
+            out.append(t)
+        return out
+
+
+@dataclass(frozen=True)
 class History:
-    """A scenario laid out in time: segments ``(start, feeds)``, sorted, over [start, end]."""
+    """A scenario laid out in time: segments ``(start, feeds)``, sorted, over [start, end],
+    and the targets that expose it."""
 
     scenario: str
     start: float
     end: int
-    segments: tuple[tuple[int, FeedMap], ...]
+    segments: tuple[tuple[float, FeedMap], ...]
+    targets: tuple[Target, ...] = ()
+    raw_from: float = 0.0  # series no SLO reads are written from here on
+    interval: int = MINUTE  # scrape interval
+
+    @property
+    def _starts(self) -> list[float]:
+        cached = self.__dict__.get("_starts_cache")
+        if cached is None:
+            cached = [s for s, _ in self.segments]
+            object.__setattr__(self, "_starts_cache", cached)
+        return cached
 
     def feeds_at(self, t: float) -> FeedMap:
         """Return the feeds in force during the minute that starts at ``t``."""
-        starts = [s for s, _ in self.segments]
-        i = max(0, bisect.bisect_right(starts, t) - 1)
+        i = max(0, bisect.bisect_right(self._starts, t) - 1)
         return self.segments[i][1]
 
     def series_keys(self) -> list[Key]:
@@ -67,20 +119,6 @@ class History:
         for _, fm in self.segments:
             out.update(dict.fromkeys(fm))
         return sorted(out)
-
-    def grid(self, whole: bool) -> list[float]:
-        """Return sample timestamps: every 150 s from the start (``whole``), then every
-        minute over the recent tail. Two or more samples fall in any 5-minute window and
-        sit closer than 1.1 steps to its ends, so a constant-rate increase is exact."""
-        fine_from = float(max(self.start, self.end - FINE_TAIL))
-        fine_from -= fine_from % MINUTE
-        coarse = []
-        if whole:
-            n = 0
-            while self.start + n * COARSE < fine_from:
-                coarse.append(round(self.start + n * COARSE, 3))
-                n += 1
-        return [*coarse, *(float(t) for t in range(int(fine_from), self.end + 1, MINUTE))]
 
     def cumulative(self, select: Callable[[FeedMap], float], t: float) -> float:
         """Return the integral, from the history's start to ``t``, of a per-minute rate."""
@@ -92,18 +130,63 @@ class History:
                 total += select(fm) * (hi - lo) / MINUTE
         return total
 
+    def job_targets(self, job: str) -> list[Target]:
+        """Return the targets of ``job``."""
+        return [t for t in self.targets if t.job == job]
 
-# -- labels -------------------------------------------------------------------------------
+    def alive(self, job: str, t: float) -> list[Target]:
+        """Return the targets of ``job`` that exist at ``t``."""
+        return [x for x in self.job_targets(job) if x.born <= t]
+
+
+# -- targets ------------------------------------------------------------------------------
+
+
+def instance_name(job: str, n: int) -> str:
+    """Return a realistic instance address (node exporters listen on 9100)."""
+    port = 9100 if job.startswith("node") else 8080
+    return f"{job}-{n}.prod.internal:{port}"
 
 
 def instances(job: str) -> tuple[str, str]:
-    """Return two realistic instance addresses for a job (node exporters listen on 9100)."""
-    port = 9100 if job.startswith("node") else 8080
-    return (f"{job}-1.prod.internal:{port}", f"{job}-2.prod.internal:{port}")
+    """Return the two instance addresses every job starts with."""
+    return (instance_name(job, 1), instance_name(job, 2))
+
+
+def _sli_job(service: Service) -> str:
+    """The job whose targets the SLOs count: its targets get the reset, gap and birth."""
+    for slo in service.slos:
+        for m in slo.sli.total.all_matchers:
+            if m.name == "job" and m.op == "=":
+                return m.value
+    return service.jobs[0] if service.jobs else "job"
+
+
+def make_targets(service: Service, start: float, end: float) -> tuple[Target, ...]:
+    """Two targets per job, at seeded random phases; the SLO job's second target resets
+    once, its first misses scrapes for ``GAP``, and a third is born halfway through."""
+    rng = random.Random(f"{SEED}-targets")
+    span = end - start
+    special = _sli_job(service)
+    out = []
+    for job in sorted({*service.jobs, "job"}):
+        n = 3 if job == special else 2
+        for i in range(1, n + 1):
+            phase = round(rng.uniform(0, MINUTE), 3)
+            born, reset, gap = start, None, None
+            if job == special and i == 1:
+                at = round(end - GAP_AT * span + rng.uniform(0, 60), 3)
+                gap = (at, at + GAP)
+            if job == special and i == 2:
+                reset = round(end - RESET_AT * span + rng.uniform(0, 60), 3)
+            if job == special and i == 3:
+                born = round(end - BIRTH_AT * span + rng.uniform(0, 60), 3)
+            out.append(Target(job, instance_name(job, i), phase, born, reset, gap))
+    return tuple(out)
 
 
 def _sum_gauges(service: Service) -> set[str]:
-    """Gauges a signal adds up across instances: split, not copied, over two instances."""
+    """Gauges a signal adds up across instances: split, not copied, between them."""
     return {
         s.series.metric.name
         for s in service.signals
@@ -192,17 +275,13 @@ def _scaled(fm: FeedMap, scale: float) -> FeedMap:
     return {k: Level(v.step * scale, True) if v.counter else v for k, v in fm.items()}
 
 
-def on_phase(t: float, phase: float) -> float:
-    """Return the last time at or before ``t`` that is ``phase`` into a 5-minute cycle."""
-    return round(t - ((t - phase) % SLICE), 3)
-
-
-def _day_night(start, end, day: FeedMap, night: FeedMap, phase: float) -> list:
-    """Alternate 12-hour day and night segments (night: a quarter of the traffic)."""
+def _day_night(start: float, end: float, day: FeedMap, night: FeedMap) -> list:
+    """Alternate 12-hour day and night segments (night: a quarter of the traffic), turning
+    at ``DAY_START`` and 12 hours later each day: odd seconds, aligned to nothing."""
     out = []
-    t = on_phase(start - start % (12 * HOUR), phase)
+    t = (start - DAY_START) // (12 * HOUR) * (12 * HOUR) + DAY_START
     while t <= end:
-        is_day = (t // (12 * HOUR)) % 2 == 0
+        is_day = ((t - DAY_START) // (12 * HOUR)) % 2 == 0
         out.append((max(t, start), day if is_day else _scaled(night, NIGHT_SCALE)))
         t += 12 * HOUR
     return out
@@ -253,28 +332,26 @@ def _saturation_fault(service: Service) -> FeedMap:
 SCENARIOS = ("healthy", "error-storm", "latency-degradation", "saturation", "budget-exhausted")
 
 
-def build(service: Service, scenario: str, end: int, span: int, phase: float = 0.0) -> History:
-    """Return the history of ``scenario`` over ``span`` seconds ending at ``end``.
-
-    ``phase`` (seconds into each 5-minute cycle) is when the SLO count group evaluates:
-    every boundary and the start sit on that phase, so no count window straddles a change.
-    """
+def build(
+    service: Service, scenario: str, start: float, end: int, raw_from: float | None = None
+) -> History:
+    """Return the history of ``scenario`` over [start, end]; series no SLO reads are
+    written from ``raw_from`` (default: the start) on."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
-    if span > 35 * DAY:
+    if end - start > 35 * DAY:
         raise ValueError("a history spans at most 35 days")
-    start = on_phase(end - span, phase)
-    fault_at = on_phase(end - FAULT_AGE, phase)
+    fault_at = end - FAULT_AGE
     if scenario == "budget-exhausted":
-        # A month of errors at 5x the tightest budget, traffic-weighted: nights carry fewer
-        # requests but a higher error ratio, so the mean of ratios differs from the ratio.
+        # Errors at 5x the tightest budget, traffic-weighted: nights carry fewer requests
+        # but a higher error ratio, so the mean of ratios differs from the ratio.
         burn = 5 * min(s.error_budget for s in service.slos)
         day = healthy_feeds(service, burn * 0.8)
         night = healthy_feeds(service, burn * 1.8)
-        segments = _day_night(start, end, day, night, phase)
+        segments = _day_night(start, end, day, night)
     else:
         base = healthy_feeds(service)
-        segments = _day_night(start, end, base, base, phase)
+        segments = _day_night(start, end, base, base)
         fault: FeedMap = {
             "healthy": {},
             "error-storm": _sli_fault(service, ("events",), 0.2),
@@ -283,7 +360,15 @@ def build(service: Service, scenario: str, end: int, span: int, phase: float = 0
         }[scenario]
         if fault:
             segments = _with_fault(segments, fault_at, fault)
-    return History(scenario, start, end, tuple(segments))
+    return History(
+        scenario,
+        float(start),
+        end,
+        tuple(segments),
+        make_targets(service, start, end),
+        float(start if raw_from is None else raw_from),
+        service.scrape_interval,
+    )
 
 
 # -- counts the SLO rules see -------------------------------------------------------------
@@ -298,7 +383,7 @@ def _total(fm: FeedMap, name: str, matchers: tuple[Matcher, ...]) -> float:
 def sli_rates(sli: SLI, fm: FeedMap) -> tuple[float, float]:
     """Return (bad, all) events per minute of an SLI under one segment's feeds."""
     if sli.kind == "latency":
-        le = Matcher("le", "=", format_number(sli.threshold))
+        le = feeds_lib.le_matcher(sli.threshold)
         events = _total(fm, sli.total.metric.name + "_count", sli.total.all_matchers)
         good = _total(fm, sli.total.metric.name + "_bucket", sli.total.all_matchers + (le,))
         return events - good, events
@@ -327,29 +412,7 @@ def sli_counts(history: History, sli: SLI, a: float, b: float) -> tuple[float, f
     )
 
 
-# -- OpenMetrics ----------------------------------------------------------------------------
-
-
-def _fmt(value: float) -> str:
-    return repr(float(value)) if value != int(value) else str(int(value))
-
-
-def _counter_values(history: History, key: Key, grid: list[float]) -> list[float]:
-    """Exact integrals of a series' per-minute step from the start to each grid time."""
-    bounds = [s for s, _ in history.segments]
-    out, value, prev, seg = [], 0.0, history.start, 0
-    for t in grid:
-        while prev < t:
-            nxt = bounds[seg + 1] if seg + 1 < len(bounds) else float("inf")
-            hi = min(nxt, t)
-            level = history.segments[seg][1].get(key)
-            if level is not None and level.counter:
-                value += level.step * (hi - prev) / MINUTE
-            prev = hi
-            if hi == nxt:
-                seg += 1
-        out.append(value)
-    return out
+# -- samples ------------------------------------------------------------------------------
 
 
 def sli_series(service: Service) -> set[str]:
@@ -363,35 +426,128 @@ def sli_series(service: Service) -> set[str]:
     return out
 
 
-def write_openmetrics(service: Service, history: History, path: pathlib.Path) -> int:
-    """Write the history as OpenMetrics text; return the number of samples written.
+def _job_of(labels: dict[str, str]) -> str:
+    return labels.get("job", "job")
 
-    Each synthetic series becomes two, one per instance: counters split their increase
-    between them, gauges are copied (or split when a signal adds them up). Counters start
-    at zero with the history: no event happened before it.
+
+def _share(history: History, target: Target, t: float) -> float:
+    """The target's share of a split series at ``t``: 1 / the number of live targets."""
+    alive = history.alive(target.job, t)
+    return 1.0 / len(alive) if target in alive else 0.0
+
+
+def _cumulative_fn(history: History, key: Key) -> Callable[[float], float]:
+    """Return C(t): the job's events of counter ``key`` from the history's start to ``t``."""
+    starts = [max(s, history.start) for s, _ in history.segments]
+    rates, at_start, total = [], [], 0.0
+    for i, (_, fm) in enumerate(history.segments):
+        level = fm.get(key)
+        rate = level.step / MINUTE if level is not None and level.counter else 0.0
+        rates.append(rate)
+        at_start.append(total)
+        if i + 1 < len(starts):
+            total += rate * (starts[i + 1] - starts[i])
+
+    def c(t: float) -> float:
+        i = max(0, bisect.bisect_right(starts, t) - 1)
+        return at_start[i] + rates[i] * max(0.0, t - starts[i])
+
+    return c
+
+
+def _target_counts(history: History, key: Key, target: Target, times: list[float]) -> list[float]:
+    """The target's counter at each of ``times``: its share of the job's events since the
+    history's start (or since its reset), as a whole number, the way a process counts."""
+    c = _cumulative_fn(history, key)
+    # The share changes only when a target of the job is born.
+    breaks = sorted({history.start, *(x.born for x in history.job_targets(target.job))})
+    own_at, acc = [], 0.0
+    for i, b in enumerate(breaks):
+        own_at.append(acc)
+        if i + 1 < len(breaks):
+            acc += _share(history, target, b) * (c(breaks[i + 1]) - c(b))
+    shares = [_share(history, target, b) for b in breaks]
+
+    def own(t: float) -> float:
+        i = max(0, bisect.bisect_right(breaks, t) - 1)
+        return own_at[i] + shares[i] * (c(t) - c(breaks[i]))
+
+    base = own(target.reset) if target.reset is not None else 0.0
+    out = []
+    for t in times:
+        value = own(t)
+        if target.reset is not None and t >= target.reset:
+            value -= base
+        out.append(float(math.floor(value + 1e-9)))
+    return out
+
+
+def samples(service: Service, history: History) -> Iterator[tuple[str, str, list, list]]:
+    """Yield ``(name, labels text, times, values)`` for every written series.
+
+    Every synthetic series becomes one per target of its job: counters split the job's
+    increase between the targets alive at the time, gauges are copied (or split when a
+    signal adds them up). Counters start at zero with the history.
     """
     split_gauges = _sum_gauges(service)
     long_lived = sli_series(service)
+    per_target: dict[Target, list[float]] = {}
+    for target in history.targets:
+        rng = random.Random(f"{SEED}-{target.instance}")
+        per_target[target] = target.scrapes(history.start, history.end, history.interval, rng)
+    for key in history.series_keys():
+        name, labels = key
+        base = dict(labels)
+        base.pop("instance", None)
+        job = _job_of(base)
+        counter = any(fm[key].counter for _, fm in history.segments if key in fm)
+        lo = history.start if name in long_lived else history.raw_from
+        for target in history.job_targets(job):
+            times = [t for t in per_target[target] if t >= lo]
+            if not times:
+                continue
+            if counter:
+                values = _target_counts(history, key, target, times)
+            else:
+                share = (
+                    (lambda t, target=target: _share(history, target, t))
+                    if name in split_gauges
+                    else (lambda t: 1.0)
+                )
+                values = [
+                    history.feeds_at(t).get(key, Level(0.0, False)).step * share(t) for t in times
+                ]
+            lab = {**base, "instance": target.instance}
+            text = ",".join(f'{k}="{v}"' for k, v in sorted(lab.items()))
+            yield name, text, times, values
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if value != int(value) else str(int(value))
+
+
+def write_openmetrics(service: Service, history: History, path: pathlib.Path) -> int:
+    """Write the history as OpenMetrics text (seconds); return the number of samples."""
     written = 0
     with path.open("w") as out:
-        for key in history.series_keys():
-            name, labels = key
-            grid = history.grid(name in long_lived)
-            counter = any(fm[key].counter for _, fm in history.segments if key in fm)
-            if counter:
-                values = _counter_values(history, key, grid)
-            else:
-                values = [history.feeds_at(t).get(key, Level(0.0, False)).step for t in grid]
-            base = dict(labels)
-            job = base.pop("instance", None) and base.get("job", "job")
-            share = 0.5 if counter or name in split_gauges else 1.0
-            for inst in instances(job or "job"):
-                lab = {**base, "instance": inst}
-                text = ",".join(f'{k}="{v}"' for k, v in sorted(lab.items()))
-                out.writelines(
-                    f"{name}{{{text}}} {_fmt(v * share)} {t:.3f}\n"
-                    for t, v in zip(grid, values, strict=True)
-                )
-                written += len(grid)
+        for name, text, times, values in samples(service, history):
+            out.writelines(
+                f"{name}{{{text}}} {_fmt(v)} {t:.3f}\n" for t, v in zip(times, values, strict=True)
+            )
+            written += len(times)
         out.write("# EOF\n")
+    return written
+
+
+def write_prometheus_text(service: Service, history: History, path: pathlib.Path) -> int:
+    """Write the history as Prometheus text with millisecond timestamps (VictoriaMetrics'
+    ``/api/v1/import/prometheus``); return the number of samples."""
+    written = 0
+    with path.open("w") as out:
+        for name, text, times, values in samples(service, history):
+            out.writelines(
+                f"{name}{{{text}}} {_fmt(v)} {round(t * 1000)}\n"
+                for t, v in zip(times, values, strict=True)
+            )
+            written += len(times)
     return written
