@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml
 generate: $(STAMP) ## Regenerate out/ from slo_specs/
 	$(BIN)/python -m generator generate
 
-tools: ## Install promtool, prometheus and amtool (system + Debian trixie builds)
+tools: ## Install every engine: Prometheus 2.42/2.53/3.5, VictoriaMetrics, Alertmanager 0.25/0.28/0.33
 	tests/install_tools.sh
 
-test: $(STAMP) tools ## Prove the artifacts: promtool (2.42, 2.53), amtool, a real Alertmanager
+test: $(STAMP) tools ## Prove the artifacts on every engine (promtool, vmalert, amtool, Alertmanager)
 	$(BIN)/python -m pytest -q -m "not e2e"  # make e2e runs the real-server tests
 
 # E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.

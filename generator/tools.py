@@ -155,3 +155,40 @@ def version(tool_path: str | os.PathLike[str]) -> str:
     proc = run(tool_path, "--version")
     out = (proc.stdout or proc.stderr).strip()
     return out.splitlines()[0] if out else ""
+
+
+def unit_test_files(engine: Engine, tests_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Return the generated unit-test files ``engine`` runs from ``tests_dir``.
+
+    promtool runs ``tests/*.yml``; vmalert-tool runs the same files, except where a twin in
+    vmalert-tool's dialect exists in ``tests/vmalert/`` (suites with expression checks).
+    """
+    files = sorted(tests_dir.glob("*.yml"))
+    if engine.family == "victoriametrics":
+        files = [
+            p if not (tests_dir / "vmalert" / p.name).is_file() else tests_dir / "vmalert" / p.name
+            for p in files
+        ]
+    return files
+
+
+def run_unit_tests(
+    engine: Engine, files: list[pathlib.Path], cwd: pathlib.Path | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run generated unit-test files on ``engine`` in one process: ``promtool test rules``
+    or ``vmalert-tool unittest`` (without vmalert's ``alertgroup`` label, which promtool's
+    format cannot expect). Returns the finished process; a nonzero exit does not raise."""
+    if engine.family == "victoriametrics":
+        args = ["unittest", "--disableAlertgroupLabel"]
+        for f in files:
+            args += ["--files", str(f)]
+        return run(engine.tool("vmalert-tool"), *args, cwd=cwd, timeout=timeout)
+    return run(engine.tool("promtool"), "test", "rules", *files, cwd=cwd, timeout=timeout)
+
+
+def check_rule_files(engine: Engine, files: list[pathlib.Path]) -> subprocess.CompletedProcess[str]:
+    """Load rule files the way ``engine`` does: ``promtool check rules --lint=all
+    --lint-fatal``, or ``vmalert -dryRun`` (MetricsQL parse, group and template checks)."""
+    if engine.family == "victoriametrics":
+        return run(engine.tool("vmalert"), "-dryRun", *(f"-rule={f}" for f in files))
+    return run(engine.tool("promtool"), "check", "rules", "--lint=all", "--lint-fatal", *files)

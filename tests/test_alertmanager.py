@@ -1,4 +1,5 @@
-"""Alertmanager config: amtool 0.28.1 validates it, and routes every alert rule as the spec says."""
+"""Alertmanager config: amtool 0.28.1 and 0.33.1 validate it, and route every alert rule as the
+spec says."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from generator.spec.loader import load, load_text
 PAGER = "/etc/alertmanager/secrets/pager_url"
 
 
-@pytest.fixture(scope="module")
-def amtool() -> Path:
-    # bot_token_file needs Alertmanager 0.26+; bookworm's amtool 0.25 rejects it.
-    return tools.find("amtool", "trixie")
+# bot_token_file needs Alertmanager 0.26+; bookworm's amtool 0.25 rejects it.
+SUPPORTED = [e for e in tools.ALERTMANAGERS if e.version >= "0.26"]
+
+
+@pytest.fixture(scope="module", params=SUPPORTED, ids=[e.name for e in SUPPORTED])
+def amtool(request) -> Path:
+    return request.param.tool("amtool")
 
 
 def spec_text(pager: bool, email: bool = True) -> str:

@@ -101,10 +101,14 @@ class Alertmanager:
         return "\n".join(text.splitlines()[-lines:])
 
 
-@pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
-    # ToolMissing (not a skip) says how to install the trixie binaries.
-    binary = tools.find("alertmanager", "trixie")
+# The generated config uses bot_token_file, which needs Alertmanager 0.26 or later.
+SERVERS = [e for e in tools.ALERTMANAGERS if e.version >= "0.26"]
+
+
+@pytest.fixture(scope="module", params=SERVERS, ids=[e.name for e in SERVERS])
+def alertmanager(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
+    # ToolMissing (not a skip) says how to install the binaries.
+    binary = request.param.tool("alertmanager")
     work = tmp_path_factory.mktemp("alertmanager")
     config = work / "alertmanager.yml"
     # The copy is unchanged: 0.28.1 reads bot_token_file / auth_password_file only when it
