@@ -20,7 +20,24 @@ from .pipeline import Env, held_since, rule_labels_selector, scenario_server
 pytestmark = pytest.mark.e2e
 SPEC = pathlib.Path(__file__).resolve().parents[2] / "slo_specs" / "samokoder.yaml"
 DASHBOARD = "grafana/four-golden-signals.json"
-REL_TOL = 0.003
+# How far a period figure may sit from the exact traffic-weighted value, relative to the
+# ratio (or to the budget consumed), per engine family. Derivation (the history has 60 s
+# scrapes at random phases, a 4-hour fault, a 7-minute scrape gap on one of two targets,
+# one counter reset and one target born halfway; README "End-to-end" has the measurements):
+#
+# * VictoriaMetrics: increase() does not extrapolate and starts from the last sample before
+#   its window, so the 5m slices telescope to the counters' growth up to the last scrape
+#   before the last slice's end. Lost: at most one scrape interval (+ jitter) of the final
+#   rates, 61 s of a 4-hour fault's bad events = 0.42 % of the ratio. Bound: 0.5 %.
+# * Prometheus (2.x, 3.x): each slice is extrapolated from its own samples, exact on a
+#   steady rate. A rate change inside a slice (fault onset) is misjudged by up to one scrape
+#   interval of the change: 0.42 % again; events during the scrape gap are lost: 7 min + one
+#   interval of half the traffic in a day, up to 0.45 % with day/night weights; the reset and
+#   the birth lose a fraction of a scrape each. Worst case about 0.9 %. Bound: 1 %.
+#
+# A mean of 5m ratios misses by about 30 % in budget-exhausted (a test asserts it misses by
+# more than 10 bounds), so no unweighted period can pass.
+REL_TOL = {"prometheus": 0.01, "victoriametrics": 0.005}
 
 
 @pytest.fixture(scope="module", params=synthetic.SCENARIOS)
@@ -128,6 +145,11 @@ def _period_samples(env: Env, record: str, slo) -> tuple[float, float, list[floa
     counts = env.count_times(slo.name)
     past_end = [c for c in counts if c > env.history.end]
     first_past = min(past_end, default=float("inf"))
+    if env.engine.family == "victoriametrics":
+        # vmalert stamps live counts on the 5m grid the replay used, and one may be
+        # written after this query: stay before the grid point that follows the history.
+        last = max(c for c in counts if c <= env.history.end)
+        first_past = min(first_past, last + synthetic.SLICE)
     before = [(t, v) for t, v in samples if t < first_past]
     if before:
         t, got = before[-1]
@@ -138,17 +160,18 @@ def _period_samples(env: Env, record: str, slo) -> tuple[float, float, list[floa
     return t, got, slices
 
 
-def _period_check(env: Env, what: str, record: str, value_of) -> None:
-    """Compare the live value of ``record`` per SLO with ``value_of(slo, bad, all)``."""
+def _period_check(env: Env, what: str, record: str, value_of, scale_of) -> None:
+    """Compare the live value of ``record`` per SLO with ``value_of(slo, bad, all)``,
+    relative to ``scale_of(slo, bad, all)``."""
     failures, errors = [], {}
     for slo in env.service.slos:
         t, got, slices = _period_samples(env, record, slo)
         assert slices, f"{slo.name}: no count slices before {t}"
         bad, total = _exact(env, slo, slices)
         want = value_of(slo, bad, total)
-        err = abs(got - want) / max(abs(want), 1e-12)
+        err = abs(got - want) / max(abs(scale_of(slo, bad, total)), 1e-12)
         errors[slo.name] = err
-        if err > REL_TOL:
+        if err > REL_TOL[env.engine.family]:
             failures.append(f"{slo.name} at {t}: server {got!r}, exact {want!r}, error {err:.2e}")
     env.notes[what] = errors
     assert not failures, failures
@@ -163,15 +186,22 @@ def _period_record(env: Env) -> str:
 
 
 def test_period_error_ratio_matches_the_exact_ratio(env: Env):
-    _period_check(env, "period_error", _period_record(env), _ratio)
+    _period_check(env, "period_error", _period_record(env), _ratio, _ratio)
 
 
 def test_budget_remaining_matches_the_exact_budget(env: Env):
+    """Remaining = 1 - consumed: its error is the consumed budget's, so it is bounded
+    relative to the budget consumed (a remaining near 0 would magnify a relative error)."""
+
+    def consumed(slo, bad, total):
+        return _ratio(slo, bad, total) / slo.error_budget
+
     _period_check(
         env,
         "budget_error",
         "slo:error_budget_remaining:ratio",
-        lambda slo, bad, total: 1 - _ratio(slo, bad, total) / slo.error_budget,
+        lambda slo, bad, total: 1 - consumed(slo, bad, total),
+        consumed,
     )
 
 
@@ -192,7 +222,7 @@ def test_an_unweighted_period_would_fail_the_bound(env: Env):
             ratios.append(b / a)
     mean = sum(ratios) / len(ratios)
     env.notes["unweighted_error"] = abs(mean - weighted) / weighted
-    assert abs(mean - weighted) > 10 * REL_TOL * weighted, (mean, weighted)
+    assert abs(mean - weighted) > 10 * REL_TOL[env.engine.family] * weighted, (mean, weighted)
 
 
 def _server_states(env: Env) -> dict[expect.AlertKey, str]:
