@@ -1,5 +1,6 @@
-"""End to end: the generated rules and dashboard against a real Prometheus holding synthetic
-history for each scenario. Run with ``make e2e``."""
+"""End to end: the generated rules and dashboard against a real engine (``E2E_ENGINE``:
+Prometheus 3.5, 2.53, 2.42 or VictoriaMetrics) holding synthetic history for each scenario.
+Run with ``make e2e``; every engine answers through :class:`tests.e2e.prom.Server`."""
 
 from __future__ import annotations
 
