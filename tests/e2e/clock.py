@@ -107,6 +107,9 @@ def check(tl: Timeline, span: int) -> list[str]:
         first_eval_latest = a + COUNT_INTERVAL - 1
         if first_eval_latest >= min(a + BLOCK, b + COUNT_INTERVAL):
             bad.append(f"{what} backfill's first block may hold no evaluation")
+    grid = tl.count_grid()
+    if not grid or tl.end - grid[-1] > COUNT_INTERVAL - 60:
+        bad.append("vmalert's first live count past the end comes less than a minute after it")
     if tl.end - tl.recent_from < RECENT:
         bad.append("recent backfill is shorter than RECENT")
     if tl.recent_from - tl.raw_from < min(RAW_MARGIN, tl.recent_from - tl.start):

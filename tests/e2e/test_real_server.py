@@ -142,20 +142,22 @@ def _period_samples(env: Env, record: str, slo) -> tuple[float, float, list[floa
             if float(t) >= server.started - 1
         ]
 
-    samples = server.wait_for(f"a live evaluation of {sel}", live, timeout=60)
-    counts = env.count_times(slo.name)
-    past_end = [c for c in counts if c > env.history.end]
-    first_past = min(past_end, default=float("inf"))
-    if env.engine.family == "victoriametrics":
-        # vmalert stamps live counts on the 5m grid the replay used, and one may be
-        # written after this query: stay before the grid point that follows the history.
-        last = max(c for c in counts if c <= env.history.end)
-        first_past = min(first_past, last + synthetic.SLICE)
-    before = [(t, v) for t, v in samples if t < first_past]
-    if before:
-        t, got = before[-1]
-    else:
-        t, got = next((t, v) for t, v in samples if t >= first_past + 2)
+    def pick():
+        samples = live()  # before the counts: a count a sample saw is in the counts read next
+        counts = env.count_times(slo.name)
+        past_end = [c for c in counts if c > env.history.end]
+        first_past = min(past_end, default=float("inf"))
+        if env.engine.family == "victoriametrics":
+            # vmalert stamps live counts on the 5m grid the replay used, and one may be
+            # written after this query: stay before the grid point that follows the history.
+            last = max(c for c in counts if c <= env.history.end)
+            first_past = min(first_past, last + synthetic.SLICE)
+        before = [(t, v) for t, v in samples if t < first_past]
+        after = [(t, v) for t, v in samples if t >= first_past + 2]
+        chosen = before[-1] if before else (after[0] if after else None)
+        return chosen and (*chosen, counts)
+
+    t, got, counts = server.wait_for(f"a live evaluation of {sel}", pick, timeout=90)
     period = env.service.period
     slices = [c for c in counts if t - period < c <= t]
     return t, got, slices
