@@ -35,35 +35,36 @@ def _zero_safe_ratio(numerator: str, denominator: str) -> str:
 
 
 def golden_signal_rules(service: Service) -> list[Rule]:
-    """Return the rate and quantile recordings of every counter and histogram."""
+    """Return the rate recordings of every counter and the bucket rates of every histogram."""
     rules: list[Rule] = []
     w = service.rate_window
     for metric in service.metrics:
         for breakdown in ((),) + metric.breakdowns:
             by = names.by_labels(breakdown)
             if metric.type == "counter":
-                rules.append(
-                    {
-                        "record": names.counter_rate(service, metric, breakdown),
-                        "expr": _sum_rate(Series(metric), w, by),
-                    }
-                )
+                record, suffix, by_le = names.counter_rate(service, metric, breakdown), "", by
             elif metric.type == "histogram":
-                buckets = names.bucket_rate(service, metric, breakdown)
-                rules.append(
-                    {
-                        "record": buckets,
-                        "expr": _sum_rate(Series(metric), w, by + ("le",), "_bucket"),
-                    }
-                )
-                for q in metric.quantiles:
-                    rules.append(
-                        {
-                            "record": names.quantile(service, metric, q, breakdown),
-                            "expr": f"histogram_quantile({format_number(q)}, {buckets})",
-                        }
-                    )
+                record = names.bucket_rate(service, metric, breakdown)
+                suffix, by_le = "_bucket", by + ("le",)
+            else:
+                continue
+            rules.append({"record": record, "expr": _sum_rate(Series(metric), w, by_le, suffix)})
     return rules
+
+
+def quantile_rules(service: Service) -> list[Rule]:
+    """Return the quantiles of every histogram, read from the recorded bucket rates."""
+    return [
+        {
+            "record": names.quantile(service, metric, q, breakdown),
+            "expr": f"histogram_quantile({format_number(q)}, "
+            f"{names.bucket_rate(service, metric, breakdown)})",
+        }
+        for metric in service.metrics
+        if metric.type == "histogram"
+        for breakdown in ((),) + metric.breakdowns
+        for q in metric.quantiles
+    ]
 
 
 def signal_expr(service: Service, sig: Signal) -> str:
@@ -207,8 +208,9 @@ def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
 def groups(service: Service) -> list[Group]:
     """Return the recording rule groups of a service, in dependency order.
 
-    Raw series first (golden signals, signals, SLO event counts), then the error ratios that
-    read the counts, then what reads the ratios (budget, availability signals). No rule reads
+    Raw series first (golden-signal rates, signals, SLO event counts), then what reads them
+    (quantiles of the bucket rates, error ratios of the counts), then what reads the ratios
+    (budget, availability signals). No rule reads
     a series recorded in its own group or a later one, so every engine sees fresh inputs when
     the groups are evaluated in this order (promtool's ``group_eval_order``), and a ruler that
     evaluates groups independently lags by at most one interval per level.
@@ -231,6 +233,7 @@ def groups(service: Service) -> list[Group]:
     }
     signals = signal_rules(service)
     golden: Group = {"name": f"{svc}-golden-signals", "rules": golden_signal_rules(service)}
+    quantiles: Group = {"name": f"{svc}-golden-signal-quantiles", "rules": quantile_rules(service)}
     derived: Group = {
         "name": f"{svc}-signals",
         "rules": [r for r, s in signals if s.kind != "availability"],
@@ -239,8 +242,8 @@ def groups(service: Service) -> list[Group]:
         "name": f"{svc}-slo-signals",
         "rules": [r for r, s in signals if s.kind == "availability"],
     }
-    for group in (golden, derived, slo_signals):
+    for group in (golden, quantiles, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]
             rule.setdefault("labels", {"service": svc})
-    ordered = (golden, derived, counts, ratios, budget, slo_signals)
+    ordered = (golden, quantiles, derived, counts, ratios, budget, slo_signals)
     return [g for g in ordered if g["rules"]]

@@ -14,7 +14,11 @@ from ..spec.model import SLI, Series, Service, Signal
 
 # Events per minute behind every synthetic ratio. Counts are whole numbers, so promtool's
 # floating-point expansion of `a+bxn` stays exact and the test files carry no float noise.
-PER_MINUTE = 1_000_000.0
+# One event must be a negligible share of any error budget: a case meant to leave 9.8 % of a
+# 99.99 % budget at 1e6 events a minute rounds to exactly 10 %, on the threshold, where
+# engines disagree. At 1e9, one event is 0.1 % of even a 99.9999 % budget, far inside the
+# cases' 2 % margins; a values suite's counters stay below 1e13, exact in a float64.
+PER_MINUTE = 1_000_000_000.0
 
 
 def _events(share: float) -> float:
