@@ -22,7 +22,7 @@ tools: ## Install every engine: Prometheus 2.42/2.53/3.5, VictoriaMetrics, Alert
 	tests/install_tools.sh
 
 test: $(STAMP) tools ## Prove the artifacts on every engine (promtool, vmalert, amtool, Alertmanager)
-	$(BIN)/python -m pytest -q -m "not e2e"  # make e2e runs the real-server tests
+	$(BIN)/python -m pytest -q -n 2 -m "not e2e"  # make e2e runs the real-server tests
 
 # E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.
 E2E_ENGINE ?= prometheus-3.5
