@@ -19,8 +19,8 @@ _MATCHER = re.compile(
 
 _UTF8_REASON = (
     "Prometheus 3 accepts other UTF-8 names only in quoted selectors, which Prometheus 2 and "
-    "VictoriaMetrics cannot load; rename it (or relabel it at scrape time) to {chars}, "
-    "not starting with a digit"
+    "VictoriaMetrics cannot load; rename it (or relabel it at scrape time) to letters, digits "
+    "and underscores, not starting with a digit"
 )
 
 
@@ -30,8 +30,7 @@ def legacy_name_problem(name: str, kind: str) -> str:
     The generated rules must load on every engine (Prometheus 2.x, 3.x, VictoriaMetrics),
     so UTF-8 names such as ``http.server.duration`` are refused rather than quoted.
     """
-    chars = "letters, digits and underscores"
-    return f"{name!r} is not a valid {kind} name: {_UTF8_REASON.format(chars=chars)}"
+    return f"{name!r} is not a valid {kind} name: {_UTF8_REASON}"
 
 
 def parse_duration(text: str) -> int:
@@ -75,18 +74,23 @@ def format_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def go_float(value: float) -> str:
-    """Return ``value`` as Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` writes it: the
-    shortest digits, in exponent form (``1e+06``, ``1.5e-05``) when the decimal exponent is
-    below -4 or at least 6."""
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """Return the shortest significant digits of ``abs(value)`` that read back as the same
+    float, and the decimal exponent of the first digit: 1500000.0 -> ("15", 6)."""
     if value != value or value in (float("inf"), float("-inf")):
-        return {True: "+Inf", False: "-Inf"}[value > 0] if value == value else "NaN"
+        raise ValueError(f"a bucket bound must be finite, not {value}")
     if value == 0:
-        return "0"
+        return "0", 0
     _, digit_tuple, exponent = Decimal(repr(float(abs(value)))).normalize().as_tuple()
-    digits = "".join(map(str, digit_tuple))
     assert isinstance(exponent, int)
-    power = len(digits) + exponent - 1
+    return "".join(map(str, digit_tuple)), len(digit_tuple) + exponent - 1
+
+
+def go_float(value: float) -> str:
+    """Return a finite ``value`` as Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` writes it:
+    the shortest digits, in exponent form (``1e+06``, ``1.5e-05``) when the decimal exponent
+    is below -4 or at least 6."""
+    digits, power = _shortest_digits(value)
     minus = "-" if value < 0 else ""
     if power < -4 or power >= 6:
         mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
@@ -98,7 +102,7 @@ def openmetrics_bound(value: float) -> str:
     """Return a bucket bound as Prometheus 3 stores ``le`` after normalising it: Go's
     ``%g`` with ``.0`` added to an integer (``2.0``, ``0.25``, ``1e+06``)."""
     text = go_float(value)
-    return text if any(c in text for c in ".eEIN") else text + ".0"
+    return text if any(c in text for c in ".e") else text + ".0"
 
 
 def bound_pattern(value: float) -> str:
@@ -111,22 +115,17 @@ def bound_pattern(value: float) -> str:
     exponent form of the same float (``e``/``E``, optional ``+``, zero-padded exponent);
     nothing else. ``value`` must be finite.
     """
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"a bucket bound must be finite, not {value}")
-    _, digit_tuple, exponent = Decimal(repr(float(abs(value)))).normalize().as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    assert isinstance(exponent, int)
-    point = len(digits) + exponent  # digits before the decimal point
+    digits, power = _shortest_digits(value)
+    point = power + 1  # digits before the decimal point
     if value == 0:
-        plain, digits, point = r"0(\.0*)?", "0", 1
-    elif exponent >= 0:
-        plain = digits + "0" * exponent + r"(\.0*)?"
+        plain = r"0(\.0*)?"
+    elif point >= len(digits):
+        plain = digits + "0" * (point - len(digits)) + r"(\.0*)?"
     elif point > 0:
         plain = digits[:point] + r"\." + digits[point:] + "0*"
     else:
         plain = r"0?\." + "0" * -point + digits + "0*"
     mantissa = digits[0] + (r"\." + digits[1:] + "0*" if len(digits) > 1 else r"(\.0*)?")
-    power = point - 1
     scientific = mantissa + (r"[eE]\+?0*" if power >= 0 else r"[eE]-0*") + str(abs(power))
     minus = "-" if value < 0 else ""
     return f"{minus}(?:{plain}|{scientific})"
