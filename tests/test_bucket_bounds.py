@@ -9,11 +9,11 @@ requests are slow.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import re2  # google-re2: Go's regexp and RE2 share this syntax and semantics, Python's re not
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,7 +71,7 @@ def test_go_float_matches_known_go_output() -> None:
     st.sampled_from(sorted(SPELLINGS)),
 )
 def test_the_pattern_matches_every_spelling_and_no_other_number(value: float, how: str) -> None:
-    pattern = re.compile(bound_pattern(value))
+    pattern = re2.compile(bound_pattern(value))
     assert pattern.fullmatch(SPELLINGS[how](value)), (value, SPELLINGS[how](value))
     for other in (value * 10, value / 10, value * 2):
         if other != value and float(SPELLINGS[how](other)) != value:
