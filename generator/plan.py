@@ -23,7 +23,7 @@ def service_files(service: Service) -> Files:
     for name, suite in unittests.suites(service).items():
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
     for name, suite in vmalert_unittests.vmalert_suites(service).items():
-        files[f"{base}/prometheus/tests/vmalert/{name}"] = to_yaml(suite, src)
+        files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
     if (routes := alertmanager.config(service)) is not None:
         files[f"{base}/alertmanager/alertmanager.yml"] = to_yaml(routes, src)
     for name, text in docs.files(service).items():

@@ -27,6 +27,8 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .prometheus import vmalert_unittests
+
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOOLS_DIR = PROJECT_ROOT / ".tools"
 
@@ -48,7 +50,7 @@ class ToolMissing(RuntimeError):
     def __init__(self, tool: str, suite: str, where: str) -> None:
         super().__init__(f"{tool} ({suite}) not found in {where}: {_HOW_TO_GET[suite]}")
         self.tool = tool
-        self.flavour = suite
+        self.suite = suite
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ ALERTMANAGERS = (
     Engine("alertmanager-0.28", "alertmanager", "0.28.1", "trixie", ("alertmanager", "amtool")),
     Engine("alertmanager-0.33", "alertmanager", "0.33.1", "sid", ("alertmanager", "amtool")),
 )
+# The generated config uses bot_token_file, which Alertmanager reads from 0.26 on.
+CONFIG_ALERTMANAGERS = ALERTMANAGERS[1:]
 ENGINES = {e.name: e for e in (*RULE_ENGINES, *ALERTMANAGERS)}
 
 
@@ -164,12 +168,10 @@ def unit_test_files(engine: Engine, tests_dir: pathlib.Path) -> list[pathlib.Pat
     vmalert-tool's dialect exists in ``tests/vmalert/`` (suites with expression checks).
     """
     files = sorted(tests_dir.glob("*.yml"))
-    if engine.family == "victoriametrics":
-        files = [
-            p if not (tests_dir / "vmalert" / p.name).is_file() else tests_dir / "vmalert" / p.name
-            for p in files
-        ]
-    return files
+    if engine.family != "victoriametrics":
+        return files
+    twins = tests_dir / vmalert_unittests.FOLDER
+    return [twins / p.name if (twins / p.name).is_file() else p for p in files]
 
 
 def run_unit_tests(

@@ -19,11 +19,11 @@ from generator.spec.loader import load, load_text
 PAGER = "/etc/alertmanager/secrets/pager_url"
 
 
-# bot_token_file needs Alertmanager 0.26+; bookworm's amtool 0.25 rejects it.
-SUPPORTED = [e for e in tools.ALERTMANAGERS if e.version >= "0.26"]
-
-
-@pytest.fixture(scope="module", params=SUPPORTED, ids=[e.name for e in SUPPORTED])
+@pytest.fixture(
+    scope="module",
+    params=tools.CONFIG_ALERTMANAGERS,
+    ids=[e.name for e in tools.CONFIG_ALERTMANAGERS],
+)
 def amtool(request) -> Path:
     return request.param.tool("amtool")
 

@@ -101,11 +101,11 @@ class Alertmanager:
         return "\n".join(text.splitlines()[-lines:])
 
 
-# The generated config uses bot_token_file, which needs Alertmanager 0.26 or later.
-SERVERS = [e for e in tools.ALERTMANAGERS if e.version >= "0.26"]
-
-
-@pytest.fixture(scope="module", params=SERVERS, ids=[e.name for e in SERVERS])
+@pytest.fixture(
+    scope="module",
+    params=tools.CONFIG_ALERTMANAGERS,
+    ids=[e.name for e in tools.CONFIG_ALERTMANAGERS],
+)
 def alertmanager(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
     # ToolMissing (not a skip) says how to install the binaries.
     binary = request.param.tool("alertmanager")

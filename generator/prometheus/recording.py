@@ -100,13 +100,13 @@ def signal_expr(service: Service, sig: Signal) -> str:
     return f"{ratio}{scale}"
 
 
-def signal_rules(service: Service) -> list[tuple[Rule, Signal]]:
-    """Return one recording per signal that is not already a golden-signal recording,
-    each with its signal."""
+def signal_rules(service: Service, reads_slo: bool) -> list[Rule]:
+    """Return one recording per signal that is not already a golden-signal recording: those
+    that read an SLO's error ratio (availability signals) or those that read raw series."""
     return [
-        ({"record": names.signal(service, sig), "expr": signal_expr(service, sig)}, sig)
+        {"record": names.signal(service, sig), "expr": signal_expr(service, sig)}
         for sig in service.signals
-        if sig.kind != "quantile"
+        if sig.kind != "quantile" and (sig.kind == "availability") == reads_slo
     ]
 
 
@@ -210,10 +210,10 @@ def groups(service: Service) -> list[Group]:
 
     Raw series first (golden-signal rates, signals, SLO event counts), then what reads them
     (quantiles of the bucket rates, error ratios of the counts), then what reads the ratios
-    (budget, availability signals). No rule reads
-    a series recorded in its own group or a later one, so every engine sees fresh inputs when
-    the groups are evaluated in this order (promtool's ``group_eval_order``), and a ruler that
-    evaluates groups independently lags by at most one interval per level.
+    (budget, availability signals). No rule reads a series recorded in its own group or a
+    later one, so every engine sees fresh inputs when the groups are evaluated in this order
+    (promtool's ``group_eval_order``), and a ruler that evaluates groups independently lags
+    by at most one interval per level.
     """
     svc = service.name
     counts: Group = {
@@ -231,16 +231,12 @@ def groups(service: Service) -> list[Group]:
         "name": f"{svc}-slo-error-budget",
         "rules": [r for slo in service.slos for r in slo_budget_rules(service, slo)],
     }
-    signals = signal_rules(service)
     golden: Group = {"name": f"{svc}-golden-signals", "rules": golden_signal_rules(service)}
     quantiles: Group = {"name": f"{svc}-golden-signal-quantiles", "rules": quantile_rules(service)}
-    derived: Group = {
-        "name": f"{svc}-signals",
-        "rules": [r for r, s in signals if s.kind != "availability"],
-    }
+    derived: Group = {"name": f"{svc}-signals", "rules": signal_rules(service, reads_slo=False)}
     slo_signals: Group = {
         "name": f"{svc}-slo-signals",
-        "rules": [r for r, s in signals if s.kind == "availability"],
+        "rules": signal_rules(service, reads_slo=True),
     }
     for group in (golden, quantiles, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]

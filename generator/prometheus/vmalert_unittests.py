@@ -14,10 +14,12 @@ from ..spec.model import Service
 from .unittests import EXPRESSION_TESTS, suites
 
 METRICSQL_TESTS = "metricsql_expr_test"
+FOLDER = "vmalert"  # beside the promtool suites, under prometheus/tests/
 
 
 def vmalert_suites(service: Service) -> dict[str, dict]:
-    """Return the suites with expression checks, renamed to vmalert-tool's field, by name."""
+    """Return the suites with expression checks, renamed to vmalert-tool's field, by their
+    path under ``prometheus/tests/`` (``vmalert/slo_values_test.yml``)."""
     out = {}
     for name, suite in suites(service, rules_dir="../..").items():
         if not any(EXPRESSION_TESTS in case for case in suite["tests"]):
@@ -26,5 +28,5 @@ def vmalert_suites(service: Service) -> dict[str, dict]:
             {(METRICSQL_TESTS if key == EXPRESSION_TESTS else key): v for key, v in case.items()}
             for case in suite["tests"]
         ]
-        out[name] = {**suite, "tests": tests}
+        out[f"{FOLDER}/{name}"] = {**suite, "tests": tests}
     return out
