@@ -22,6 +22,12 @@ from .synthetic import FeedMap, History, sli_counts
 AlertKey = tuple[str, str, str, str]  # alertname, severity, slo, long window
 MARGIN = 0.02  # values this close to a threshold are too close to call
 SETTLE = 600  # seconds: a condition that turned true this close to 'for' may go either way
+# seconds: how old the data behind a server's answer at the end may be. The SLO counts are
+# recorded in 5m slices (300 s: the newest slice may end up to 300 s before the end), and
+# vmalert adds one 60 s evaluation per dependency level above the counts (error ratios,
+# budget, signals: 3 levels, 180 s). A condition that changes within this span of the end
+# may be reported either way.
+LAG = 300 + 3 * 60
 
 
 def _groups(fm: FeedMap, name: str, matchers, by: tuple[str, ...]) -> dict[tuple, float]:
@@ -165,16 +171,20 @@ def expected_states(service: Service, history: History) -> dict[AlertKey, set[st
 
     ``firing`` when the condition held over the whole ``for``; ``pending`` when it holds now
     but not for that long; ``inactive`` when it does not hold now. Conditions too close to
-    a threshold, or that turned true about ``for`` ago, allow either neighbouring state.
+    a threshold, that changed within ``LAG`` of the end, or that turned true about ``for``
+    ago, allow either neighbouring state.
     """
     end = history.end
     out: dict[AlertKey, set[str]] = {}
     for key, hold, cond in _conditions(service, history):
         now = cond(end)
+        unsure = _close(now) or any(
+            _holds(cond(t)) != _holds(now) for t in range(end - LAG, end, 60)
+        )
         if not _holds(now):
-            out[key] = {"inactive", "pending", "firing"} if _close(now) else {"inactive"}
+            out[key] = {"inactive", "pending", "firing"} if unsure else {"inactive"}
             continue
-        states = {"pending", "firing", "inactive"} if _close(now) else set()
+        states = {"pending", "firing", "inactive"} if unsure else set()
         t, run_start = end, end
         while t >= end - hold - SETTLE and t >= history.start:
             if not _holds(cond(t)):

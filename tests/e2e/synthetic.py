@@ -35,7 +35,11 @@ DAY = 86400
 HOUR = 3600
 SEED = 20261127  # fixed: the same history for the same spec, scenario and end
 FAULT_AGE = 4 * HOUR + 97  # faults began this long before the end of the history
-DAY_START = 7 * HOUR + 13 * MINUTE + 27  # "day" traffic from 07:13:27 to 19:13:27 UTC
+# Day and night turn every 12 hours, placed from the end of the history, never from the
+# clock: the last night began this long before the end (odd seconds, aligned to nothing).
+# Every window an alert reads (5m to 6h) then lies inside that night, and the 1d and 3d
+# windows mix days and nights in the same shares at whatever hour a run starts.
+NIGHT_AGE = 9 * HOUR + 13 * MINUTE + 27
 NIGHT_SCALE = 0.25  # traffic at night relative to the day: makes traffic weighting visible
 JITTER = 0.9  # seconds: a scrape happens up to this far from its slot
 GAP = 7 * MINUTE + 11  # one target's missed scrapes: longer than a 5m window
@@ -276,13 +280,15 @@ def _scaled(fm: FeedMap, scale: float) -> FeedMap:
 
 
 def _day_night(start: float, end: float, day: FeedMap, night: FeedMap) -> list:
-    """Alternate 12-hour day and night segments (night: a quarter of the traffic), turning
-    at ``DAY_START`` and 12 hours later each day: odd seconds, aligned to nothing."""
+    """Alternate 12-hour day and night segments (night: a quarter of the traffic), the
+    last night beginning ``NIGHT_AGE`` before ``end``: the same shape at any hour."""
     out = []
-    t = (start - DAY_START) // (12 * HOUR) * (12 * HOUR) + DAY_START
+    turn = end - NIGHT_AGE  # a night begins here; nights are an even number of turns away
+    k = math.ceil((turn - start) / (12 * HOUR))
+    t = turn - k * 12 * HOUR
     while t <= end:
-        is_day = ((t - DAY_START) // (12 * HOUR)) % 2 == 0
-        out.append((max(t, start), day if is_day else _scaled(night, NIGHT_SCALE)))
+        is_night = round((turn - t) / (12 * HOUR)) % 2 == 0
+        out.append((max(t, start), _scaled(night, NIGHT_SCALE) if is_night else day))
         t += 12 * HOUR
     return out
 

@@ -208,11 +208,10 @@ def test_budget_remaining_matches_the_exact_budget(env: Env):
     )
 
 
+@pytest.mark.scenarios("budget-exhausted")  # the one scenario whose error ratio varies
 def test_an_unweighted_period_would_fail_the_bound(env: Env):
     """The bound is tight enough to tell a traffic-weighted period from the mean of its 5m
     ratios (Sloth's shape): on the same slices the mean misses by far more than REL_TOL."""
-    if env.history.scenario != "budget-exhausted":
-        pytest.skip("only budget-exhausted varies the error ratio with traffic")
     slo = env.service.slos[0]
     _, _, slices = _period_samples(
         env, f"slo:sli_error:ratio_rate{format_duration(env.service.period)}", slo
