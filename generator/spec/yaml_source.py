@@ -7,6 +7,7 @@ limit, so this module builds the data from the composed node tree itself.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -97,6 +98,10 @@ class _Builder:
             # here, with a position, rather than let a constructor fail without one.
             self._at(node, path, f"unsupported YAML tag {node.tag!r}; write a plain value")
             return None
+        ambiguous = _yaml_1_1_only(node)
+        if ambiguous:
+            self._at(node, path, ambiguous)
+            return None
         try:
             value = _constructor.construct_object(node)
         except (yaml.constructor.ConstructorError, ValueError) as exc:
@@ -114,6 +119,62 @@ _constructor = yaml.constructor.SafeConstructor()
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")
 )
+
+
+# Plain scalars that read the same in YAML 1.1 (PyYAML) and in YAML 1.2's core schema
+# (what most other YAML tools, and a reviewer, assume). A 1.1 number or boolean written any
+# other way changes meaning between the two, so it is refused rather than guessed.
+_SAME_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)|0x[0-9a-fA-F]+")
+_SAME_FLOAT = re.compile(
+    r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+_SAME_BOOL = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
+# YAML 1.2 core numbers that YAML 1.1 reads as text (08, 1e3, 0o17).
+_NUMBER_1_2 = re.compile(
+    r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+)
+
+
+def _yaml_1_1_only(node: yaml.ScalarNode) -> str | None:
+    """Return why a plain scalar reads differently in YAML 1.1 and 1.2, or None.
+
+    ``010`` is 8 in YAML 1.1 (octal) and 10 in 1.2; ``1:30`` is 90 (base 60) in 1.1 and
+    text in 1.2; ``1_000`` is 1000 in 1.1 and text in 1.2; ``yes``/``on`` are true in 1.1
+    and text in 1.2.
+    """
+    if node.style:  # quoted or block text: a string in both (plain: None, or "" from libyaml)
+        return None
+    text = node.value
+    tag = node.tag.rsplit(":", 1)[-1]
+    if tag == "str" and _NUMBER_1_2.fullmatch(text):
+        return (
+            f"{text} is text in YAML 1.1 but a number in YAML 1.2; write the number plainly "
+            "(no leading zeros; 1000.0 rather than 1e3), or quote it if text is meant"
+        )
+    if tag == "int" and not _SAME_INT.fullmatch(text):
+        value = _constructor.construct_object(node)
+        if re.fullmatch(r"[-+]?0[0-7]+", text):
+            return (
+                f"{text} is {value} in YAML 1.1 (octal) but {int(text, 10)} in YAML 1.2; "
+                "write the number you mean without leading zeros"
+            )
+        how = " (base 60)" if ":" in text else ""
+        return (
+            f"{text} is {value} in YAML 1.1{how} but text in YAML 1.2; "
+            "write the number plainly, or quote it if text is meant"
+        )
+    if tag == "float" and not _SAME_FLOAT.fullmatch(text):
+        return (
+            f"{text} is {_constructor.construct_object(node)} in YAML 1.1 but text in "
+            "YAML 1.2; write the number plainly, or quote it if text is meant"
+        )
+    if tag == "bool" and text not in _SAME_BOOL:
+        word = "true" if _constructor.construct_object(node) else "false"
+        return (
+            f"{text} is {word} in YAML 1.1 but text in YAML 1.2; "
+            f"write {word}, or quote it if text is meant"
+        )
+    return None
 
 
 def kind_of(value: object) -> str:
