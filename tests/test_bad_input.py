@@ -220,3 +220,34 @@ def test_template_like_text_renders_literally_in_real_prometheus(tmp_path: Path)
             promtool, "check", "rules", "--lint=all", "--lint-fatal", *rules.glob("*.yml")
         )
         assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-symlink", "sparse-300mb", "just-over-2mb"])
+def test_a_spec_path_is_checked_before_it_is_read(kind: str, tmp_path: Path) -> None:
+    """A FIFO (would block forever), a symlink to /dev/zero (would grow without end) and a
+    300 MB file (would cost its size in memory) are refused from their type and size
+    alone: exit 2, a one-line reason at 1:1, no traceback, bounded memory. The timeout
+    turns a hang into a failure."""
+    import os
+
+    spec = tmp_path / "spec.yaml"
+    if kind == "fifo":
+        os.mkfifo(spec)
+        want = "not a regular file"
+    elif kind == "dev-zero-symlink":
+        spec.symlink_to("/dev/zero")
+        want = "not a regular file"
+    elif kind == "sparse-300mb":
+        with open(spec, "wb") as f:
+            f.truncate(300 * 1024 * 1024)
+        want = "larger than 2 MB"
+    else:  # just over the bound, as a real file: the size check, not the reader, refuses it
+        spec.write_bytes(b"# " + b"x" * 2_000_000 + b"\n")
+        want = "larger than 2 MB"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = run_cli("validate", "--spec", spec, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{spec}:1:1: (top level): " in proc.stderr and want in proc.stderr, proc.stderr
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert max(peak, before) < 200 * 1024, f"peak {peak} KiB"

@@ -29,7 +29,7 @@ from .model import (
     Threshold,
 )
 from .routing import resolve as resolve_routing
-from .yaml_source import Source, kind_of, read
+from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
 MAX_FOR = 3600
 MAX_SLOW_BURN_FOR = 3 * 3600
@@ -50,10 +50,12 @@ def load(path: str | FsPath) -> Service:
     """Return the Service a spec file describes, or raise SpecInvalid with every problem."""
     name = str(path)
     try:
-        raw = FsPath(path).read_bytes()
+        raw = read_bytes(path)
     except OSError as exc:
         message = f"cannot read: {exc.strerror}"
         raise SpecInvalid([SpecError(name, 1, 1, "(top level)", message)]) from None
+    except Unreadable as exc:
+        raise SpecInvalid([SpecError(name, 1, 1, "(top level)", str(exc))]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
