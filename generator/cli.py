@@ -138,10 +138,13 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
-    keep = ()
-    if specs and out.is_dir():
-        keep = tuple(p.name for p in out.iterdir() if p.is_dir() and p.name not in regenerated)
-    output.replace_tree(out, files, keep=keep)
+    try:
+        output.replace_tree(out, files, only=regenerated if specs else None)
+    except (OSError, output.OutputError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = exc.filename if isinstance(exc, OSError) and exc.filename else out
+        click.echo(f"{where}: cannot write: {reason}; {out}/ was left as it was.", err=True)
+        sys.exit(EXIT_INVALID)
     click.echo(f"wrote {len(files)} files for {', '.join(sorted(regenerated))} to {out}/")
 
 

@@ -10,8 +10,9 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import yaml
@@ -108,6 +109,24 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
+def _rmtree(path: Path) -> None:
+    """Remove ``path`` and everything under it, even folders a user made read-only (a
+    read-only ``out/`` is swapped out whole and must still be removable afterwards)."""
+
+    def unlock_and_retry(func, name, _exc_info) -> None:
+        parent = os.path.dirname(name)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
+        if os.path.isdir(name) and not os.path.islink(name):
+            os.chmod(name, os.stat(name).st_mode | stat.S_IRWXU)
+            shutil.rmtree(name, onerror=unlock_and_retry)
+        else:
+            func(name)
+
+    if path.is_dir() and not path.is_symlink():
+        os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
+    shutil.rmtree(path, onerror=unlock_and_retry)
+
+
 def _swap_by_renames(staging: Path, out: Path) -> None:
     """Replace ``out`` with ``staging`` by two renames, restoring ``out`` if the second fails.
 
@@ -122,7 +141,7 @@ def _swap_by_renames(staging: Path, out: Path) -> None:
         os.rename(old / "tree", out)
         old.rmdir()
         raise
-    shutil.rmtree(old)
+    _rmtree(old)
 
 
 @contextlib.contextmanager
@@ -136,42 +155,66 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def replace_tree(out: Path, files: Files, keep: Iterable[str] = ()) -> None:
-    """Make ``out`` hold exactly ``files`` plus the subtrees named in ``keep``, atomically.
+def _refuse_read_only(out: Path) -> None:
+    """Raise PermissionError if ``out`` or a folder in it is read-only for this user: a
+    folder someone write-protected is not replaced behind their back."""
+    if not out.is_dir():
+        return
+    for folder in (out, *sorted(p for p in out.rglob("*") if p.is_dir())):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "read-only; nothing was written", str(folder))
 
-    The new tree is built beside ``out``, read back and compared with what was planned, and
-    only then swapped in with one rename, so a failure or a kill at any point leaves either
-    the old tree or the new one, never a mix. Files not in the new tree (a deleted service,
-    a removed panel) disappear in the same swap. Raises OutputError if the staged tree is
-    not exactly what was planned.
+
+def replace_tree(out: Path, files: Files, only: Collection[str] | None = None) -> None:
+    """Make ``out`` hold exactly ``files``, atomically; with ``only``, replace just those
+    top-level folders (services) and keep every other one as it is.
+
+    The other folders are listed under the lock on ``out``'s parent, so two runs for two
+    services, started together, each keep what the other wrote (listing them before the
+    lock lost one in ten such pairs). The new tree is built beside ``out``, read back and
+    compared with what was planned, and only then swapped in with one rename, so a failure
+    or a kill at any point leaves either the old tree or the new one, never a mix. Files not
+    in the new tree (a deleted service, a removed panel) disappear in the same swap. Raises
+    OutputError if the staged tree is not exactly what was planned, and OSError when the
+    file system refuses (out/ is then as it was).
     """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _refuse_read_only(out)
     with _locked(out.parent):
         # Staging folders of runs that were killed; the lock proves none is still running.
         for stale in sorted(out.parent.glob(f".{out.name}.new-*")):
-            shutil.rmtree(stale, ignore_errors=True)
+            _rmtree(stale)
         for aside in sorted(out.parent.glob(f".{out.name}.old-*")):
             if not out.exists() and (aside / "tree").is_dir():
                 os.rename(aside / "tree", out)  # killed between the fallback's two renames
-            shutil.rmtree(aside, ignore_errors=True)
+            _rmtree(aside)
+        keep = []
+        if only is not None and out.is_dir():
+            keep = sorted(p.name for p in out.iterdir() if p.is_dir() and p.name not in only)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        swapped = False
         try:
             expected = dict(files)
             for name in keep:
-                if (out / name).is_dir():
-                    shutil.copytree(out / name, staging / name)
-                    expected.update({f"{name}/{k}": v for k, v in read_tree(out / name).items()})
+                shutil.copytree(out / name, staging / name)
+                expected.update({f"{name}/{k}": v for k, v in read_tree(out / name).items()})
             write_tree(staging, files)
             if read_tree(staging) != expected:
                 raise OutputError(f"the staged tree in {staging} differs from the plan")
             os.chmod(staging, 0o755)
             if not out.exists():
                 os.rename(staging, out)
+                swapped = True
             elif _exchange(staging, out):
-                shutil.rmtree(staging)  # now holds the old tree
+                swapped = True
+                with contextlib.suppress(OSError):  # left over, the next run removes it
+                    _rmtree(staging)  # now holds the old tree
             else:
                 _swap_by_renames(staging, out)
+                swapped = True
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            if not swapped:
+                with contextlib.suppress(OSError):
+                    _rmtree(staging)
             raise

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,103 @@ def _restore(project: Path, files: dict[str, bytes | str]) -> None:
         else:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_bytes(content)
+
+
+OS_FAULTS = ("writing", "read-back check", "swap", "fallback swap")
+
+
+@pytest.mark.parametrize("fault", OS_FAULTS)
+def test_an_expected_os_error_is_one_line_and_exit_2(project: Path, fault: str) -> None:
+    """Disk full, an I/O error or a staged file that reads back wrong is not a bug: one
+    line naming the path and the reason, exit 2 (never 1, which ``check`` uses for
+    "stale"), out/ as it was."""
+    change_a_spec(project)
+    before = tree(project)
+    with pytest.MonkeyPatch.context() as patch:
+        FAULTS[fault](patch)
+        result = generate()
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot write" in lines[0] and "left as it was" in lines[0], lines
+    assert tree(project) == before
+
+
+@pytest.fixture
+def world_readable_tmp() -> Iterator[Path]:
+    """A temporary folder an unprivileged user can reach (pytest's are root-only)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="slo-ro-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for p in [path, *path.rglob("*")]:
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o755)
+        shutil.rmtree(path)
+
+
+def test_a_read_only_out_is_refused_for_a_user_who_cannot_write_it(
+    world_readable_tmp: Path,
+) -> None:
+    """Run as an unprivileged user (``setpriv``; root would override the permission): a
+    write-protected out/ is refused with exit 2 and one line, nothing moves, and no staging
+    folder is left behind for later runs to trip over."""
+    import stat
+
+    tmp_path = world_readable_tmp
+    project = tmp_path / "project"
+    (project / "slo_specs").mkdir(parents=True)
+    shutil.copy(SAMOKODER, project / "slo_specs" / "samokoder.yaml")
+    assert run_cli("generate", cwd=project).returncode == 0
+    spec = project / "slo_specs" / "samokoder.yaml"
+    spec.write_text(spec.read_text().replace("objective: 99.9", "objective: 99.5"))
+    for p in [tmp_path, project, *project.rglob("*")]:
+        os.chown(p, 65534, 65534, follow_symlinks=False)
+    for p in [project / "out", *(project / "out").rglob("*")]:
+        if p.is_dir():
+            p.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    before = tree(project)
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    proc = subprocess.run(
+        [*cmd, sys.executable, "-m", "generator", "generate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[1])},
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only" in lines[0], lines
+    assert tree(project) == before
+    assert not list(project.glob(".out.*"))
+
+
+def test_two_runs_for_two_new_services_at_once_keep_both(tmp_path: Path) -> None:
+    """``generate --spec a`` and ``generate --spec b`` started together, ten times: every
+    time both services are in out/ afterwards (the kept folders are listed under the lock,
+    so neither run's swap drops what the other wrote)."""
+    project = tmp_path / "project"
+    (project / "slo_specs").mkdir(parents=True)
+    shutil.copy(SAMOKODER, project / "slo_specs" / "samokoder.yaml")
+    shutil.copy(CHECKOUT, project / "slo_specs" / "checkout.yaml")
+    for attempt in range(10):
+        shutil.rmtree(project / "out", ignore_errors=True)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "generator", "generate", "--spec", f"slo_specs/{s}.yaml"],
+                cwd=project,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for s in ("samokoder", "checkout")
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+        have = {p.name for p in (project / "out").iterdir()}
+        assert have == {"samokoder", "checkout"}, (attempt, have)
