@@ -19,10 +19,26 @@ from .spec.model import Service
 EXIT_INVALID = 2
 
 
+SPEC_SUFFIXES = (".yaml", ".yml")  # what the shipped pre-commit hook fires on, too
+
+
 def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
+    """Return the spec files to read: ``only``, else every ``*.yaml`` and ``*.yml`` file in
+    ``spec_dir``. Raises SpecInvalid, naming the folder given, when there is none."""
     if only:
         return list(only)
-    return sorted(spec_dir.glob("*.yaml"), key=lambda p: p.name)
+    if not spec_dir.is_dir():
+        where, why = _display(spec_dir), "no such folder; expected one <service>.yaml per service"
+        raise SpecInvalid([SpecError(where, 1, 1, "(top level)", why)])
+    paths = sorted(
+        (p for p in spec_dir.iterdir() if p.suffix in SPEC_SUFFIXES and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    if not paths:
+        where = _display(spec_dir)
+        why = "no spec found: the folder holds no *.yaml or *.yml file"
+        raise SpecInvalid([SpecError(where, 1, 1, "(top level)", why)])
+    return paths
 
 
 def _load_all(paths: list[Path]) -> list[Service]:
@@ -43,10 +59,6 @@ def _load_all(paths: list[Path]) -> list[Service]:
         names[s.name] = s.source
     if errors:
         raise SpecInvalid(errors)
-    if not services:
-        raise SpecInvalid(
-            [SpecError(str(paths or "slo_specs"), 1, 1, "(top level)", "no spec found")]
-        )
     return services
 
 
