@@ -11,7 +11,7 @@ import jsonschema
 
 from .. import promql
 from .dashboard import resolve as resolve_dashboard
-from .errors import Path, SpecError, SpecInvalid
+from .errors import Path, SpecError, SpecInvalid, format_path
 from .model import (
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
@@ -42,6 +42,18 @@ def schema() -> dict:
     text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
+
+# Fields whose default can clash with a written field (see Resolver.clash).
+_DEFAULTS: dict[Path, str] = {
+    ("period",): "30d",
+    ("scrape_interval",): "1m",
+    ("rate_window",): "5m",
+    **{
+        (("burn_rates", i, w)): str(v)
+        for i, row in enumerate(DEFAULT_BURN_RATES)
+        for w, v in (("long", row[1]), ("short", row[2]))
+    },
+}
 
 _VALIDATOR = jsonschema.Draft202012Validator(schema())
 
@@ -191,6 +203,25 @@ class _Resolver:
     def fail(self, path: Path, message: str) -> None:
         self.errors.append(self.src.error(path, message))
 
+    def clash(self, paths: tuple[Path, ...], message: str) -> None:
+        """Report a conflict between fields at the first of ``paths`` the spec writes.
+
+        A field left out takes its default, which lives in no line of the file: the error
+        then sits on a field that is written, and names each default in the conflict
+        (``rate_window is not set: its default is 5m``), never at 1:1 on a missing path.
+        """
+        written = [p for p in paths if self._written(p)]
+        defaults = [
+            f"{format_path(p)} is not set: its default is {_DEFAULTS[p]}"
+            for p in paths
+            if not self._written(p) and p in _DEFAULTS
+        ]
+        where = written[0] if written else paths[0]
+        self.fail(where, "; ".join([message, *defaults]))
+
+    def _written(self, path: Path) -> bool:
+        return tuple(path) in self.src.positions
+
     def duration(self, path: Path, default: str | None = None, value: object = None) -> int:
         """Return the seconds of the duration at ``path`` (or of ``value``); 0 after a failure."""
         if value is None:
@@ -226,7 +257,10 @@ class _Resolver:
         scrape = self.duration(("scrape_interval",), "1m")
         rate_window = self.duration(("rate_window",), "5m")
         if scrape and rate_window and rate_window < 2 * scrape:
-            self.fail(("rate_window",), "a rate window must span at least two scrape intervals")
+            self.clash(
+                (("rate_window",), ("scrape_interval",)),
+                "a rate window must span at least two scrape intervals",
+            )
         labels = tuple(sorted(self.d.get("labels", {}).items()))
         for key, value in labels:
             if key in RESERVED_LABELS:
@@ -404,9 +438,15 @@ class _Resolver:
             if long_ and short and short >= long_:
                 self.fail((*path, "short"), "the short window must be shorter than the long one")
             if long_ and period and long_ > period:
-                self.fail((*path, "long"), "the window is longer than the SLO period")
+                self.clash(
+                    ((*path, "long"), ("period",)),
+                    f"the {r['long']} burn-rate window is longer than the SLO period",
+                )
             if short and scrape and short < 2 * scrape:
-                self.fail((*path, "short"), "a rate window must span at least two scrape intervals")
+                self.clash(
+                    ((*path, "short"), ("scrape_interval",)),
+                    f"the {r['short']} burn-rate window must span at least two scrape intervals",
+                )
             if for_ > MAX_SLOW_BURN_FOR:
                 self.fail(
                     (*path, "for"), "`for` longer than 3h hides real incidents; use 3h or less"
