@@ -270,6 +270,7 @@ class _Resolver:
             elif "{{" in value:
                 # Prometheus expands templates in alert labels; a routing label must be literal.
                 self.fail(("labels", key), "a label value cannot contain '{{' (template syntax)")
+        self.grouping_labels({key for key, _ in labels})
         metrics = self.metrics()
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
@@ -421,6 +422,40 @@ class _Resolver:
         if total is None or part is None:
             return None
         return SLI("events", total=total, **{which: part})
+
+    def grouping_labels(self, service_labels: set[str]) -> None:
+        """Refuse a ``by`` or ``breakdowns`` label that the generated rules set themselves.
+
+        A rule's static labels overwrite the series' own, so grouping by ``service`` (or
+        ``severity``, ``slo``, a label under ``labels:``) would give two groups the same
+        labels: Prometheus then fails the rule ("same labelset after applying rule labels")
+        as soon as the label has two real values, which no single-valued test shows.
+        """
+        set_by_rules = set(RESERVED_LABELS) | service_labels
+
+        def walk(node: object, path: Path) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in ("by", "breakdowns") and isinstance(value, list):
+                        rows = value if key == "breakdowns" else [value]
+                        for i, row in enumerate(rows):
+                            at = (*path, key, i) if key == "breakdowns" else (*path, key)
+                            for j, label in enumerate(row if isinstance(row, list) else []):
+                                if label in set_by_rules:
+                                    self.fail(
+                                        (*at, j),
+                                        f"{label!r} is a label every generated rule sets, so "
+                                        "grouping by it would merge the groups it tells apart "
+                                        "(Prometheus refuses the rule once it has two values); "
+                                        "relabel it at scrape time and group by the new name",
+                                    )
+                    else:
+                        walk(value, (*path, key))
+            elif isinstance(node, list):
+                for i, item in enumerate(node):
+                    walk(item, (*path, i))
+
+        walk(self.d, ())
 
     def burn_rates(self, period: int, scrape: int) -> tuple[BurnRate, ...]:
         rows = self.d.get("burn_rates")
