@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 import jsonschema
 
 from .. import promql
+from .. import signals as recorded_names
 from .dashboard import resolve as resolve_dashboard
 from .errors import Path, SpecError, SpecInvalid, format_path
 from .model import (
@@ -348,7 +349,33 @@ class _Resolver:
                 buckets=tuple(float(b) for b in buckets),
                 quantiles=tuple(sorted(set(float(q) for q in m.get("quantiles", [])))),
             )
+        self.unique_recordings(out)
         return out
+
+    def unique_recordings(self, metrics: dict[str, Metric]) -> None:
+        """Refuse two recordings of the same series: a breakdown by ``job`` alone (the
+        metric's own recording), a breakdown listed twice (in any order), or ``x_total``
+        beside ``x`` (a rate drops ``_total``). ``promtool --lint-fatal`` rejects the file,
+        and where the two expressions differ the series would flap between them."""
+        seen: dict[tuple, tuple[str, str]] = {}  # identity -> (what, metric key)
+        for key, metric in sorted(metrics.items()):
+            if metric.type not in ("counter", "histogram"):
+                continue  # gauges are read as they are, never recorded per breakdown
+            for i, breakdown in enumerate(((),) + metric.breakdowns):
+                labels = recorded_names.by_labels(breakdown)
+                ident = (metric.type, recorded_names.base_name(metric), frozenset(labels))
+                what = f"metrics.{key}" + (f".breakdowns[{i - 1}]" if i else "")
+                if ident not in seen:
+                    seen[ident] = (what, key)
+                    continue
+                other, other_key = seen[ident]
+                why = f"both group by {', '.join(sorted(labels))}"
+                if other_key != key:
+                    why += f"; a rate drops _total, so {metrics[other_key].name} and {metric.name} share a name"
+                elif "job" in breakdown:
+                    why += "; every recording keeps job"
+                path = ("metrics", key, "breakdowns", i - 1) if i else ("metrics", key, "name")
+                self.fail(path, f"records the same series as {other} ({why}); remove or rename one")
 
     def series(
         self, metrics: dict[str, Metric], path: Path, types: tuple[str, ...]
