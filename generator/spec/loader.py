@@ -371,7 +371,8 @@ class _Resolver:
                 other, other_key = seen[ident]
                 why = f"both group by {', '.join(sorted(labels))}"
                 if other_key != key:
-                    why += f"; a rate drops _total, so {metrics[other_key].name} and {metric.name} share a name"
+                    pair = f"{metrics[other_key].name} and {metric.name}"
+                    why += f"; a rate drops _total, so {pair} share a name"
                 elif "job" in breakdown:
                     why += "; every recording keeps job"
                 path = ("metrics", key, "breakdowns", i - 1) if i else ("metrics", key, "name")
