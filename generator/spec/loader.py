@@ -178,6 +178,12 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+URL_RULE = (
+    "a URL starts with http:// or https:// and has no spaces or braces (Prometheus would "
+    "read '{{' as a Go template; write a brace as %7B or %7D)"
+)
+
+
 def _pattern_message(path: Path, value: object) -> str:
     field = next((p for p in reversed(path) if isinstance(p, str)), "")
     hints = {
@@ -185,8 +191,9 @@ def _pattern_message(path: Path, value: object) -> str:
         "starting with a letter",
         "name": "a name is lower-case letters, digits and '-', starting with a letter",
         "alert": "an alert name is CamelCase letters and digits, under 40 characters",
-        "runbook_url": "a runbook URL starts with http:// or https:// and has no spaces",
-        "runbook_base_url": "a runbook URL starts with http:// or https:// and has no spaces",
+        "runbook_url": URL_RULE,
+        "runbook_base_url": URL_RULE,
+        "datasource_url": URL_RULE,
     }
     return f"{value!r} is not valid: " + hints.get(
         field, "use letters, digits and '_', starting with a letter"
