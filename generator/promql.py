@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+
+# Python's own regex parser, only to estimate how Prometheus 2.5x expands a regex.
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
 
 import re2
 
@@ -221,6 +226,44 @@ def _re2_fullmatch(pattern: str):
     return re2.compile(f"^(?:{pattern})$", _RE2_OPTIONS)
 
 
+# Prometheus 2.5x simplifies a regex before compiling it: `x{m,n}` becomes n - m nested
+# optional copies of x, and Go refuses a parse tree more than 1000 levels deep.
+_MAX_SIMPLIFIED_HEIGHT = 1000
+
+
+def _simplified_height(pattern: str) -> int:
+    """Return about how deep Go's parse tree of ``pattern`` is once Prometheus 2.5x has
+    simplified it (0 when Python's parser cannot read the pattern).
+
+    Measured on promtool 2.53: ``a{0,499}`` loads and ``a{0,500}`` or ``((a{0,499}))`` do
+    not; the estimate matches those and errs on the refusing side elsewhere.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning on RE2's [[:alpha:]]
+            tree = _sre_parser.parse(pattern)
+    except Exception:  # RE2 syntax Python cannot read; RE2 itself has accepted it
+        return 0
+
+    def height(items) -> int:
+        heights = [node(op, av) for op, av in items]
+        return (max(heights, default=0) + (len(heights) > 1)) if heights else 1
+
+    def node(op, av) -> int:
+        if op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT):
+            low, high, sub = av
+            if high == _sre_constants.MAXREPEAT or (low, high) == (0, 1):
+                return 1 + height(sub)
+            return 2 * (high - low) + height(sub) + (high > low)
+        if op == _sre_constants.SUBPATTERN:
+            return height(av[3]) + (av[0] is not None)
+        if op == _sre_constants.BRANCH:
+            return 1 + max(height(b) for b in av[1])
+        return 1
+
+    return height(tree)
+
+
 def regex_problem(pattern: str) -> str | None:
     """Return why Prometheus would refuse ``pattern`` as a label-matcher regex, or None.
 
@@ -244,6 +287,11 @@ def regex_problem(pattern: str) -> str | None:
             return r"\C (any byte) is not supported by Go's regexp, which Prometheus uses"
         if token == "(?<":
             return "write a named group as (?P<name>...): Prometheus 2.42 and older refuse (?<name>"
+    if _simplified_height(pattern) > _MAX_SIMPLIFIED_HEIGHT:
+        return (
+            "a counted repetition {m,n} spans too many optional copies: Prometheus 2.53 "
+            "expands it and refuses the result (expression nests too deeply); narrow the range"
+        )
     return None
 
 
