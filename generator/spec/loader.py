@@ -368,14 +368,16 @@ class _Resolver:
             return
         if not (label_values_ok(part.all_matchers) and label_values_ok(whole.all_matchers)):
             return  # already reported where the selector is
-        if not part.matchers:
+        if not part.matchers and self._get((*path, "match")) is None:
             self.fail(
                 path,
                 f"{path[-1]} reads the same metric as {of} with no `match`, so it selects every "
                 f"series {of} selects and the ratio never changes; add a `match`",
             )
             return
-        self.selects((*path, "match"), whole.all_matchers, avoid=part.matchers, prefix="")
+        if part.matchers:
+            prefix = f"{path[-1]} is all of {of}: "
+            self.selects((*path, "match"), whole.all_matchers, part.matchers, prefix)
 
     def slos(self, metrics: dict[str, Metric], period: int) -> tuple[SLO, ...]:
         out = []
