@@ -316,7 +316,7 @@ class Matcher:
     def __str__(self) -> str:
         return f'{self.name}{self.op}"{self.value}"'
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         """Return the unescaped label value (``=``, ``!=``) or RE2 regex (``=~``, ``!~``)."""
         return unquote(f'"{self.value}"')

@@ -71,10 +71,14 @@ def labels_for(
 
 
 def _split(part: Series, whole: Series, share: float) -> list[Feed]:
-    """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE."""
-    inside = labels_for(part.all_matchers)
+    """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE.
+
+    When both read one metric, the part's series is one the whole selects too, and the rest
+    of the whole is a series the part does not select."""
+    same = part.metric.name == whole.metric.name
+    inside = labels_for(part.all_matchers + (whole.matchers if same else ()))
     feeds = [Feed(part.metric.name, inside, _events(share), True)]
-    if part.metric.name == whole.metric.name:
+    if same:
         outside = labels_for(whole.all_matchers, avoid=part.matchers)
         feeds.append(Feed(whole.metric.name, outside, PER_MINUTE - _events(share), True))
     else:

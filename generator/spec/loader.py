@@ -375,9 +375,13 @@ class _Resolver:
                 f"series {of} selects and the ratio never changes; add a `match`",
             )
             return
-        if part.matchers:
-            prefix = f"{path[-1]} is all of {of}: "
-            self.selects((*path, "match"), whole.all_matchers, part.matchers, prefix)
+        if not part.matchers:
+            return
+        at = (*path, "match")
+        if self.selects(
+            at, part.all_matchers + whole.matchers, prefix=f"{path[-1]} is no part of {of}: "
+        ):
+            self.selects(at, whole.all_matchers, part.matchers, f"{path[-1]} is all of {of}: ")
 
     def slos(self, metrics: dict[str, Metric], period: int) -> tuple[SLO, ...]:
         out = []
