@@ -204,7 +204,7 @@ def test_derived_label_values_select_what_the_engines_select(tmp_path: Path) -> 
         field = METRICSQL_TESTS if engine.family == "victoriametrics" else EXPRESSION_TESTS
         tests = [{field if k == EXPRESSION_TESTS else k: v for k, v in c.items()} for c in cases]
         suite = tmp_path / f"{engine.family}_values_test.yml"
-        suite.write_text(yaml.safe_dump({"rule_files": [str(rules)], "tests": tests}), encoding="utf-8")
+        suite.write_text(yaml.safe_dump({"rule_files": [str(rules)], "tests": tests}), "utf-8")
         proc = tools.run_unit_tests(engine, [suite])
         assert proc.returncode == 0, f"{engine}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
 
