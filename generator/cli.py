@@ -125,9 +125,13 @@ def main() -> None:
 @spec_dir_option
 @spec_option
 def validate(spec_dir: Path, specs: tuple[Path, ...]) -> None:
-    """Check specs and report every problem; write nothing."""
+    """Check specs and report every problem; write nothing.
+
+    Plans every file as `generate` would, so whatever `generate` would refuse fails here too.
+    """
     try:
         services = _load_all(_spec_paths(spec_dir, specs))
+        plan_all(services)
     except SpecInvalid as exc:
         _fail(exc)
     for s in services:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+
+# Python's own regex parser, only to estimate how Prometheus 2.5x expands a regex.
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
+
+import re2
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(
@@ -12,8 +20,12 @@ _DURATION = re.compile(
 )
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# A PromQL string: double- or single-quoted with Go's escapes, or a raw `backtick` string.
+_STRING = r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`'
 _MATCHER = re.compile(
-    r'\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)'
+    r"\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<quoted>"
+    + _STRING
+    + r")\s*(?:,|$)"
 )
 
 
@@ -131,9 +143,171 @@ def bound_pattern(value: float) -> str:
     return f"{minus}(?:{plain}|{scientific})"
 
 
+# Go's one-letter escapes, as PromQL's lexer and strconv.Unquote accept them.
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # errors are values here; RE2 would also print them
+
+
+def unquote(quoted: str) -> str:
+    """Return the text of a PromQL string literal (``"..."``, ``'...'`` or `` `...` ``).
+
+    Escapes follow PromQL's lexer, which takes Go's: ``\\a \\b \\f \\n \\r \\t \\v \\\\``, the
+    string's own quote, ``\\ooo`` (three octal digits), ``\\xhh``, ``\\uhhhh`` and
+    ``\\Uhhhhhhhh``; a raw `` `...` `` string has none. Raises ValueError with a plain sentence
+    for any other escape (``\\d`` is one: in a double-quoted regex it is written ``\\\\d``), and
+    for text that is not UTF-8 once unescaped.
+    """
+    quote, body = quoted[0], quoted[1:-1]
+    if quote == "`":
+        return body
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\":
+            out += char.encode("utf-8")
+            i += 1
+            continue
+        esc = body[i + 1]
+        if esc in _ESCAPES or esc in ("\\", quote):
+            out += _ESCAPES.get(esc, esc).encode("utf-8")
+            i += 2
+        elif esc in "01234567":
+            digits = body[i + 1 : i + 4]
+            if not re.fullmatch("[0-7]{3}", digits) or int(digits, 8) > 255:
+                raise ValueError(f"{quoted}: an octal escape is \\ and three digits up to \\377")
+            out.append(int(digits, 8))
+            i += 4
+        elif esc in _HEX_DIGITS:
+            size = _HEX_DIGITS[esc]
+            digits = body[i + 2 : i + 2 + size]
+            if not re.fullmatch(f"[0-9a-fA-F]{{{size}}}", digits):
+                raise ValueError(f"{quoted}: \\{esc} must be followed by {size} hex digits")
+            code = int(digits, 16)
+            if esc == "x":
+                out.append(code)
+            elif code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"{quoted}: \\{esc}{digits} is not a Unicode character")
+            else:
+                out += chr(code).encode("utf-8")
+            i += 2 + size
+        else:
+            raise ValueError(
+                f"unknown escape sequence \\{esc} in {quoted}: PromQL strings take Go's escapes; "
+                f"for a regex's \\{esc} write \\\\{esc}, or quote the regex with backticks"
+            )
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{quoted} is not UTF-8 once its escapes are read") from None
+
+
+def quote(text: str) -> str:
+    """Return ``text`` as the inside of a double-quoted PromQL string (``unquote``'s inverse)."""
+    out = []
+    for char in text:
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif ord(char) < 0x20 or char == "\x7f":
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _re2_fullmatch(pattern: str):
+    return re2.compile(f"^(?:{pattern})$", _RE2_OPTIONS)
+
+
+# Prometheus 2.5x simplifies a regex before compiling it: `x{m,n}` becomes n - m nested
+# optional copies of x, and Go refuses a parse tree more than 1000 levels deep.
+_MAX_SIMPLIFIED_HEIGHT = 1000
+
+
+def _simplified_height(pattern: str) -> int:
+    """Return about how deep Go's parse tree of ``pattern`` is once Prometheus 2.5x has
+    simplified it (0 when Python's parser cannot read the pattern).
+
+    Measured on promtool 2.53: ``a{0,499}`` loads and ``a{0,500}`` or ``((a{0,499}))`` do
+    not; the estimate matches those and errs on the refusing side elsewhere.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning on RE2's [[:alpha:]]
+            tree = _sre_parser.parse(pattern)
+    except Exception:  # RE2 syntax Python cannot read; RE2 itself has accepted it
+        return 0
+
+    def height(items) -> int:
+        heights = [node(op, av) for op, av in items]
+        return (max(heights, default=0) + (len(heights) > 1)) if heights else 1
+
+    def node(op, av) -> int:
+        if op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT):
+            low, high, sub = av
+            if high == _sre_constants.MAXREPEAT or (low, high) == (0, 1):
+                return 1 + height(sub)
+            return 2 * (high - low) + height(sub) + (high > low)
+        if op == _sre_constants.SUBPATTERN:
+            return height(av[3]) + (av[0] is not None)
+        if op == _sre_constants.BRANCH:
+            return 1 + max(height(b) for b in av[1])
+        return 1
+
+    return height(tree)
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Return why Prometheus would refuse ``pattern`` as a label-matcher regex, or None.
+
+    Prometheus (and VictoriaMetrics) compile a matcher's regex with Go's ``regexp``, which is
+    RE2 syntax, anchored as ``^(?:pattern)$``. The check is Google's RE2 itself, plus the two
+    spellings the C++ RE2 accepts but Go refuses: ``\\C`` (any byte) and ``(?<name>...)``
+    (Go reads it only from 1.22, so Prometheus 2.42 and older refuse it).
+    """
+    for text in (pattern, f"^(?:{pattern})$"):
+        try:
+            re2.compile(text, _RE2_OPTIONS)
+        except re2.error as exc:
+            reason = exc.args[0]
+            reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else reason
+            hint = ""
+            if reason.startswith(("invalid perl operator", "invalid escape sequence: \\")):
+                hint = " (RE2 has no lookaround and no backreferences)"
+            return f"{reason}{hint}"
+    for token in re.findall(r"\\.|\(\?<(?![=!])|\[[^\]]*\]", pattern):
+        if token == "\\C":
+            return r"\C (any byte) is not supported by Go's regexp, which Prometheus uses"
+        if token == "(?<":
+            return "write a named group as (?P<name>...): Prometheus 2.42 and older refuse (?<name>"
+    if _simplified_height(pattern) > _MAX_SIMPLIFIED_HEIGHT:
+        return (
+            "a counted repetition {m,n} spans too many optional copies: Prometheus 2.53 "
+            "expands it and refuses the result (expression nests too deeply); narrow the range"
+        )
+    return None
+
+
+def fullmatch(pattern: str, value: str) -> bool:
+    """Return True when the RE2 ``pattern`` matches all of ``value``, as a PromQL regex matcher
+    does (Prometheus anchors it at both ends). ``pattern`` must pass ``regex_problem``."""
+    return _re2_fullmatch(pattern).search(value) is not None
+
+
 @dataclass(frozen=True)
 class Matcher:
-    """One PromQL label matcher, e.g. ``status=~"5.."``."""
+    """One PromQL label matcher, e.g. ``status=~"5.."``.
+
+    ``value`` is the inside of a double-quoted PromQL string, escaped and ready to write into
+    a rule; ``text`` is the label value or regex it stands for.
+    """
 
     name: str
     op: str
@@ -142,9 +316,30 @@ class Matcher:
     def __str__(self) -> str:
         return f'{self.name}{self.op}"{self.value}"'
 
+    @functools.cached_property
+    def text(self) -> str:
+        """Return the unescaped label value (``=``, ``!=``) or RE2 regex (``=~``, ``!~``)."""
+        return unquote(f'"{self.value}"')
+
+    def holds(self, value: str) -> bool:
+        """Return True when a label with ``value`` (``""`` for a missing label) satisfies
+        the matcher, as Prometheus decides it: regexes with RE2, anchored at both ends."""
+        if self.op in ("=", "!="):
+            return (value == self.text) == (self.op == "=")
+        return fullmatch(self.text, value) == (self.op == "=~")
+
+    def negated(self) -> Matcher:
+        """Return the matcher that holds exactly where this one does not."""
+        op = {"=": "!=", "!=": "=", "=~": "!~", "!~": "=~"}[self.op]
+        return Matcher(self.name, op, self.value)
+
 
 def parse_matchers(text: str) -> tuple[Matcher, ...]:
-    """Parse ``job="api", status=~"5.."`` into Matchers; raise ValueError on bad syntax."""
+    """Parse ``job="api", status=~"5.."`` into Matchers; raise ValueError on bad syntax.
+
+    Strings follow PromQL (see ``unquote``) and regexes RE2 (see ``regex_problem``); each
+    Matcher keeps its text re-escaped for a double-quoted string.
+    """
     text = text.strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1]
@@ -160,12 +355,9 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
                 f"cannot read a label matcher at {text[pos : pos + 20]!r}; "
                 'write matchers like job="api", status=~"5.."'
             )
-        m = Matcher(match["name"], match["op"], match["value"])
-        if m.op in ("=~", "!~"):
-            try:
-                re.compile(m.value.replace("\\\\", "\\"))
-            except re.error as exc:
-                raise ValueError(f"{m} has an invalid regular expression: {exc}") from None
+        m = Matcher(match["name"], match["op"], quote(unquote(match["quoted"])))
+        if m.op in ("=~", "!~") and (problem := regex_problem(m.text)):
+            raise ValueError(f"{m} is not a regular expression Prometheus accepts: {problem}")
         if m.name == "__name__":
             raise ValueError("select the metric by its `name`, not by a __name__ matcher")
         matchers.append(m)

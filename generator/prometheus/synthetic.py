@@ -6,10 +6,10 @@ and its increase (counters) or level (gauges) per minute.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 
-from ..promql import Matcher, le_matcher, openmetrics_bound
+from .. import label_values
+from ..promql import Matcher, le_matcher, openmetrics_bound, quote
 from ..spec.model import SLI, Series, Service, Signal
 
 # Events per minute behind every synthetic ratio. Counts are whole numbers, so promtool's
@@ -27,14 +27,10 @@ def _events(share: float) -> float:
 
 
 INSTANCE = "test-instance:9100"
-_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz_-."
 
 
 class UntestableSpec(ValueError):
     """The spec is valid, but no synthetic series can exercise one of its matchers."""
-
-
-_CANDIDATES = ("other", "200", "500", "503", "error", "idle", "1", "x")
 
 
 @dataclass(frozen=True)
@@ -49,70 +45,40 @@ class Feed:
     @property
     def selector(self) -> str:
         """Return ``name{label="value", ...}`` as promtool's input_series expects."""
-        inner = ", ".join(f'{k}="{v}"' for k, v in self.labels)
+        inner = ", ".join(f'{k}="{quote(v)}"' for k, v in self.labels)
         return f"{self.name}{{{inner}}}"
 
 
-def _unescape(value: str) -> str:
-    return value.replace("\\\\", "\\")
-
-
 def matches(labels: dict[str, str], matchers: tuple[Matcher, ...]) -> bool:
-    """Return True when ``labels`` satisfy every PromQL matcher."""
-    for m in matchers:
-        value = labels.get(m.name, "")
-        pattern = _unescape(m.value)
-        ok = {
-            "=": value == m.value,
-            "!=": value != m.value,
-            "=~": re.fullmatch(pattern, value) is not None,
-            "!~": re.fullmatch(pattern, value) is None,
-        }[m.op]
-        if not ok:
-            return False
-    return True
-
-
-def _pick(name: str, want: tuple[Matcher, ...], avoid: tuple[Matcher, ...]) -> str:
-    own = tuple(m for m in want if m.name == name)
-    other = tuple(m for m in avoid if m.name == name)
-    for m in own:
-        if m.op == "=":
-            return m.value
-    for value in itertools.chain(_CANDIDATES, _short_strings()):
-        if matches({name: value}, own) and (not other or not matches({name: value}, other)):
-            return value
-    raise UntestableSpec(
-        f"no label value up to 3 characters fits {', '.join(map(str, own + other))}; "
-        "the generated promtool tests need one"
-    )
-
-
-def _short_strings():
-    """Every string of one to three characters from a small alphabet, shortest first."""
-    for size in (1, 2, 3):
-        for chars in itertools.product(_ALPHABET, repeat=size):
-            yield "".join(chars)
+    """Return True when ``labels`` satisfy every PromQL matcher (RE2, fully anchored)."""
+    return all(m.holds(labels.get(m.name, "")) for m in matchers)
 
 
 def labels_for(
     matchers: tuple[Matcher, ...], avoid: tuple[Matcher, ...] = (), extra: dict | None = None
 ) -> tuple[tuple[str, str], ...]:
-    """Return labels that satisfy ``matchers`` (and break ``avoid``), plus job and instance."""
-    names = {m.name for m in matchers} | {m.name for m in avoid}
-    labels = {"job": "job", "instance": INSTANCE, **(extra or {})}
-    for name in sorted(names):
-        labels[name] = _pick(name, matchers, avoid)
-    if avoid and matches(labels, avoid):
-        raise UntestableSpec(f"cannot build a series matching {matchers} but not {avoid}")
-    return tuple(sorted(labels.items()))
+    """Return labels that satisfy ``matchers`` (and miss ``avoid``), plus job and instance.
+
+    Values come from ``label_values``; a label whose value is empty is left out, as
+    Prometheus stores it.
+    """
+    try:
+        chosen = label_values.labels_for(matchers, avoid)
+    except label_values.Unsatisfiable as exc:
+        raise UntestableSpec(str(exc)) from None
+    labels = {"job": "job", "instance": INSTANCE, **(extra or {}), **chosen}
+    return tuple(sorted((k, v) for k, v in labels.items() if v != ""))
 
 
 def _split(part: Series, whole: Series, share: float) -> list[Feed]:
-    """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE."""
-    inside = labels_for(part.all_matchers)
+    """Counters where ``part`` grows by share x PER_MINUTE and ``whole`` by PER_MINUTE.
+
+    When both read one metric, the part's series is one the whole selects too, and the rest
+    of the whole is a series the part does not select."""
+    same = part.metric.name == whole.metric.name
+    inside = labels_for(part.all_matchers + (whole.matchers if same else ()))
     feeds = [Feed(part.metric.name, inside, _events(share), True)]
-    if part.metric.name == whole.metric.name:
+    if same:
         outside = labels_for(whole.all_matchers, avoid=part.matchers)
         feeds.append(Feed(whole.metric.name, outside, PER_MINUTE - _events(share), True))
     else:

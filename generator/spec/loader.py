@@ -9,7 +9,7 @@ from pathlib import Path as FsPath
 
 import jsonschema
 
-from .. import promql
+from .. import label_values, promql
 from .. import signals as recorded_names
 from .dashboard import resolve as resolve_dashboard
 from .errors import Path, SpecError, SpecInvalid, format_path
@@ -200,6 +200,15 @@ def _pattern_message(path: Path, value: object) -> str:
     )
 
 
+def label_values_ok(matchers: tuple[promql.Matcher, ...]) -> bool:
+    """Return True when some series satisfies ``matchers`` (reported where they are read)."""
+    try:
+        label_values.labels_for(matchers)
+    except label_values.Unsatisfiable:
+        return False
+    return True
+
+
 class _Resolver:
     """Semantic checks and model building; collects every problem before raising."""
 
@@ -257,6 +266,22 @@ class _Resolver:
         except ValueError as exc:
             self.fail(path, f"invalid selector: {exc}")
             return ()
+
+    def selects(
+        self,
+        path: Path,
+        matchers: tuple[promql.Matcher, ...],
+        avoid: tuple[promql.Matcher, ...] | None = None,
+        prefix: str = "invalid selector: ",
+    ) -> bool:
+        """Check that some series satisfies ``matchers`` (and misses ``avoid``, when given),
+        with the label values the generated tests will use; report at ``path`` if none does."""
+        try:
+            label_values.labels_for(matchers, avoid or ())
+        except label_values.Unsatisfiable as exc:
+            self.fail(path, f"{prefix}{exc}")
+            return False
+        return True
 
     # -- sections ---------------------------------------------------------------------------
 
@@ -334,6 +359,7 @@ class _Resolver:
                     (*path, "name"), "name a histogram without its _bucket/_count/_sum suffix"
                 )
             matchers = self.matchers((*path, "selector"))
+            self.selects((*path, "selector"), matchers)
             for i, labels in enumerate(m.get("breakdowns", [])):
                 if "le" in labels:
                     self.fail((*path, "breakdowns", i), "'le' is the histogram's bucket label")
@@ -376,6 +402,8 @@ class _Resolver:
                     seen[ident] = (what, key)
                     continue
                 other, other_key = seen[ident]
+                if other_key != key and metrics[other_key].name == metric.name:
+                    continue  # the same name twice: reported as such in metrics()
                 why = f"both group by {', '.join(sorted(labels))}"
                 if other_key != key:
                     pair = f"{metrics[other_key].name} and {metric.name}"
@@ -402,7 +430,32 @@ class _Resolver:
                 f"metrics.{key} is a {metric.type}; this needs a {' or '.join(types)}",
             )
             return None
-        return Series(metric, self.matchers((*path, "match")))
+        series = Series(metric, self.matchers((*path, "match")))
+        if series.matchers and label_values_ok(metric.matchers):
+            self.selects((*path, "match"), series.all_matchers)
+        return series
+
+    def apart(self, path: Path, part: Series | None, whole: Series | None, of: str) -> None:
+        """A part of the same metric as its whole (bad of total, numerator of denominator)
+        needs a series the whole selects and the part does not, or the ratio is constant."""
+        if part is None or whole is None or part.metric.name != whole.metric.name:
+            return
+        if not (label_values_ok(part.all_matchers) and label_values_ok(whole.all_matchers)):
+            return  # already reported where the selector is
+        if not part.matchers and self._get((*path, "match")) is None:
+            self.fail(
+                path,
+                f"{path[-1]} reads the same metric as {of} with no `match`, so it selects every "
+                f"series {of} selects and the ratio never changes; add a `match`",
+            )
+            return
+        if not part.matchers:
+            return
+        at = (*path, "match")
+        if self.selects(
+            at, part.all_matchers + whole.matchers, prefix=f"{path[-1]} is no part of {of}: "
+        ):
+            self.selects(at, whole.all_matchers, part.matchers, f"{path[-1]} is all of {of}: ")
 
     def slos(self, metrics: dict[str, Metric], period: int) -> tuple[SLO, ...]:
         out = []
@@ -456,6 +509,7 @@ class _Resolver:
         part = self.series(metrics, (*path, which), ("counter",))
         if total is None or part is None:
             return None
+        self.apart((*path, which), part, total, "total")
         return SLI("events", total=total, **{which: part})
 
     def grouping_labels(self, service_labels: set[str]) -> None:
@@ -555,6 +609,21 @@ class _Resolver:
                 if num and den and num.metric.type != den.metric.type:
                     self.fail(
                         (*path, "denominator"), "numerator and denominator must be the same type"
+                    )
+                elif num and den and num.metric.type == "counter":
+                    self.apart((*path, "numerator"), num, den, "the denominator")
+                elif (
+                    num
+                    and den
+                    and label_values_ok(num.all_matchers)
+                    and label_values_ok(den.all_matchers)
+                ):
+                    # Gauges are divided series by series: one series must feed both.
+                    self.selects(
+                        (*path, "numerator"),
+                        num.all_matchers + den.all_matchers,
+                        prefix="gauges are divided series by series, so one series must fit the "
+                        "numerator and the denominator: ",
                     )
                 out.append(
                     Signal(
