@@ -13,6 +13,7 @@ from .. import promql
 from .dashboard import resolve as resolve_dashboard
 from .errors import Path, SpecError, SpecInvalid
 from .model import (
+    ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
@@ -20,6 +21,7 @@ from .model import (
     RESERVED_LABELS,
     SLI,
     SLO,
+    AbsentDataPolicy,
     BurnRate,
     ErrorBudgetPolicy,
     Metric,
@@ -262,6 +264,7 @@ class _Resolver:
             error_budget=error_budget,
             thresholds=thresholds,
             slo_windows=tuple(windows),
+            absent_data=AbsentDataPolicy(**self.d.get("absent_data", {})),
             routing=routing,
             dashboard=dashboard,
         )
@@ -518,7 +521,7 @@ class _Resolver:
 
     def thresholds(self, signals: tuple[Signal, ...]) -> tuple[Threshold, ...]:
         by_key = {s.key: s for s in signals}
-        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT}
+        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT}
         seen: dict[str, int] = {}
         out = []
         for i, t in enumerate(self.d.get("thresholds", [])):
@@ -526,7 +529,7 @@ class _Resolver:
             name = t["alert"]
             if name in taken:
                 self.fail(
-                    (*path, "alert"), f"{name!r} is the generator's SLO alert; choose another"
+                    (*path, "alert"), f"{name!r} is an alert the generator writes; choose another"
                 )
             elif name in seen:
                 self.fail(
