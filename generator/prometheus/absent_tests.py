@@ -94,6 +94,21 @@ def absent_cases(service: Service) -> list[dict]:
             }
         )
         if not job:
+            cases.append(
+                {
+                    "name": f"{what}: every target exporting it is down (no series at all); "
+                    "its selector names no job, so this is its outage alert",
+                    "interval": "1m",
+                    "input_series": input_series(healthy(), minutes),
+                    "alert_rule_test": [
+                        {
+                            "eval_time": at,
+                            "alertname": ABSENT_ALERT,
+                            "exp_alerts": [expect(rule, 1.0, _labels(watched))],
+                        }
+                    ],
+                }
+            )
             continue
         warning, critical = alerts.target_rules(service, job)
         down = {"job": job, "instance": INSTANCE}
