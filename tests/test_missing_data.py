@@ -304,8 +304,10 @@ def test_a_jobless_service_that_stops_exporting_pages(queue, engine) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_jobless_specs_generated_suites_pass(queue, engine) -> None:
+def test_the_jobless_specs_rules_load_and_its_generated_suites_pass(queue, engine) -> None:
     _, rules = queue
+    loaded = tools.check_rule_files(engine, sorted(rules.glob("*.yml")))
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     proc = tools.run_unit_tests(engine, tools.unit_test_files(engine, rules / "tests"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

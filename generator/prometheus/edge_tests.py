@@ -48,7 +48,7 @@ def _records_nothing(service: Service, record: str, at: int) -> dict:
     }
 
 
-def zero_denominator_cases(service: Service) -> list[dict]:
+def zero_denominator_value_cases(service: Service) -> list[dict]:
     """One case per ratio signal: over a zero denominator its recording holds no sample."""
     minutes = 3 * service.rate_window // 60
     return [
@@ -153,7 +153,7 @@ def born_nonzero_cases(service: Service, slo: SLO) -> list[dict]:
 def edge_cases(service: Service) -> list[dict]:
     """Return every edge case of a service: zero denominators, no observations, late births."""
     return (
-        zero_denominator_cases(service)
+        zero_denominator_value_cases(service)
         + no_observation_cases(service)
         + [c for slo in service.slos for c in born_nonzero_cases(service, slo)]
     )

@@ -120,7 +120,7 @@ def threshold_cases(service: Service, row: Threshold) -> list[dict]:
     return cases
 
 
-def zero_denominator_case(service: Service, row: Threshold) -> list[dict]:
+def zero_denominator_alert_cases(service: Service, row: Threshold) -> list[dict]:
     """A ratio signal over a zero denominator (a capacity of 0, no traffic): no severity of
     the row fires, whichever its direction, once ``for`` has passed (empty for other kinds)."""
     if row.signal.kind != "ratio":

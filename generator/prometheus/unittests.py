@@ -16,7 +16,7 @@ from . import alerts, recording
 from .absent_tests import absent_cases
 from .edge_tests import edge_cases
 from .slo_tests import slo_alert_cases, slo_value_case
-from .threshold_tests import target_cases, threshold_cases, zero_denominator_case
+from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
 
 RECORDING_RULES = "recording_rules.yml"
 ALERT_RULES = "alerts.yml"
@@ -31,7 +31,8 @@ def group_order(service: Service, with_alerts: bool = True) -> list[str]:
 
 
 def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
-    """Return promtool test files by name: threshold alerts, SLO alerts, SLO values.
+    """Return promtool test files by name: threshold alerts, MetricAbsent, SLO alerts, SLO
+    values and edge values.
 
     ``rules_dir`` is the rule files' folder as seen from the test file.
     """
@@ -49,7 +50,7 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     thresholds = [
         c
         for row in service.thresholds
-        for c in threshold_cases(service, row) + zero_denominator_case(service, row)
+        for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
     ]
     thresholds += target_cases(service) if service.jobs else []
     if thresholds:
