@@ -312,8 +312,14 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
     no series), so this alert stays silent then. A metric at 0 (no traffic) is present and
     silent: absence of the series is the signal, not a zero rate.
 
-    Without a job, ``up`` cannot say which targets export the metric, and no TargetDown is
-    written; ``absent()`` of the whole selector then fires on a rename and on an outage
+    Keyed on the job, not the instance: instances of one job may rightly export different
+    series (a gauge only the leader sets), while a rename reaches every instance of the job
+    by the end of its deploy. Each job is judged on its own, so a rename in one of two jobs
+    is not hidden by the other.
+
+    Without a ``job="x"`` (no job, or a regex such as ``job=~"shop-.*"`` that may match jobs
+    that never export the metric), ``up`` cannot say which targets should, and no TargetDown
+    is written; ``absent()`` of the whole selector then fires on a rename and on an outage
     alike, as the only outage alert of that metric, so its ``for`` is at most TargetDown's.
     """
     job = watched.job
