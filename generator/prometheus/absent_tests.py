@@ -38,91 +38,89 @@ def _labels(watched: alerts.Watched) -> dict[str, str]:
 
 
 def absent_cases(service: Service) -> list[dict]:
-    """Return the MetricAbsent cases of every watched metric: renamed (fires after ``for``,
-    not a minute before), at 0 (silent), and, with a job, the job down (silent; TargetDown
-    fires). Around the metric under test, every job is up and every other watched metric
-    exists at 0, so each case changes one thing."""
+    """Return the MetricAbsent cases: each watched metric renamed (fires after ``for``, not a
+    minute before; without a job, also every target gone), then the healthy service with
+    every metric at 0 (silent), then each job down (silent; TargetDown fires). Around the
+    change, every job is up and every other watched metric exists at 0."""
     everything = alerts.watched_metrics(service)
+    longest = max(alerts.absent_for(w) for w in everything) if everything else 0
+    minutes = (longest + FIRING_MARGIN) // 60
+    at = format_duration(minutes * 60)
+
+    def healthy(skip: alerts.Watched | None = None, down: str = "") -> list[Feed]:
+        """Every job up and every watched metric at 0, but ``skip`` and ``down``'s."""
+        jobs = [_up(j, 1) for j in service.jobs if j != down]
+        present = [
+            _series(w, w.series, 0.0)
+            for w in everything
+            if w is not skip and not (down and w.job == down)
+        ]
+        return jobs + present
+
     cases = []
     for watched in everything:
         rule = alerts.absent_rule(service, watched)
         for_ = alerts.absent_for(watched)
-        minutes = (for_ + FIRING_MARGIN) // 60
-        at = format_duration(minutes * 60)
-        job = watched.job
-
-        def healthy(skip_job: str = "", watched=watched) -> list[Feed]:
-            """Every job up and every other watched metric at 0, but for ``skip_job``'s."""
-            jobs = [_up(j, 1) for j in service.jobs if j != skip_job]
-            others = [
-                _series(w, w.series, 0.0)
-                for w in everything
-                if w is not watched and not (skip_job and w.job == skip_job)
-            ]
-            return jobs + others
-
         what = f"{ABSENT_ALERT} {watched.series}"
-        pending = (
-            [{"eval_time": format_duration(for_ - 60), "alertname": ABSENT_ALERT, "exp_alerts": []}]
-            if for_ >= 120
-            else []
-        )
+        until = (for_ + FIRING_MARGIN) // 60
+        fires = {
+            "eval_time": format_duration(until * 60),
+            "alertname": ABSENT_ALERT,
+            "exp_alerts": [expect(rule, 1.0, _labels(watched))],
+        }
+        pending = {
+            "eval_time": format_duration(for_ - 60),
+            "alertname": ABSENT_ALERT,
+            "exp_alerts": [],
+        }
         renamed = _series(watched, watched.series + RENAMED, 1.0)
         cases.append(
             {
                 "name": f"{what}: renamed to {watched.series}{RENAMED}"
-                + (f" while job {job} is up" if job else ", and no job to ask up about"),
+                + (f" while job {watched.job} is up" if watched.job else ""),
                 "interval": "1m",
-                "input_series": input_series(healthy() + [renamed], minutes),
-                "alert_rule_test": [
-                    *pending,
-                    {
-                        "eval_time": at,
-                        "alertname": ABSENT_ALERT,
-                        "exp_alerts": [expect(rule, 1.0, _labels(watched))],
-                    },
-                ],
+                "input_series": input_series(healthy(skip=watched) + [renamed], until),
+                "alert_rule_test": [pending, fires] if for_ >= 120 else [fires],
             }
         )
-        present = _series(watched, watched.series, 0.0)
-        cases.append(
-            {
-                "name": f"{what} silent: the series exists at 0 (no traffic is not absence)",
-                "interval": "1m",
-                "input_series": input_series(healthy() + [present], minutes),
-                "alert_rule_test": [{"eval_time": at, "alertname": ABSENT_ALERT, "exp_alerts": []}],
-            }
-        )
-        if not job:
+        if not watched.job:
             cases.append(
                 {
                     "name": f"{what}: every target exporting it is down (no series at all); "
                     "its selector names no job, so this is its outage alert",
                     "interval": "1m",
-                    "input_series": input_series(healthy(), minutes),
-                    "alert_rule_test": [
-                        {
-                            "eval_time": at,
-                            "alertname": ABSENT_ALERT,
-                            "exp_alerts": [expect(rule, 1.0, _labels(watched))],
-                        }
-                    ],
+                    "input_series": input_series(healthy(skip=watched), until),
+                    "alert_rule_test": [fires],
                 }
             )
-            continue
+    if not everything:
+        return cases
+    cases.append(
+        {
+            "name": f"{ABSENT_ALERT} silent: every watched metric exists at 0 "
+            "(no traffic is not absence)",
+            "interval": "1m",
+            "input_series": input_series(healthy(), minutes),
+            "alert_rule_test": [{"eval_time": at, "alertname": ABSENT_ALERT, "exp_alerts": []}],
+        }
+    )
+    for job in sorted({w.job for w in everything if w.job}):
         warning, critical = alerts.target_rules(service, job)
-        down = {"job": job, "instance": INSTANCE}
+        instance = {"job": job, "instance": INSTANCE}
         cases.append(
             {
-                "name": f"{what} silent while job {job} is down: {TARGET_DOWN_ALERT} pages",
+                "name": f"{ABSENT_ALERT} silent while job {job} is down: {TARGET_DOWN_ALERT} pages",
                 "interval": "1m",
-                "input_series": input_series(healthy(skip_job=job) + [_up(job, 0)], minutes),
+                "input_series": input_series(healthy(down=job) + [_up(job, 0)], minutes),
                 "alert_rule_test": [
                     {"eval_time": at, "alertname": ABSENT_ALERT, "exp_alerts": []},
                     {
                         "eval_time": at,
                         "alertname": TARGET_DOWN_ALERT,
-                        "exp_alerts": [expect(warning, 0, down), expect(critical, 0, {"job": job})],
+                        "exp_alerts": [
+                            expect(warning, 0, instance),
+                            expect(critical, 0, {"job": job}),
+                        ],
                     },
                 ],
             }
