@@ -176,7 +176,7 @@ def test_samokoder_alerts_match_the_audit() -> None:
             assert r["labels"][label]
         assert set(r["annotations"]) == {"summary", "description", "runbook_url"}
         assert "{{" not in r["annotations"]["summary"]
-        if r["alert"] != "TargetDown":  # its value is just up's 0 or absent()'s 1
+        if r["alert"] not in ("TargetDown", "MetricAbsent"):  # value: just 0 or 1
             assert "$value" in r["annotations"]["description"]
     for alert, (op, warning, critical) in SEED_CONTRACT.items():
         want = {"warning": (op, warning)} | ({"critical": (op, critical)} if critical else {})

@@ -20,6 +20,7 @@ from ..prometheus.windows import describe_factor
 from ..promql import format_duration, format_number
 from ..spec.dashboard import Dashboard, Levels, Panel
 from ..spec.model import (
+    ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
@@ -451,9 +452,82 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
     )
 
 
+def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
+    watched = alerts.watched_metrics(service)
+    read = {w.metric.name for w in watched}
+    # Panels drawing a watched metric straight from its raw series: a gap there is the rename.
+    showing = [p for p in panels if p.panel.metric is not None and p.panel.metric.name in read]
+    severity = service.absent_data.severity
+    rules = [
+        {
+            "severity": severity,
+            "condition": md(
+                "no series of ",
+                inline(w.selector),
+                f" while job {w.job} is up" if w.job else " at all (the selector names no job)",
+            ),
+            "for": format_duration(alerts.absent_for(w)),
+            "paged": paged(service.routing, severity),
+        }
+        for w in watched
+    ]
+    slos = service.slos
+    budget = (
+        f"; for an SLO, the time in which 1 % of its error budget burns at the fastest "
+        f"paging burn rate ({format_duration(alerts.blind_budget_time(service, slos[0]))} for "
+        f"the {slos[0].name} SLO)"
+        if slos
+        else ""
+    )
+    return AlertDoc(
+        name=ABSENT_ALERT,
+        anchor=alerts.anchor(ABSENT_ALERT),
+        summary="A metric an SLO or a threshold alert reads has no series.",
+        meaning=(
+            "An input of an SLO or a threshold alert is gone while its scrape target is up: "
+            "renamed in a deploy, dropped by relabelling, or never created. Without it an "
+            "SLO counts no events and reads 100 %, and a threshold alert cannot fire."
+        ),
+        words=md(
+            "It fires when ",
+            inline("up"),
+            " is 1 for the metric's job and no series of the metric exists (",
+            inline("unless on (job)"),
+            "). A metric at 0 is present: no traffic is not absence. A job that is down is ",
+            "TargetDown's, and this alert stays silent. When the metric's selector names no job, ",
+            inline("absent()"),
+            " of the whole selector fires instead, on an outage as well, for at most "
+            f"{format_duration(alerts.TARGET_DOWN_FOR)}. Its severity is the spec's ",
+            inline("absent_data.severity"),
+            f" ({severity}). Its ",
+            inline("for"),
+            " is the shortest of its readers': a threshold row's own ",
+            inline("for"),
+            f"{budget}; at least the rate window.",
+        ),
+        rules=rules,
+        checks=[
+            md(
+                "Read the alert's ",
+                inline("metric"),
+                " label and search the service's ",
+                inline("/metrics"),
+                " page for it: a new name or new labels mean the spec must follow.",
+            ),
+            "Check the last deploy and the scrape configuration's relabelling rules "
+            "(metric_relabel_configs) for a rename or a drop; roll back or update the spec.",
+            "A labelled counter that appears only with its first event is absent until then: "
+            "have the client create every label combination at 0 at start-up.",
+        ],
+        panels=showing,
+        exprs=[str(alerts.absent_rule(service, w)["expr"]) for w in watched],
+    )
+
+
 def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     """Return one runbook section per alert name, in the order of the alert rules file."""
     docs = [_target_doc(service, panels)] if service.jobs else []
+    docs += [_absent_doc(service, panels)] if alerts.watched_metrics(service) else []
     docs += [_threshold_doc(service, row, panels) for row in service.thresholds]
     docs += [
         _slo_doc(service, a, panels) for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)

@@ -45,8 +45,17 @@ def _recorded_breakdown(metric: Metric, by: tuple[str, ...]) -> tuple[str, ...] 
     return next((b for b in metric.breakdowns if set(b) == set(by)), None)
 
 
-def _raw(metric: Metric, suffix: str = "") -> str:
-    return f"rate({selector(metric.name + suffix, metric.matchers)}[{RATE_INTERVAL}])"
+def _raw(metric: Metric, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
+    return f"rate({selector(metric.name + suffix, metric.matchers + extra)}[{RATE_INTERVAL}])"
+
+
+def _raw_quantile(metric: Metric, q: float, by: tuple[str, ...]) -> str:
+    """histogram_quantile of the raw buckets, per ``by`` group that observed something in
+    the window: a group without observations would show NaN."""
+    buckets = _aggregate("sum", ("le", *by), _raw(metric, "_bucket"))
+    observed = _aggregate("sum", by, _raw(metric, "_bucket", (Matcher("le", "=", "+Inf"),)))
+    observed_groups = f"{buckets} and on ({', '.join(by)}) ({observed} > 0)"
+    return f"histogram_quantile({format_number(q)}, {observed_groups})"
 
 
 def queries(service: Service, panel: Panel) -> list[Query]:
@@ -76,7 +85,6 @@ def queries(service: Service, panel: Panel) -> list[Query]:
             sel = _recorded(service, names.quantile(service, metric, q, breakdown))
             expr = _aggregate(panel.aggregate, by, sel)
         else:
-            buckets = _aggregate("sum", ("le", *by), _raw(metric, "_bucket"))
-            expr = f"histogram_quantile({format_number(q)}, {buckets})"
+            expr = _raw_quantile(metric, q, by)
         out.append(Query(expr, f"{_legend(by, '')} {label}".strip()))
     return out

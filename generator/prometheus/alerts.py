@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import signals as names
-from ..promql import format_duration, format_number
+from ..promql import Matcher, format_duration, format_number, selector
 from ..spec.model import (
+    ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
     SLO,
     TARGET_DOWN_ALERT,
     BurnRate,
+    Metric,
     Service,
     Signal,
     Threshold,
@@ -166,6 +170,10 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
     return out
 
 
+TARGET_DOWN_FOR = 3 * 60  # every instance down: the outage page
+BUDGET_SEEN = 0.01  # the share of the error budget that may burn while an SLI is blind
+
+
 def target_rules(service: Service, job: str) -> list[Rule]:
     """Return TargetDown for one scrape job: one instance down (warning), or every instance
     down or gone from service discovery (critical). During an outage no requests arrive,
@@ -190,7 +198,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
         {
             "alert": TARGET_DOWN_ALERT,
             "expr": f"sum by (job) ({up}) == 0 or absent({up})",
-            "for": "3m",
+            "for": format_duration(TARGET_DOWN_FOR),
             "labels": {**labels, "severity": "critical"},
             "annotations": {
                 "summary": literal(f"Every {job} target is down."),
@@ -202,6 +210,160 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     ]
 
 
+def blind_budget_time(service: Service, slo: SLO) -> int:
+    """Return the seconds, in whole minutes, in which 1 % of ``slo``'s error budget burns at
+    the fastest page burn rate: how long its SLI may be blind before MetricAbsent fires.
+
+    At burn rate ``b`` the budget of a period ``P`` lasts ``P / b``, so a share ``s`` of it
+    burns in ``s × P / b``. With ``b`` the factor of the fastest critical pair (``budget
+    consumed % × P / long window``) this is ``long window × s / budget consumed %``: for the
+    SRE Workbook's 1h pair at 2 % and s = 1 %, 30 minutes, whatever the period (30d: 14.4x;
+    28d: 13.44x). Burns slower than that pair page later anyway; a blind SLI at that rate
+    lets through no more than 1 % of the budget unseen. Rounded down to a whole minute.
+    """
+    pages = [b for b in service.burn_rates if b.severity == "critical"] or service.burn_rates
+    fastest = max(b.factor(slo.period) for b in pages)
+    return max(60, int(BUDGET_SEEN * slo.period / fastest) // 60 * 60)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A metric whose absence blinds an SLO or a threshold alert.
+
+    ``series`` is the series name checked (a histogram's ``_bucket``), ``readers`` what goes
+    blind without it (in words), ``for_`` the MetricAbsent ``for`` in seconds, and
+    ``job`` the scrape job its selector names (``job="x"``), or "" when it names none.
+    """
+
+    metric: Metric
+    series: str
+    readers: tuple[str, ...]
+    for_: int
+
+    @property
+    def job(self) -> str:
+        """Return the job of a ``job="x"`` matcher in the metric's selector, or ""."""
+        return next((m.value for m in self.metric.matchers if (m.name, m.op) == ("job", "=")), "")
+
+    @property
+    def selector(self) -> str:
+        """Return ``series{selector}``: the series whose absence fires MetricAbsent."""
+        return selector(self.series, self.metric.matchers)
+
+
+def _signal_metrics(service: Service, sig: Signal) -> tuple[Metric, ...]:
+    if sig.kind == "availability":
+        sli = service.slo(sig.slo).sli
+        return tuple(x.metric for x in (sli.total, sli.bad, sli.good) if x is not None)
+    parts = (sig.numerator, sig.denominator, sig.series)
+    return tuple(p.metric for p in parts if p is not None)
+
+
+def watched_metrics(service: Service) -> tuple[Watched, ...]:
+    """Return every metric an SLI or a threshold alert reads, each once, sorted by name.
+
+    Only the metric and its own ``selector`` are checked, never a reader's extra ``match``:
+    a ``status=~"5.."`` series rightly does not exist before the first 5xx, but the request
+    counter does (a client creates a counter at 0; label combinations should be created at 0
+    too). Where several readers share a metric, the shortest ``for`` wins: a threshold row's
+    own ``for`` (a breach that long could go unseen), or :func:`blind_budget_time` for an
+    SLO; never shorter than the rate window, in which no rate exists anyway.
+    """
+    readers: dict[str, list[tuple[str, int]]] = {}
+    metrics: dict[str, Metric] = {}
+
+    def add(metric: Metric, reader: str, for_: int) -> None:
+        metrics[metric.name] = metric
+        readers.setdefault(metric.name, []).append((reader, for_))
+
+    for slo in service.slos:
+        for part in (slo.sli.total, slo.sli.bad, slo.sli.good):
+            if part is not None:
+                add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
+    for row in service.thresholds:
+        for metric in _signal_metrics(service, row.signal):
+            add(metric, row.alert, row.for_)
+    out = []
+    for name in sorted(metrics):
+        metric = metrics[name]
+        suffix = "_bucket" if metric.type == "histogram" else ""
+        who = tuple(dict.fromkeys(r for r, _ in readers[name]))
+        for_ = max(service.rate_window, min(f for _, f in readers[name]))
+        out.append(Watched(metric, metric.name + suffix, who, for_))
+    return tuple(out)
+
+
+def _readers_text(readers: tuple[str, ...]) -> str:
+    return ", ".join(readers[:-1]) + (" and " if len(readers) > 1 else "") + readers[-1]
+
+
+def absent_for(watched: Watched) -> int:
+    """Return MetricAbsent's ``for`` in seconds: the watched metric's, and without a job (the
+    metric's only outage alert) no longer than TargetDown's critical."""
+    return watched.for_ if watched.job else min(watched.for_, TARGET_DOWN_FOR)
+
+
+def absent_rule(service: Service, watched: Watched) -> Rule:
+    """Return MetricAbsent for one watched metric.
+
+    With a ``job="x"`` in its selector: some target of the job is up (``up == 1``) and yet
+    none exports a series of the metric, keyed ``on (job)``: the metric was renamed,
+    dropped by relabelling, or never created. A job that is down is TargetDown's (no scrape,
+    no series), so this alert stays silent then. A metric at 0 (no traffic) is present and
+    silent: absence of the series is the signal, not a zero rate.
+
+    Keyed on the job, not the instance: instances of one job may rightly export different
+    series (a gauge only the leader sets), while a rename reaches every instance of the job
+    by the end of its deploy. Each job is judged on its own, so a rename in one of two jobs
+    is not hidden by the other.
+
+    Without a ``job="x"`` (no job, or a regex such as ``job=~"shop-.*"`` that may match jobs
+    that never export the metric), ``up`` cannot say which targets should, and no TargetDown
+    is written; ``absent()`` of the whole selector then fires on a rename and on an outage
+    alike, as the only outage alert of that metric, so its ``for`` is at most TargetDown's.
+    """
+    job = watched.job
+    if job:
+        up = selector("up", (Matcher("job", "=", job),))
+        expr = f"max by (job) ({up}) == 1\nunless on (job)\ncount by (job) ({watched.selector})"
+        where = f"while job {job} is up"
+        cause = (
+            "Prometheus scrapes job {{ $labels.job }}, but no target of it exports "
+            f"{literal(watched.selector)}: the metric was renamed, dropped or never created."
+        )
+    else:
+        expr = f"absent({watched.selector})"
+        where = "at all"
+        cause = (
+            f"No series matches {literal(watched.selector)}: every target exporting it is down or "
+            "gone from service discovery, or the metric was renamed or dropped (its selector "
+            "names no job, so Prometheus's up cannot tell which)."
+        )
+    blind = literal(_readers_text(watched.readers))
+    slo_blind = any(r.endswith(" SLO") for r in watched.readers)
+    effect = (
+        "An SLO without events reads 100 % and no burn-rate alert can fire."
+        if slo_blind
+        else "A threshold alert without data never fires."
+    )
+    return {
+        "alert": ABSENT_ALERT,
+        "expr": expr,
+        "for": format_duration(absent_for(watched)),
+        "labels": {
+            **dict(service.labels),
+            "severity": service.absent_data.severity,
+            "service": service.name,
+            "metric": watched.series,
+        },
+        "annotations": {
+            "summary": literal(f"{watched.series} has no series {where}."),
+            "description": f"{cause} Blind without it: {blind}. {effect}",
+            "runbook_url": runbook_url(service, ABSENT_ALERT),
+        },
+    }
+
+
 def groups(service: Service) -> list[dict[str, object]]:
     """Return the alert rule groups of a service."""
     svc = service.name
@@ -209,6 +371,10 @@ def groups(service: Service) -> list[dict[str, object]]:
         {
             "name": f"{svc}-target-alerts",
             "rules": [r for job in service.jobs for r in target_rules(service, job)],
+        },
+        {
+            "name": f"{svc}-absent-data-alerts",
+            "rules": [absent_rule(service, w) for w in watched_metrics(service)],
         },
         {
             "name": f"{svc}-threshold-alerts",

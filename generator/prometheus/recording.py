@@ -29,9 +29,16 @@ def _sum_rate(series: Series, window: int, by: tuple[str, ...], suffix: str = ""
 NO_EVENTS = "0.000000001"  # fewer events than this in a window means no traffic
 
 
-def _zero_safe_ratio(numerator: str, denominator: str) -> str:
-    """numerator / denominator where a missing numerator counts as 0 and 0/0 is 0, not NaN."""
-    return f"({numerator} or {denominator} * 0) / ({denominator} > 0) or {denominator} * 0"
+def defined_ratio(numerator: str, denominator: str) -> str:
+    """Return ``numerator / denominator`` only where the denominator is above 0.
+
+    A ratio over a zero denominator is undefined: recording it as ±Inf or NaN would page
+    ("Now +Inf%"), and recording 0 instead would trip a threshold on the ``below`` side (a
+    cache hit ratio "below 80 %" at night) or show a full resource as empty. So the series
+    is left out where the denominator is 0 (or NaN): no alert fires on it, a panel shows a
+    gap. A denominator read once per operand keeps the expression linear.
+    """
+    return f"{numerator} / ({denominator} > 0)"
 
 
 def golden_signal_rules(service: Service) -> list[Rule]:
@@ -52,13 +59,24 @@ def golden_signal_rules(service: Service) -> list[Rule]:
     return rules
 
 
+def observed_buckets(buckets: str, by: tuple[str, ...]) -> str:
+    """Return ``buckets`` (a vector of bucket rates by ``by`` and ``le``) without the groups
+    that observed nothing: histogram_quantile of all-zero buckets is NaN, which must reach
+    neither an alert nor a panel."""
+    return f'{buckets} and on ({_by(by)}) ({buckets}{{le="+Inf"}} > 0)'
+
+
 def quantile_rules(service: Service) -> list[Rule]:
-    """Return the quantiles of every histogram, read from the recorded bucket rates."""
+    """Return the quantiles of every histogram, read from the recorded bucket rates; a group
+    without observations in the rate window records nothing (not NaN)."""
     return [
         {
             "record": names.quantile(service, metric, q, breakdown),
             "expr": f"histogram_quantile({format_number(q)}, "
-            f"{names.bucket_rate(service, metric, breakdown)})",
+            + observed_buckets(
+                names.bucket_rate(service, metric, breakdown), names.by_labels(breakdown)
+            )
+            + ")",
         }
         for metric in service.metrics
         if metric.type == "histogram"
@@ -68,7 +86,11 @@ def quantile_rules(service: Service) -> list[Rule]:
 
 
 def signal_expr(service: Service, sig: Signal) -> str:
-    """Return the PromQL that computes a signal (in its unit) from raw metrics."""
+    """Return the PromQL that computes a signal (in its unit) from raw metrics.
+
+    A ratio is recorded only where its denominator is above 0 (:func:`defined_ratio`): no
+    traffic, or a gauge capacity of 0, leaves a gap rather than ±Inf, NaN or a made-up 0.
+    """
     by = names.by_labels(sig.by)
     scale = " * 100" if sig.unit == "percent" else ""
     if sig.kind == "gauge":
@@ -83,18 +105,21 @@ def signal_expr(service: Service, sig: Signal) -> str:
     if sig.counter_based:
         num = _sum_rate(sig.numerator, service.rate_window, by)
         den = _sum_rate(sig.denominator, service.rate_window, by)
+        # No numerator series yet (no 5xx so far) with traffic: none of the events.
+        num = f"({num} or {den} * 0)"
         if sig.complement:
-            # Complement the counts, not the ratio: without traffic the result must be 0,
-            # and 1 - 0 would claim full utilisation (or a 100 % error rate) at night.
-            num = f"({den} - ({num} or {den} * 0))"
-        ratio = f"({_zero_safe_ratio(num, den)})"
+            num = f"({den} - {num})"  # complement the counts: exact, and undefined alike
+        ratio = f"({defined_ratio(num, den)})"
     else:
+        # A missing gauge is not 0: without its numerator, a share is unknown, not empty.
         num = selector(sig.numerator.metric.name, sig.numerator.all_matchers)
         den = selector(sig.denominator.metric.name, sig.denominator.all_matchers)
         if sig.aggregate == "sum":  # the share of the group's total
-            ratio = f"(sum by ({_by(by)}) ({num}) / sum by ({_by(by)}) ({den}))"
+            ratio = (
+                f"({defined_ratio(f'sum by ({_by(by)}) ({num})', f'sum by ({_by(by)}) ({den})')})"
+            )
         else:  # divide series by series (same instance), then take the worst, best or mean
-            ratio = f"{sig.aggregate} by ({_by(by)}) ({num} / {den})"
+            ratio = f"{sig.aggregate} by ({_by(by)}) ({defined_ratio(num, den)})"
         if sig.complement:
             ratio = f"(1 - {ratio})"
     return f"{ratio}{scale}"
@@ -123,12 +148,14 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
         # 1e+06, 1.0E7), and Prometheus 3 rewrites it to its own float spelling.
         le = le_matcher(sli.threshold)
         total = agg(sli.total, "_count")
-        return f"({total} - {agg(sli.total, '_bucket', (le,))})", total
+        return f"({total} - ({agg(sli.total, '_bucket', (le,))} or vector(0)))", total
     total = agg(sli.total)
     if sli.bad is not None:
         return agg(sli.bad), total
     assert sli.good is not None
-    return f"({total} - {agg(sli.good)})", total
+    # No good series at all (every request failed since the counters were born) is no good
+    # event, not "no data": without `or vector(0)`, total - nothing is empty and reads 0 bad.
+    return f"({total} - ({agg(sli.good)} or vector(0)))", total
 
 
 def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:

@@ -7,6 +7,7 @@ from .. import signals as names
 from ..promql import format_duration, format_number
 from ..spec.model import TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
+from .edge_tests import zero_denominator_feeds
 from .promtool_cases import expect, input_series, render
 from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds
 
@@ -117,6 +118,28 @@ def threshold_cases(service: Service, row: Threshold) -> list[dict]:
         }
     )
     return cases
+
+
+def zero_denominator_alert_cases(service: Service, row: Threshold) -> list[dict]:
+    """A ratio signal over a zero denominator (a capacity of 0, no traffic): no severity of
+    the row fires, whichever its direction, once ``for`` has passed (empty for other kinds)."""
+    if row.signal.kind != "ratio":
+        return []
+    minutes = (row.for_ + FIRING_MARGIN) // 60
+    return [
+        {
+            "name": f"{row.alert} silent: {row.signal.key} over a zero denominator",
+            "interval": "1m",
+            "input_series": input_series(zero_denominator_feeds(row.signal), minutes),
+            "alert_rule_test": [
+                {
+                    "eval_time": format_duration(minutes * 60),
+                    "alertname": row.alert,
+                    "exp_alerts": [],
+                }
+            ],
+        }
+    ]
 
 
 def target_cases(service: Service) -> list[dict]:

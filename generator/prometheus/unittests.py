@@ -1,7 +1,9 @@
 """promtool unit tests for the generated rules.
 
-Three files: threshold and TargetDown alerts (threshold_tests.py), SLO burn-rate and budget
-alerts, and SLO values on a known traffic pattern (slo_tests.py). Every file names the rule
+The files: threshold and TargetDown alerts (threshold_tests.py), MetricAbsent
+(absent_tests.py), SLO burn-rate and budget alerts, SLO values on a known traffic
+pattern (slo_tests.py), and values at the edges: zero denominators, no observations,
+series born non-zero (edge_tests.py). Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """
@@ -11,8 +13,10 @@ from __future__ import annotations
 from ..promql import format_duration
 from ..spec.model import Service
 from . import alerts, recording
+from .absent_tests import absent_cases
+from .edge_tests import edge_cases
 from .slo_tests import slo_alert_cases, slo_value_case
-from .threshold_tests import target_cases, threshold_cases
+from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
 
 RECORDING_RULES = "recording_rules.yml"
 ALERT_RULES = "alerts.yml"
@@ -27,7 +31,8 @@ def group_order(service: Service, with_alerts: bool = True) -> list[str]:
 
 
 def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
-    """Return promtool test files by name: threshold alerts, SLO alerts, SLO values.
+    """Return promtool test files by name: threshold alerts, MetricAbsent, SLO alerts, SLO
+    values and edge values.
 
     ``rules_dir`` is the rule files' folder as seen from the test file.
     """
@@ -42,10 +47,16 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
         }
 
     out = {}
-    thresholds = [c for row in service.thresholds for c in threshold_cases(service, row)]
+    thresholds = [
+        c
+        for row in service.thresholds
+        for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
+    ]
     thresholds += target_cases(service) if service.jobs else []
     if thresholds:
         out["threshold_alerts_test.yml"] = suite(thresholds)
+    if absent := absent_cases(service):
+        out["absent_data_alerts_test.yml"] = suite(absent)
     # SLO suites evaluate once per rate window, as the event-count group does in a server:
     # each count is its own slice of time.
     slow = format_duration(service.rate_window)
@@ -55,4 +66,5 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, s) for s in service.slos]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
+    out["edge_values_test.yml"] = suite(edge_cases(service), slow, with_alerts=False)
     return out

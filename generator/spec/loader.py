@@ -14,6 +14,7 @@ from .. import signals as recorded_names
 from .dashboard import resolve as resolve_dashboard
 from .errors import Path, SpecError, SpecInvalid, format_path
 from .model import (
+    ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
@@ -21,6 +22,7 @@ from .model import (
     RESERVED_LABELS,
     SLI,
     SLO,
+    AbsentDataPolicy,
     BurnRate,
     ErrorBudgetPolicy,
     Metric,
@@ -332,6 +334,7 @@ class _Resolver:
             error_budget=error_budget,
             thresholds=thresholds,
             slo_windows=tuple(windows),
+            absent_data=AbsentDataPolicy(**self.d.get("absent_data", {})),
             routing=routing,
             dashboard=dashboard,
         )
@@ -699,7 +702,7 @@ class _Resolver:
 
     def thresholds(self, signals: tuple[Signal, ...]) -> tuple[Threshold, ...]:
         by_key = {s.key: s for s in signals}
-        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT}
+        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT}
         seen: dict[str, int] = {}
         out = []
         for i, t in enumerate(self.d.get("thresholds", [])):
@@ -707,7 +710,7 @@ class _Resolver:
             name = t["alert"]
             if name in taken:
                 self.fail(
-                    (*path, "alert"), f"{name!r} is the generator's SLO alert; choose another"
+                    (*path, "alert"), f"{name!r} is an alert the generator writes; choose another"
                 )
             elif name in seen:
                 self.fail(

@@ -27,7 +27,17 @@ BURN_ALERT = "ErrorBudgetBurn"
 BUDGET_LOW_ALERT = "ErrorBudgetLow"
 BUDGET_CRITICAL_ALERT = "ErrorBudgetCritical"
 TARGET_DOWN_ALERT = "TargetDown"  # a request-based SLI cannot see requests that never arrive
-RESERVED_LABELS = ("alertname", "severity", "service", "slo", "slo_type", "long", "short")
+ABSENT_ALERT = "MetricAbsent"  # an SLI or signal whose input vanished reads perfect otherwise
+RESERVED_LABELS = (
+    "alertname",
+    "severity",
+    "service",
+    "slo",
+    "slo_type",
+    "long",
+    "short",
+    "metric",
+)
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,13 @@ class ErrorBudgetPolicy:
 
 
 @dataclass(frozen=True)
+class AbsentDataPolicy:
+    """How MetricAbsent (an input of an SLO or threshold alert has no series) is raised."""
+
+    severity: str = "critical"
+
+
+@dataclass(frozen=True)
 class Threshold:
     """One row of the threshold table: an alert with a warning and maybe a critical level."""
 
@@ -186,6 +203,7 @@ class Service:
     error_budget: ErrorBudgetPolicy
     thresholds: tuple[Threshold, ...]
     slo_windows: tuple[int, ...] = field(default=())
+    absent_data: AbsentDataPolicy = field(default=AbsentDataPolicy())
     routing: Routing | None = None  # no routing section: no Alertmanager config
     dashboard: Dashboard | None = None  # no dashboard section: no Grafana files
 

@@ -1,0 +1,159 @@
+"""promtool tests of recorded values at the edges:
+
+- every ratio signal over a zero denominator (no traffic, a capacity of 0) records nothing:
+  not +Inf ("Now +Inf%" pages), not NaN, not a made-up 0;
+- every histogram without observations records no quantile (histogram_quantile gives NaN);
+- a counter series born non-zero (a ``status="503"`` series that first appears at 3000) is
+  not counted by ``increase()``: Prometheus's limitation, shown here beside its remedy (the
+  same series created at 0 first is counted).
+"""
+
+from __future__ import annotations
+
+from .. import signals as names
+from ..promql import format_duration
+from ..spec.model import SLO, Series, Service, Signal
+from .promtool_cases import input_series, labels_text
+from .synthetic import PER_MINUTE, Feed, histogram, labels_for, sli_feeds
+
+BORN = 3000.0  # bad events a new series carries when it first appears
+BORN_LABEL = ("replica", "born-late")  # sets the new series apart from the steady traffic
+
+
+def zero_denominator_feeds(sig: Signal) -> list[Feed]:
+    """Return series that put a ratio signal's denominator at 0 with its numerator as large
+    as it can be: a gauge numerator at PER_MINUTE over a capacity of 0; a counter numerator
+    of another metric growing by PER_MINUTE a minute over a flat denominator; a numerator that
+    is a part of the denominator's own metric flat with it (no events at all)."""
+    num, den = sig.numerator, sig.denominator
+    assert num is not None and den is not None
+    if not sig.counter_based:
+        inside = labels_for(num.all_matchers + den.all_matchers)
+        return [
+            Feed(num.metric.name, inside, PER_MINUTE, False),
+            Feed(den.metric.name, inside, 0.0, False),
+        ]
+    step = 0.0 if num.metric.name == den.metric.name else PER_MINUTE
+    return [
+        Feed(num.metric.name, labels_for(num.all_matchers), step, True),
+        Feed(den.metric.name, labels_for(den.all_matchers), 0.0, True),
+    ]
+
+
+def _records_nothing(service: Service, record: str, at: int) -> dict:
+    return {
+        "expr": f'{record}{{service="{service.name}"}}',
+        "eval_time": format_duration(at),
+        "exp_samples": [],
+    }
+
+
+def zero_denominator_value_cases(service: Service) -> list[dict]:
+    """One case per ratio signal: over a zero denominator its recording holds no sample."""
+    minutes = 3 * service.rate_window // 60
+    return [
+        {
+            "name": f"{sig.key}: a zero denominator records no ratio (not +Inf, NaN or 0)",
+            "interval": "1m",
+            "input_series": input_series(zero_denominator_feeds(sig), minutes),
+            "promql_expr_test": [
+                _records_nothing(service, names.signal(service, sig), minutes * 60)
+            ],
+        }
+        for sig in service.signals
+        if sig.kind == "ratio"
+    ]
+
+
+def no_observation_cases(service: Service) -> list[dict]:
+    """One case per histogram with quantiles: buckets that never grow record no quantile."""
+    minutes = 3 * service.rate_window // 60
+    cases = []
+    for metric in service.metrics:
+        if metric.type != "histogram" or not metric.quantiles:
+            continue
+        feeds = histogram(Series(metric), {b: 0.0 for b in metric.buckets}, 0.0)
+        checks = [
+            _records_nothing(service, names.quantile(service, metric, q, breakdown), minutes * 60)
+            for breakdown in ((),) + metric.breakdowns
+            for q in metric.quantiles
+        ]
+        cases.append(
+            {
+                "name": f"{metric.name}: no observations record no quantile (not NaN)",
+                "interval": "1m",
+                "input_series": input_series(feeds, minutes),
+                "promql_expr_test": checks,
+            }
+        )
+    return cases
+
+
+def _late(feeds: list[Feed], values: str) -> list[dict[str, str]]:
+    """The input series of ``feeds`` set apart by BORN_LABEL, each written as ``values``
+    with ``{v}`` standing for the feed's share of BORN."""
+    out = []
+    for f in feeds:
+        labels = tuple(sorted(dict(f.labels, **dict([BORN_LABEL])).items()))
+        value = f.step / PER_MINUTE * BORN
+        text = values.format(v=int(value) if value == int(value) else value)
+        out.append({"series": Feed(f.name, labels, 0.0, True).selector, "values": text})
+    return out
+
+
+def born_nonzero_cases(service: Service, slo: SLO) -> list[dict]:
+    """Steady error-free traffic, and a new series whose every event is bad.
+
+    Born at 3000 bad events, the series is never counted: ``increase()`` has no earlier
+    sample to subtract from (Prometheus's limitation; remedies in the runbook), so the
+    period's error ratio stays exactly 0. Created at 0 one minute earlier (the client
+    initialising the label combination), the same 3000 errors are counted.
+    """
+    step = service.rate_window // 60
+    birth = 3 * step + 1  # just past a count boundary: the 0 and the jump share a window
+    minutes = 6 * step
+    steady = input_series(sli_feeds(slo.sli, 0.0), minutes)
+    bad = sli_feeds(slo.sli, 1.0)
+    rest = minutes - birth - 1  # samples after the first 3000, to the end
+    born = _late(bad, f"_x{birth + 1} {{v}}+0x{rest}")
+    created = _late(bad, f"_x{birth} 0 {{v}}+0x{rest}")
+    sel = names.slo_selector(service, slo)
+    labels = names.slo_labels(service, slo)
+    period_ratio = names.slo_error_ratio(slo.period)
+    at = format_duration(minutes * 60)
+    what = f"{slo.name}: a new series of {BORN:g} bad events"
+    return [
+        {
+            "name": f"{what}, first scraped at {BORN:g}, is never counted: the error ratio stays 0",
+            "interval": "1m",
+            "input_series": steady + born,
+            "promql_expr_test": [
+                {
+                    "expr": f"{period_ratio}{sel}",
+                    "eval_time": at,
+                    "exp_samples": [{"labels": labels_text(period_ratio, labels), "value": 0.0}],
+                }
+            ],
+        },
+        {
+            "name": f"{what}, created at 0 a minute before, is counted",
+            "interval": "1m",
+            "input_series": steady + created,
+            "promql_expr_test": [
+                {
+                    "expr": f"{period_ratio}{sel} > bool 0",
+                    "eval_time": at,
+                    "exp_samples": [{"labels": labels_text("", labels), "value": 1.0}],
+                }
+            ],
+        },
+    ]
+
+
+def edge_cases(service: Service) -> list[dict]:
+    """Return every edge case of a service: zero denominators, no observations, late births."""
+    return (
+        zero_denominator_value_cases(service)
+        + no_observation_cases(service)
+        + [c for slo in service.slos for c in born_nonzero_cases(service, slo)]
+    )
