@@ -3,17 +3,22 @@ and spec text that cannot break the Markdown."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
-from cli_support import SAMOKODER
+from cli_support import CHECKOUT, ROOT, SAMOKODER
 
 from generator.docs.render import markdown_text
+from generator.grafana.lint import lint
 from generator.output import write_tree
 from generator.plan import service_files
 from generator.spec.loader import load, load_text
+
+MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
 
 
 def github_anchors(markdown: str) -> list[str]:
@@ -132,3 +137,76 @@ def test_markdown_text_escapes() -> None:
     assert markdown_text("1. x") == "1\\. x"
     assert markdown_text("<b>&") == "&lt;b&gt;&amp;"
     assert markdown_text("a_b *c* [d]") == "a\\_b \\*c\\* \\[d\\]"
+
+
+def _without_texts(data: dict) -> dict:
+    """Return the spec without any help, panel description or threshold description."""
+    data = copy.deepcopy(data)
+    for section in ("metrics", "signals"):
+        for item in data.get(section, {}).values():
+            item.pop("help", None)
+    for row in data.get("thresholds", []):
+        row.pop("description", None)
+    for row in (data.get("dashboard") or {}).get("rows", []):
+        for panel in row["panels"]:
+            panel.pop("description", None)
+    return data
+
+
+def test_a_panel_description_is_optional_as_the_readme_says(tmp_path: Path) -> None:
+    """The README lists `description` among a panel's optional fields; without it (and
+    without any help text to borrow) every panel still gets one, and the lint is clean."""
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"^- Optional: .*`description`", readme, re.M)
+    data = _without_texts(yaml.safe_load(SAMOKODER.read_text()))
+    out = generated(tmp_path, yaml.safe_dump(data, sort_keys=False))
+    board = json.loads((out / "grafana/four-golden-signals.json").read_text())
+    assert lint(board) == []
+    texts = [p["description"] for p in board["panels"] if p["type"] != "row"]
+    assert len(texts) == 22 and all(t.strip() for t in texts)
+
+
+# A sentence ends before "Now"; the value follows a verb, never a bare noun phrase.
+_RUN_ON = re.compile(r"[^.!?] Now \{\{")
+
+
+@pytest.mark.parametrize("texts", ["none", "help without a full stop", "as written"])
+def test_fallback_alert_descriptions_read_as_sentences(tmp_path: Path, texts: str) -> None:
+    data = yaml.safe_load(MAILER.read_text())
+    if texts == "none":
+        data = _without_texts(data)
+    elif texts == "help without a full stop":
+        for item in data["signals"].values():
+            item["help"] = item["help"].rstrip(".")
+    out = generated(tmp_path, yaml.safe_dump(data, sort_keys=False))
+    rules = [
+        r
+        for g in yaml.safe_load((out / "prometheus/alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
+    for rule in rules:
+        text = rule["annotations"]["description"]
+        assert not _RUN_ON.search(text), text
+        assert (text[0].isupper() or text.startswith("{{")) and text.endswith("."), text
+
+
+def test_slo_series_are_named_by_what_they_are() -> None:
+    """No series recorded for one SLO type carries another type's word in its name (the
+    latency SLO once got `<service>_availability_slo_current{slo="latency"}`)."""
+    types = json.loads((ROOT / "generator/spec/schema.json").read_text())
+    kinds = types["$defs"]["slo"]["properties"]["slo_type"]["enum"]
+    for spec in (SAMOKODER, CHECKOUT, MAILER):
+        service = load(spec)
+        rules = [
+            r
+            for g in yaml.safe_load(
+                service_files(service)[f"{service.name}/prometheus/recording_rules.yml"]
+            )["groups"]
+            for r in g["rules"]
+        ]
+        for rule in rules:
+            own = (rule.get("labels") or {}).get("slo_type")
+            if own is None:
+                continue
+            others = [k for k in kinds if k != own and k in rule["record"]]
+            assert not others, f"{spec.name}: {rule['record']} is recorded for a {own} SLO"
