@@ -289,6 +289,16 @@ class _Resolver:
         error_budget = self.error_budget()
         thresholds = self.thresholds(signals)
         routing = resolve_routing(self.src, self.errors)
+        if routing is not None and "runbook_base_url" not in self.d:
+            # The default runbook_url is a path in this repository: fine on a dashboard
+            # beside the checkout, useless in a Telegram message or on a pager.
+            self.fail(
+                ("routing",),
+                "alerts sent to people need runbook links they can open: set "
+                "runbook_base_url to where docs/alerts.md is served, such as "
+                f"https://git.example.com/org/repo/blob/main/out/{self.d['service']}"
+                "/docs/alerts.md",
+            )
         dashboard = resolve_dashboard(self, metrics, signals, slos, thresholds, error_budget)
         if self.errors:
             raise SpecInvalid(self.errors)
