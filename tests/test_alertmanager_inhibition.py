@@ -167,7 +167,9 @@ def generated(spec: Path, out: Path) -> Path:
     borrows Samokoder's, so every spec's alerts meet a real config."""
     data = yaml.safe_load(spec.read_text())
     if "routing" not in data:
-        data["routing"] = yaml.safe_load(SAMOKODER.read_text())["routing"]
+        seed = yaml.safe_load(SAMOKODER.read_text())
+        data["routing"] = seed["routing"]
+        data.setdefault("runbook_base_url", "https://runbooks.example.org/checkout")
     copy = out.parent / spec.name
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
     service = load(copy)
