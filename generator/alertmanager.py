@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from . import signals as names
 from .promql import format_duration
-from .spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, Service
+from .spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, RESERVED_LABELS, Service
 from .spec.routing import Routing
 
 GROUP_BY = ["alertname", "service", "slo"]
@@ -67,25 +68,49 @@ def _severity_routes(service: Service, routing: Routing) -> list[dict[str, objec
     return routes
 
 
-def inhibit_rules(service: Service) -> list[dict[str, object]]:
-    """Return the inhibitions: critical hides the warning of the same alert, and an exhausted
-    budget hides the low-budget warning.
+def series_labels(service: Service) -> tuple[str, ...]:
+    """Return every label that can tell two alerts of one name apart, sorted.
 
-    ``slo`` and ``instance`` are in ``equal`` so that one SLO's (or one node's) critical never
-    hides another SLO's (or node's) warning; Alertmanager treats a label missing on both sides
-    as equal, so alerts without them are matched on alertname and service alone.
+    That is the labels the generator sets on alert rules (``service``, ``slo``, ``slo_type``,
+    the burn-rate windows ``long``/``short``, the spec's own ``labels``) and the labels the
+    alerted series carry: ``job`` and ``instance`` (``up`` and per-node signals), every
+    signal's ``by`` labels, and the label of every ``=`` matcher (``absent()`` keeps those).
+    A list covering all alert kinds at once is sound because Alertmanager compares a label
+    missing on both sides as equal (both empty): a label an alert kind never carries cannot
+    stop its inhibition, while one it does carry must match.
+    """
+    labels = {"job", "instance", *(k for k, _ in service.labels)}
+    labels |= set(RESERVED_LABELS) - {"alertname", "severity"}
+    for sig in service.signals:
+        labels |= set(names.by_labels(sig.by))
+    series = [s for sig in service.signals for s in (sig.numerator, sig.denominator, sig.series)]
+    series += [s for slo in service.slos for s in (slo.sli.total, slo.sli.bad, slo.sli.good)]
+    matchers = [m for metric in service.metrics for m in metric.matchers]
+    matchers += [m for s in series if s is not None for m in s.matchers]
+    labels |= {m.name for m in matchers if m.op == "="}
+    return tuple(sorted(labels))
+
+
+def inhibit_rules(service: Service) -> list[dict[str, object]]:
+    """Return the inhibitions: a critical hides the warning of the same alert on the same
+    series, and an exhausted budget hides the same SLO's low-budget warning.
+
+    ``equal`` lists :func:`series_labels`, so a critical for one queue, node, job, SLO or
+    burn-rate window pair never hides the warning of another: the fast-burn page (1h/5m)
+    leaves the slow-burn ticket (1d/2h) visible, since each window pair is its own alert.
     """
     svc = f'service="{service.name}"'
+    equal = list(series_labels(service))
     return [
         {
             "source_matchers": [svc, 'severity="critical"'],
             "target_matchers": [svc, 'severity="warning"'],
-            "equal": ["alertname", "service", "slo", "instance"],
+            "equal": ["alertname", *equal],
         },
         {
             "source_matchers": [svc, f'alertname="{BUDGET_CRITICAL_ALERT}"'],
             "target_matchers": [svc, f'alertname="{BUDGET_LOW_ALERT}"'],
-            "equal": ["service", "slo"],
+            "equal": equal,
         },
     ]
 

@@ -118,6 +118,12 @@ def _cell(value: object) -> str:
     return "—" if value is None else code(value)
 
 
+def read_yaml(content: bytes) -> object:
+    """Return a YAML document's data (safe types only); raises yaml.YAMLError."""
+    # libyaml's safe loader when PyYAML has it: a rule file parses about ten times faster.
+    return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _load(kind: Callable[[bytes], object], path: str, content: bytes | None) -> object:
     if content is None:
         return None
@@ -130,35 +136,59 @@ def _load(kind: Callable[[bytes], object], path: str, content: bytes | None) -> 
 # -- alert and recording rules ---------------------------------------------------------------
 
 
-def _rules(doc: object, kind: str) -> dict[tuple, dict]:
-    """Return the rules of a rule file keyed by identity: name plus the labels that tell
-    apart rules sharing it."""
-    out: dict[tuple, dict] = {}
+RuleKey = tuple[str, tuple[tuple[str, str], ...], int]
+# Labels the generator sets to tell apart rules sharing an alert name; always shown.
+SHOWN_LABELS = ("severity", "slo", "long", "short")
+
+
+def _rules(doc: object, kind: str) -> dict[RuleKey, dict]:
+    """Return the rules of a rule file keyed by identity: ``(name, every static label as
+    sorted (name, value) pairs, occurrence)``. Two rules with the same name and labels (a
+    file promtool would reject) are told apart by their occurrence: 1, 2, ..."""
+    out: dict[RuleKey, dict] = {}
     groups = doc.get("groups", []) if isinstance(doc, dict) else []
     for group in groups or []:
         for rule in group.get("rules", []) or []:
-            if kind not in rule:
+            if not isinstance(rule, dict) or kind not in rule:
                 continue
-            labels = rule.get("labels") or {}
-            if kind == "alert":
-                key = (rule["alert"], *(str(labels.get(k, "")) for k in RULE_IDENTITY))
-            else:
-                key = (rule["record"], *sorted(labels.items()))
-            out[key] = rule
+            labels = tuple(sorted((str(k), str(v)) for k, v in (rule.get("labels") or {}).items()))
+            n = 1
+            while (str(rule[kind]), labels, n) in out:
+                n += 1
+            out[(str(rule[kind]), labels, n)] = rule
     return out
 
 
-def _alert_title(key: tuple) -> str:
-    name, severity, slo, long_, short = key
-    extra = [x for x in (severity, f"slo={slo}" if slo else "") if x]
-    if long_ or short:
-        extra.append(f"{long_}/{short} windows")
+def _varying(keys: Iterable[RuleKey]) -> dict[str, set[str]]:
+    """Return, per rule name, the labels whose value (or presence) differs between the rules
+    sharing it: what a reader needs to tell them apart."""
+    by_name: dict[str, list[dict[str, str]]] = {}
+    for name, labels, _ in keys:
+        by_name.setdefault(name, []).append(dict(labels))
+    return {
+        name: {k for k in {k for d in sets for k in d} if len({d.get(k) for d in sets}) > 1}
+        for name, sets in by_name.items()
+    }
+
+
+def _alert_title(key: RuleKey, varying: set[str]) -> str:
+    name, labels, n = key
+    d = dict(labels)
+    extra = [d["severity"]] if "severity" in d else []
+    if d.get("slo"):
+        extra.append(f"slo={d['slo']}")
+    if "long" in d or "short" in d:
+        extra.append(f"{d.get('long', '')}/{d.get('short', '')} windows")
+    extra += [f"{k}={d[k]}" if k in d else f"no {k}" for k in sorted(varying - set(SHOWN_LABELS))]
+    if n > 1:
+        extra.append(f"#{n}")
     return f"**{name}** ({', '.join(extra)})" if extra else f"**{name}**"
 
 
-def _record_title(key: tuple) -> str:
-    labels = ", ".join(f'{k}="{v}"' for k, v in key[1:] if k not in ("service",))
-    return f"`{key[0]}`" + (f" {{{labels}}}" if labels else "")
+def _record_title(key: RuleKey, varying: set[str]) -> str:
+    name, labels, n = key
+    shown = ", ".join(f'{k}="{v}"' for k, v in labels if k != "service")
+    return f"`{name}`" + (f" {{{shown}}}" if shown else "") + (f" #{n}" if n > 1 else "")
 
 
 def expr_changes(old: str, new: str) -> list[tuple[str, object, object]]:
@@ -201,18 +231,59 @@ def rule_changes(old: dict, new: dict) -> list[tuple[str, object, object]]:
     rows += _mapping_changes(
         "annotation", old.get("annotations") or {}, new.get("annotations") or {}
     )
+    handled = {"alert", "record", "expr", "for", "labels", "annotations"}
+    other = {k: v for k, v in old.items() if k not in handled}
+    rows += _mapping_changes("setting", other, {k: v for k, v in new.items() if k not in handled})
     return rows
 
 
+def group_changes(old: object, new: object) -> Lines:
+    """Return one line per rule group added, removed, moved or with other settings changed
+    (``interval``, ``limit``, ...), and per group whose rules were reordered."""
+
+    def by_name(doc: object) -> dict[str, dict]:
+        groups = doc.get("groups", []) if isinstance(doc, dict) else []
+        return {str(g.get("name")): g for g in groups or [] if isinstance(g, dict)}
+
+    og, ng = by_name(old), by_name(new)
+    out = [f"- added rule group `{g}`" for g in ng if g not in og]
+    out += [f"- removed rule group `{g}`" for g in og if g not in ng]
+    if [g for g in og if g in ng] != [g for g in ng if g in og]:
+        out.append("- rule groups reordered: " + ", ".join(f"`{g}`" for g in ng))
+    for name in (g for g in ng if g in og):
+        a, b = og[name], ng[name]
+        settings = sorted(k for k in set(a) | set(b) if k != "rules" and a.get(k) != b.get(k))
+        out += [
+            f"- rule group `{name}`: {k} {_cell(a.get(k))} -> {_cell(b.get(k))}" for k in settings
+        ]
+        names = [
+            [str(r.get("alert", r.get("record"))) for r in g.get("rules") or []] for g in (a, b)
+        ]
+        if names[0] != names[1] and sorted(names[0]) == sorted(names[1]):
+            out.append(f"- rule group `{name}`: rules reordered")
+    return out
+
+
 def _rule_section(
-    title: str, old: dict[tuple, dict], new: dict[tuple, dict], name: Callable[[tuple], str]
+    title: str,
+    old: dict[RuleKey, dict],
+    new: dict[RuleKey, dict],
+    title_of: Callable[[RuleKey, set[str]], str],
+    groups: Lines = (),  # type: ignore[assignment]
 ) -> Lines:
+    """Return the Markdown section of one rule file: ``groups`` (from :func:`group_changes`),
+    then rules added, removed and changed, each named by its identity."""
+    varying = _varying([*old, *new])
+
+    def name(key: RuleKey) -> str:
+        return title_of(key, varying.get(key[0], set()))
+
     added = [k for k in new if k not in old]
     removed = [k for k in old if k not in new]
     changed = [k for k in new if k in old and old[k] != new[k]]
-    if not (added or removed or changed):
+    if not (added or removed or changed or groups):
         return []
-    out = [f"#### {title}", ""]
+    out = [f"#### {title}", "", *groups, *([""] if groups else [])]
     for key in added:
         expr = new[key].get("expr", "")
         out.append(f"- added {name(key)}: {code(expr)}" + _for(new[key]))
@@ -232,12 +303,12 @@ def _for(rule: dict) -> str:
 # -- SLOs ------------------------------------------------------------------------------------
 
 
-def slos(recordings: dict[tuple, dict]) -> dict[str, tuple[float, int]]:
+def slos(recordings: dict[RuleKey, dict]) -> dict[str, tuple[float, int]]:
     """Return ``{slo: (objective %, period seconds)}`` read from the SLO recording rules."""
     objective: dict[str, float] = {}
     period: dict[str, int] = {}
     for key, rule in recordings.items():
-        slo = dict(key[1:]).get("slo")
+        slo = dict(key[1]).get("slo")
         if not slo:
             continue
         expr = str(rule.get("expr", ""))
@@ -280,18 +351,23 @@ def _slo_section(old: dict[str, tuple[float, int]], new: dict[str, tuple[float, 
 def panels(dashboard: dict) -> dict[str, dict]:
     """Return every panel (rows and the panels inside collapsed rows too) keyed by title;
     a repeated title gets `` #2``, `` #3``."""
-    flat: list[dict] = []
+    return {key: panel for key, (panel, _) in _placed_panels(dashboard).items()}
+
+
+def _placed_panels(dashboard: dict) -> dict[str, tuple[dict, str | None]]:
+    """Return ``{key: (panel, title of the collapsed row holding it, or None)}``."""
+    flat: list[tuple[dict, str | None]] = []
     for panel in dashboard.get("panels", []) or []:
-        flat.append(panel)
-        flat.extend(panel.get("panels", []) or [])
-    out: dict[str, dict] = {}
-    for panel in flat:
+        flat.append((panel, None))
+        flat.extend((inner, str(panel.get("title"))) for inner in panel.get("panels", []) or [])
+    out: dict[str, tuple[dict, str | None]] = {}
+    for panel, row in flat:
         title = str(panel.get("title") or f"(untitled {panel.get('type', 'panel')})")
         key, n = title, 1
         while key in out:
             n += 1
             key = f"{title} #{n}"
-        out[key] = panel
+        out[key] = (panel, row)
     return out
 
 
@@ -326,6 +402,8 @@ def panel_changes(old: dict, new: dict) -> list[tuple[str, object, object]]:
     """Return ``(what, old, new)`` rows for one panel: position, size, thresholds, unit,
     queries, and the names of any other settings that changed."""
     rows: list[tuple[str, object, object]] = []
+    if old.get("id") != new.get("id"):
+        rows.append(("id", old.get("id"), new.get("id")))
     og, ng = old.get("gridPos") or {}, new.get("gridPos") or {}
     if (og.get("x"), og.get("y")) != (ng.get("x"), ng.get("y")):
         rows.append(
@@ -390,8 +468,11 @@ def _dashboard_section(path: str, old: dict | None, new: dict | None) -> Lines:
     if out:
         out.append("")
     pairs = [(k, k) for k in np_ if k in op] + [(r, a) for r, a in renamed.items()]
+    old_rows, new_rows = _placed_panels(old), _placed_panels(new)
     for old_key, new_key in pairs:
         rows = panel_changes(op[old_key], np_[new_key])
+        if old_rows[old_key][1] != new_rows[new_key][1]:
+            rows.append(("in collapsed row", old_rows[old_key][1], new_rows[new_key][1]))
         if rows:
             out += [f"Panel **{new_key}**:", "", *_table(rows), ""]
     settings = sorted(k for k in set(old) | set(new) if k != "panels" and old.get(k) != new.get(k))
@@ -422,14 +503,22 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
 
     out: Lines = []
     handled: set[str] = set()
-    o, n = pair("prometheus/alerts.yml", yaml.safe_load)
-    handled.add(f"{service}/prometheus/alerts.yml")
-    out += _rule_section("Alerts", _rules(o, "alert"), _rules(n, "alert"), _alert_title)
-    o, n = pair("prometheus/recording_rules.yml", yaml.safe_load)
-    handled.add(f"{service}/prometheus/recording_rules.yml")
+    o, n = pair("prometheus/alerts.yml", read_yaml)
+    section = _rule_section(
+        "Alerts", _rules(o, "alert"), _rules(n, "alert"), _alert_title, group_changes(o, n)
+    )
+    if section:  # a file that changed with no rule or group to show is listed below
+        handled.add(f"{service}/prometheus/alerts.yml")
+    out += section
+    o, n = pair("prometheus/recording_rules.yml", read_yaml)
     old_rec, new_rec = _rules(o, "record"), _rules(n, "record")
-    out += _slo_section(slos(old_rec), slos(new_rec))
-    out += _rule_section("Recording rules", old_rec, new_rec, _record_title)
+    section = _slo_section(slos(old_rec), slos(new_rec))
+    section += _rule_section(
+        "Recording rules", old_rec, new_rec, _record_title, group_changes(o, n)
+    )
+    if section:
+        handled.add(f"{service}/prometheus/recording_rules.yml")
+    out += section
     dashboards = sorted(
         p
         for p in set(old) | set(new)
@@ -438,8 +527,10 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
     for path in dashboards:
         o, n = pair(path.removeprefix(f"{service}/"), json.loads)
         if isinstance(o, dict | None) and isinstance(n, dict | None) and "panels" in (n or o or {}):
-            handled.add(path)
-            out += _dashboard_section(path.removeprefix(f"{service}/"), o, n)
+            section = _dashboard_section(path.removeprefix(f"{service}/"), o, n)
+            if section:
+                handled.add(path)
+            out += section
     others = []
     for path in sorted(set(old) | set(new)):
         if path in handled or old.get(path) == new.get(path):

@@ -90,6 +90,8 @@ def slo_error_ratio(window: int) -> str:
 SLO_OBJECTIVE = "slo:objective:ratio"
 SLO_ERROR_BUDGET = "slo:error_budget:ratio"
 SLO_BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
+# Good events / all events over the period (1 - the period's error ratio), for every SLO.
+SLO_GOOD_RATIO = "slo:sli_good:ratio"
 
 
 def budget_remaining_percent(service: Service) -> str:
@@ -98,10 +100,13 @@ def budget_remaining_percent(service: Service) -> str:
 
 
 def availability_current(service: Service) -> str:
-    """The seed's ``<service>_availability_slo_current``: 1 - error ratio over the period."""
+    """The seed's ``<service>_availability_slo_current``: 1 - error ratio over the period.
+    Recorded for availability SLOs only, where the name is true; every SLO has
+    :data:`SLO_GOOD_RATIO`."""
     return f"{service.metric_prefix}_availability_slo_current"
 
 
 def availability_target(service: Service) -> str:
-    """The seed's ``<service>_availability_slo_target``: the objective as a ratio."""
+    """The seed's ``<service>_availability_slo_target``: the objective as a ratio. Recorded
+    for availability SLOs only; every SLO has :data:`SLO_OBJECTIVE`."""
     return f"{service.metric_prefix}_availability_slo_target"

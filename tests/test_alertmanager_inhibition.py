@@ -1,18 +1,23 @@
-"""The generated inhibitions, applied by a real Alertmanager 0.28.1 (Debian trixie).
+"""The generated inhibitions, applied by real Alertmanagers (every CONFIG_ALERTMANAGERS).
 
-amtool can check the syntax of ``inhibit_rules`` but not what they do. Here the generated
-``alertmanager.yml`` is loaded into a running server, alerts carrying the labels of the
-generated alert rules are posted to its v2 API, and the server's own verdict
+amtool can check the syntax of ``inhibit_rules`` but not what they do. Here each spec's
+generated ``alertmanager.yml`` is loaded into a running server, alerts carrying the labels of
+the generated alert rules are posted to its v2 API, and the server's own verdict
 (``status.state`` and ``status.inhibitedBy`` of ``GET /api/v2/alerts``) is compared with the
-contract: a critical hides the warning of the same alert on the same node / SLO, and nothing
-else.
+contract: a critical hides the warning of the same alert on the same series (and
+``ErrorBudgetCritical`` its SLO's ``ErrorBudgetLow``), and nothing else.
+
+An alert's labels are read from what the engines proved: the ``exp_labels`` of the generated
+unit tests (promtool checks them against the real rules), plus the ``by`` labels of the
+recorded series an alert reads, which a synthetic test input may leave out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
-import shutil
+import re
 import subprocess
 import time
 import urllib.error
@@ -22,14 +27,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import ROOT
+from cli_support import CHECKOUT, ROOT, SAMOKODER
 from e2e.prom import _ready, _stop, free_port
 
 from generator import tools
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.loader import load
+from generator.spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT
 
-OUT = ROOT / "out" / "samokoder"
-CONFIG = OUT / "alertmanager" / "alertmanager.yml"
-ALERT_RULES = OUT / "prometheus" / "alerts.yml"
+MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
+# Every spec with a routing section; checkout has none, so it gets a copy of Samokoder's.
+SPECS = (SAMOKODER, MAILER, CHECKOUT)
 
 READY_TIMEOUT = 20.0
 # Inhibition is computed when alerts are read, but the inhibitor learns about source alerts
@@ -106,15 +115,17 @@ class Alertmanager:
     params=tools.CONFIG_ALERTMANAGERS,
     ids=[e.name for e in tools.CONFIG_ALERTMANAGERS],
 )
-def alertmanager(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
+def engine(request) -> tools.Engine:
+    return request.param
+
+
+@contextlib.contextmanager
+def running(engine: tools.Engine, config: Path, work: Path) -> Iterator[Alertmanager]:
+    """Run one Alertmanager on ``config`` (a lone server on a free port) while in the block."""
     # ToolMissing (not a skip) says how to install the binaries.
-    binary = request.param.tool("alertmanager")
-    work = tmp_path_factory.mktemp("alertmanager")
-    config = work / "alertmanager.yml"
-    # The copy is unchanged: 0.28.1 reads bot_token_file / auth_password_file only when it
-    # sends a notification, so the absent /etc/alertmanager/secrets/* do not stop it loading
-    # (and, being absent, guarantee nothing is ever sent to Telegram or SMTP from a test).
-    shutil.copyfile(CONFIG, config)
+    binary = engine.tool("alertmanager")
+    # The config names /etc/alertmanager/secrets/* files, which Alertmanager reads only when
+    # it sends a notification; being absent, they guarantee nothing is sent from a test.
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / "alertmanager.log"
@@ -151,155 +162,152 @@ def alertmanager(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         _stop(proc, 10)
 
 
+def generated(spec: Path, out: Path) -> Path:
+    """Generate ``spec`` into ``out`` and return its service folder; a spec without routing
+    borrows Samokoder's, so every spec's alerts meet a real config."""
+    data = yaml.safe_load(spec.read_text())
+    if "routing" not in data:
+        seed = yaml.safe_load(SAMOKODER.read_text())
+        data["routing"] = seed["routing"]
+        data.setdefault("runbook_base_url", "https://runbooks.example.org/checkout")
+    copy = out.parent / spec.name
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+    service = load(copy)
+    write_tree(out, service_files(service))
+    return out / service.name
+
+
 # -- alerts as the generated rules label them -------------------------------------------
 
 
-def _rules() -> list[dict]:
-    groups = yaml.safe_load(ALERT_RULES.read_text())["groups"]
-    return [r for g in groups for r in g["rules"] if "alert" in r]
+def _rules(out: Path, kind: str) -> list[dict]:
+    name = "alerts.yml" if kind == "alert" else "recording_rules.yml"
+    groups = yaml.safe_load((out / "prometheus" / name).read_text())["groups"]
+    return [r for g in groups for r in g["rules"] if kind in r]
 
 
-RULES = _rules()
+def fired(out: Path) -> list[Labels]:
+    """Every alert the generated unit tests expect to fire, alertname included, once each."""
+    seen: dict[str, Labels] = {}
+    for path in sorted((out / "prometheus" / "tests").glob("*.yml")):
+        for test in yaml.safe_load(path.read_text()).get("tests") or []:
+            for case in test.get("alert_rule_test") or []:
+                for exp in case.get("exp_alerts") or []:
+                    labels = {k: str(v) for k, v in exp["exp_labels"].items()}
+                    labels["alertname"] = case["alertname"]
+                    seen[key(labels)] = labels
+    return list(seen.values())
 
 
-def rule_labels(alertname: str, severity: str, **match: str) -> Labels:
-    """Return the labels (alertname included) of the first generated rule that fits."""
-    for rule in RULES:
-        labels = {**rule["labels"], "alertname": rule["alert"]}
-        wanted = {"alertname": alertname, "severity": severity, **match}
-        if all(labels.get(k) == v for k, v in wanted.items()):
-            return labels
-    raise AssertionError(f"no {severity} {alertname} {match} rule in {ALERT_RULES}")
+_BY = re.compile(r"\bby\s*\(([^)]*)\)")
+_NAME = re.compile(r"[A-Za-z_:][\w:]*")
 
 
-def slos_of(alertname: str) -> list[str]:
-    """Return the SLOs that have an ``alertname`` rule, sorted; the tests need two."""
-    slos = sorted({r["labels"]["slo"] for r in RULES if r["alert"] == alertname})
-    assert len(slos) >= 2, f"{ALERT_RULES} has {alertname} for {slos}; the tests need two SLOs"
-    return slos
+def kept_labels(out: Path, alertname: str) -> set[str]:
+    """Return the ``by`` labels of an alert's expression and of the recorded series it reads
+    (a synthetic test input may not carry them); ``le`` is consumed by the quantile."""
+    records = {r["record"]: r["expr"] for r in _rules(out, "record")}
+    exprs = [r["expr"] for r in _rules(out, "alert") if r["alert"] == alertname]
+    exprs += [records[n] for e in list(exprs) for n in _NAME.findall(e) if n in records]
+    kept = {x.strip() for e in exprs for m in _BY.finditer(e) for x in m.group(1).split(",")}
+    return kept - {"", "le"}
 
 
-def on(labels: Labels, instance: str) -> Labels:
-    """Return ``labels`` as Prometheus sends them for one node (the per-node series keep it)."""
-    return {**labels, "instance": instance}
+def key(labels: Labels) -> str:
+    return json.dumps(labels, sort_keys=True)
+
+
+def hidden_by(alertname: str) -> tuple[str, ...]:
+    """The alert names a critical ``alertname`` may hide (the contract in the README)."""
+    return (alertname, BUDGET_LOW_ALERT) if alertname == BUDGET_CRITICAL_ALERT else (alertname,)
 
 
 def _iso(offset: float) -> str:
     return (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=offset)).isoformat()
 
 
-def _alert(labels: Labels, ends_in: float) -> Alert:
-    summary = next(
-        (r["annotations"]["summary"] for r in RULES if r["alert"] == labels["alertname"]), ""
-    )
-    return {
-        "labels": labels,
-        "annotations": {"summary": summary},
-        "startsAt": _iso(-60),
-        "endsAt": _iso(ends_in),
-    }
+def _alert(labels: Labels) -> Alert:
+    return {"labels": labels, "startsAt": _iso(-60), "endsAt": _iso(3600)}
 
 
-@pytest.fixture
-def fire(alertmanager: Alertmanager) -> Iterator[Callable[..., list[dict]]]:
-    """Post firing alerts; after the test, resolve them and wait until the server drops them,
-    so no scenario's critical can inhibit (or fail to inhibit) the next one's warnings."""
-    posted: list[Labels] = []
+def verdicts(am: Alertmanager, hidden: dict[str, tuple[Labels, Labels]], shown: list[Labels]):
+    """Post every alert; wait until each of ``hidden`` is suppressed, then assert that each
+    target is inhibited by exactly its own critical and that every alert of ``shown`` is
+    active (the inhibitor knows every source by then: they came in the same request)."""
+    everything = [t for t, _ in hidden.values()] + shown
+    am.post([_alert(labels) for labels in everything])
 
-    def post(*label_sets: Labels) -> list[dict]:
-        alertmanager.post([_alert(labels, ends_in=3600) for labels in label_sets])
-        posted.extend(label_sets)
-        return [
-            alertmanager.wait_for(
-                f"{labels} to be stored", lambda want=labels: alertmanager.find(want)
-            )
-            for labels in label_sets
-        ]
+    def states() -> dict[str, dict] | None:
+        by_key = {key(a["labels"]): a for a in am.alerts()}
+        done = all(k in by_key for k in map(key, everything)) and all(
+            by_key[k]["status"]["state"] == "suppressed" for k in hidden
+        )
+        return by_key if done else None
 
-    yield post
-    alertmanager.post([_alert(labels, ends_in=-1) for labels in posted])
-    alertmanager.wait_for(
-        "resolved alerts to disappear",
-        lambda: not any(alertmanager.find(labels) for labels in posted),
-    )
-
-
-def assert_inhibited_by(alertmanager: Alertmanager, target: Labels, source: dict) -> None:
-    alert = alertmanager.wait_for_state(target, "suppressed")
-    want = [source["fingerprint"]]
-    assert alert["status"]["inhibitedBy"] == want, f"{target} not by {source['labels']}"
-    assert alert["status"]["silencedBy"] == [], f"{target}: {alert['status']}"
+    by_key = am.wait_for(f"{len(hidden)} same-series warnings to be suppressed", states)
+    fingerprint = {key(a["labels"]): a["fingerprint"] for a in by_key.values()}
+    for k, (target, source) in hidden.items():
+        status = by_key[k]["status"]
+        assert status["inhibitedBy"] == [fingerprint[key(source)]], (target, status)
+    wrongly = [(labels, by_key[key(labels)]["status"]) for labels in shown]
+    wrongly = [(labels, s) for labels, s in wrongly if s["state"] != "active" or s["inhibitedBy"]]
+    assert not wrongly, f"{len(wrongly)} alerts of other series were inhibited: {wrongly[:5]}"
 
 
-def assert_active(alertmanager: Alertmanager, target: Labels) -> None:
-    """Call only after a control alert was seen suppressed: then the inhibitor already knows
-    every source posted with it, and "active" is its verdict, not a not-yet-processed state."""
-    alert = alertmanager.find(target)
-    assert alert is not None, f"{target} is not on the server"
-    assert alert["status"]["state"] == "active", f"{target} should stay active: {alert['status']}"
-    assert alert["status"]["inhibitedBy"] == [], f"{target}: {alert['status']}"
+# -- the contract, for every alert of every spec ----------------------------------------------
 
 
-# -- scenarios --------------------------------------------------------------------------
-
-
-def test_critical_hides_the_warning_of_the_same_node(alertmanager: Alertmanager, fire) -> None:
-    critical = on(rule_labels("HighCPUUsage", "critical"), "node-a:9100")
-    warning = on(rule_labels("HighCPUUsage", "warning"), "node-a:9100")
-    source, _ = fire(critical, warning)
-    assert_inhibited_by(alertmanager, warning, source)
-    # The critical itself still pages.
-    assert_active(alertmanager, critical)
-
-
-def test_critical_on_one_node_keeps_the_warning_of_another(
-    alertmanager: Alertmanager, fire
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_a_critical_hides_its_own_series_warning_and_no_other(
+    engine: tools.Engine, spec: Path, tmp_path: Path
 ) -> None:
-    critical = on(rule_labels("HighCPUUsage", "critical"), "node-a:9100")
-    control = on(rule_labels("HighCPUUsage", "warning"), "node-a:9100")
-    other_node = on(rule_labels("HighCPUUsage", "warning"), "node-b:9100")
-    source, _, _ = fire(critical, control, other_node)
-    assert_inhibited_by(alertmanager, control, source)
-    assert_active(alertmanager, other_node)
+    """For every critical the rules can raise: the warning of the same series (the same
+    labels but severity) is inhibited by it, and a warning that differs in any one label
+    the alert carries (job, a ``by`` label, instance, slo, burn-rate windows, ...) is not."""
+    out = generated(spec, tmp_path / "out")
+    alerts = fired(out)
+    for rule in _rules(out, "alert"):
+        wanted = {**rule["labels"], "alertname": rule["alert"]}
+        assert any(wanted.items() <= labels.items() for labels in alerts), (
+            f"no generated unit test fires {wanted}; the labels of its alerts are unknown"
+        )
+    hidden: dict[str, tuple[Labels, Labels]] = {}
+    shown: dict[str, Labels] = {}
+    for critical in (a for a in alerts if a["severity"] == "critical"):
+        shown[key(critical)] = critical
+        # A twin of a kind with no warning rule (ErrorBudgetCritical) would itself be a source.
+        warned = {a["alertname"] for a in alerts if a["severity"] == "warning"}
+        for target in sorted(set(hidden_by(critical["alertname"])) & warned):
+            twin = {**critical, "alertname": target, "severity": "warning"}
+            hidden[key(twin)] = (twin, critical)
+            names = set(critical) | kept_labels(out, critical["alertname"])
+            names |= {k for a in alerts if a["alertname"] == target for k in a}
+            names |= kept_labels(out, target)
+            for name in sorted(names - {"alertname", "severity"}):
+                other = {**twin, name: f"{twin[name]}-elsewhere" if name in twin else "elsewhere"}
+                shown[key(other)] = other
+    for warning in (a for a in alerts if a["severity"] == "warning"):
+        if key(warning) not in hidden:
+            shown[key(warning)] = warning
+    assert not set(hidden) & set(shown)
+    assert len(hidden) >= 2, f"{spec.name}: only {len(hidden)} criticals"
+    config = out / "alertmanager" / "alertmanager.yml"
+    with running(engine, config, tmp_path) as am:
+        verdicts(am, hidden, list(shown.values()))
 
 
-def test_exhausted_budget_hides_only_its_own_slos_low_budget_warning(
-    alertmanager: Alertmanager, fire
+def test_a_critical_on_one_queue_keeps_another_queues_warning(
+    engine: tools.Engine, tmp_path: Path
 ) -> None:
-    slo, other = slos_of("ErrorBudgetLow")[:2]
-    critical = rule_labels("ErrorBudgetCritical", "critical", slo=slo)
-    low = rule_labels("ErrorBudgetLow", "warning", slo=slo)
-    other_low = rule_labels("ErrorBudgetLow", "warning", slo=other)
-    source, _, _ = fire(critical, low, other_low)
-    assert_inhibited_by(alertmanager, low, source)
-    assert_active(alertmanager, other_low)
-
-
-def test_fast_burn_hides_only_its_own_slos_slow_burn(alertmanager: Alertmanager, fire) -> None:
-    slo, other = slos_of("ErrorBudgetBurn")[:2]
-    critical = rule_labels("ErrorBudgetBurn", "critical", slo=slo)
-    warning = rule_labels("ErrorBudgetBurn", "warning", slo=slo)
-    other_warning = rule_labels("ErrorBudgetBurn", "warning", slo=other)
-    # The windows differ (long/short labels) yet the warning is still the same alert.
-    assert critical["long"] != warning["long"]
-    source, _, _ = fire(critical, warning, other_warning)
-    assert_inhibited_by(alertmanager, warning, source)
-    assert_active(alertmanager, other_warning)
-
-
-def test_warnings_without_their_critical_stay_active(alertmanager: Alertmanager, fire) -> None:
-    """Every warning the rules can raise, on one node, next to one unrelated critical."""
-    critical = on(rule_labels("HighMemoryUsage", "critical"), "node-c:9100")
-    control = on(rule_labels("HighMemoryUsage", "warning"), "node-c:9100")
-    warnings = {
-        json.dumps(labels, sort_keys=True): labels
-        for rule in RULES
-        if rule["labels"]["severity"] == "warning"
-        for labels in [on({**rule["labels"], "alertname": rule["alert"]}, "node-c:9100")]
-        if labels != control
+    """Issue 14's instance: a threshold signal with ``by: [queue]``."""
+    out = generated(MAILER, tmp_path / "out")
+    rules = {
+        r["labels"]["severity"]: {**r["labels"], "alertname": r["alert"], "job": "mailer-queue"}
+        for r in _rules(out, "alert")
+        if r["alert"] == "QueueBacklog"
     }
-    assert len(warnings) >= 10, f"only {len(warnings)} distinct warnings in {ALERT_RULES}"
-    source, *_ = fire(critical, control, *warnings.values())
-    assert_inhibited_by(alertmanager, control, source)
-    for labels in warnings.values():
-        assert_active(alertmanager, labels)
+    critical = {**rules["critical"], "queue": "orders"}
+    same = {**rules["warning"], "queue": "orders"}
+    other = {**rules["warning"], "queue": "emails"}
+    with running(engine, out / "alertmanager" / "alertmanager.yml", tmp_path) as am:
+        verdicts(am, {key(same): (same, critical)}, [critical, other])

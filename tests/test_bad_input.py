@@ -201,8 +201,9 @@ def test_template_like_text_renders_literally_in_real_prometheus(tmp_path: Path)
                                 },
                                 "exp_annotations": {
                                     "summary": row["summary"],
+                                    # The text ends without a full stop, so one is added.
                                     "description": row["description"]
-                                    + " Now 5, above the warning threshold of 1.",
+                                    + ". Now 5, above the warning threshold of 1.",
                                     "runbook_url": row["runbook_url"],
                                 },
                             }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import shutil
@@ -9,9 +11,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_support import SAMOKODER, run_cli
+import yaml
+from cli_support import ROOT, SAMOKODER, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from generator.diff import budget_minutes, expr_changes, report
+from generator.diff import budget_minutes, expr_changes, read_yaml, report
+from generator.plan import service_files
+from generator.spec.loader import load_text
+
+MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
 
 GIT = ("git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false")
 
@@ -180,3 +189,192 @@ def test_pipes_in_values_cannot_break_the_table() -> None:
     text = report({"s/prometheus/alerts.yml": old}, {"s/prometheus/alerts.yml": new}, "b") or ""
     row = next(line for line in text.splitlines() if line.startswith("| annotation"))
     assert row.replace("\\|", "").count("|") == 4
+
+
+# -- every changed artifact is in the report --------------------------------------------------
+
+
+def files_of(name: str, text: str) -> dict[str, bytes]:
+    """Return the generated files of a spec, keyed as under out/."""
+    return dict(service_files(load_text(name, text)))
+
+
+def section(text: str, heading: str) -> str:
+    """Return the body of a ``#### heading`` section of a report ('' when absent)."""
+    parts = text.split(f"#### {heading}")
+    return parts[1].split("\n####")[0] if len(parts) > 1 else ""
+
+
+def test_two_jobs_target_down_pairs_both_show_after_a_job_rename() -> None:
+    """Issue 14's instance: TargetDown for two jobs differ only in ``job``; renaming one job
+    changed 6 lines of alerts.yml and the report had no Alerts section."""
+    text = MAILER.read_text()
+    old = files_of("mailer.yaml", text)
+    new = files_of("mailer.yaml", text.replace('job="mailer-queue"', 'job="mailer-queues"'))
+    out = report(old, new, "base") or ""
+    alerts = section(out, "Alerts")
+    for severity in ("warning", "critical"):
+        assert f"- removed **TargetDown** ({severity}, job=mailer-queue)" in alerts
+        assert re.search(rf"- added \*\*TargetDown\*\* \({severity}, job=mailer-queues\)", alerts)
+    # The other job's pair did not change, so it is not in the report.
+    assert "job=mailer-worker" not in alerts
+
+
+@functools.cache
+def base_trees() -> tuple[dict[str, bytes], ...]:
+    return tuple(files_of(p.name, p.read_text()) for p in (SAMOKODER, MAILER))
+
+
+LABEL_VALUE = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}", fullmatch=True)
+LABEL_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+def _rule_path(files: dict[str, bytes], kind: str) -> str:
+    name = "alerts.yml" if kind == "alert" else "recording_rules.yml"
+    return next(p for p in files if p.endswith(f"/prometheus/{name}"))
+
+
+def _identity(rule: dict, kind: str) -> tuple[str, dict[str, str]]:
+    return str(rule[kind]), {k: str(v) for k, v in (rule.get("labels") or {}).items()}
+
+
+def _names_rule(report_text: str, heading: str, rule: tuple[str, dict], all_rules: list) -> bool:
+    """True when one line of the section names the rule: its name and the value of every
+    label that tells it apart from another rule of the same name."""
+    name, labels = rule
+    siblings = [lab for n, lab in all_rules if n == name and lab != labels]
+    telling = {
+        k for other in siblings for k in set(labels) | set(other) if labels.get(k) != other.get(k)
+    }
+    body = section(report_text, heading)
+    return any(
+        name in line and all(labels[k] in line for k in telling if k in labels)
+        for line in body.splitlines()
+    )
+
+
+@st.composite
+def rule_edits(draw: st.DrawFn, files: dict[str, bytes], kind: str):
+    """Return ``(new files, identities that must be named)`` after one random rule edit."""
+    path = _rule_path(files, kind)
+    doc = read_yaml(files[path])
+    places = [
+        (g, r) for g, group in enumerate(doc["groups"]) for r, rule in enumerate(group["rules"])
+    ]
+    g, r = draw(st.sampled_from(places))
+    rule = doc["groups"][g]["rules"][r]
+    before = _identity(rule, kind)
+    edit = draw(
+        st.sampled_from(
+            ["label", "drop label", "annotation", "expr", "for", "remove", "add", "rename"]
+        )
+    )
+    if edit == "drop label" and not rule.get("labels"):
+        edit = "label"
+    if kind == "record" and edit in ("annotation", "for"):
+        edit = "expr"
+    changed = copy.deepcopy(rule)
+    if edit == "label":
+        changed.setdefault("labels", {})[draw(LABEL_NAME)] = "x-" + draw(LABEL_VALUE)
+    elif edit == "drop label":
+        del changed["labels"][draw(st.sampled_from(sorted(changed["labels"])))]
+    elif edit == "annotation":
+        changed.setdefault("annotations", {})[draw(LABEL_NAME)] = "note " + draw(LABEL_VALUE)
+    elif edit == "expr":
+        changed["expr"] = f"({changed['expr']}) * {draw(st.integers(2, 9))}"
+    elif edit == "for":
+        changed["for"] = draw(
+            st.sampled_from(["1m", "7m", "2h", "0s"]).filter(lambda f: f != rule.get("for"))
+        )
+    elif edit == "rename":
+        changed[kind] = changed[kind] + ("X" if kind == "alert" else ":x")
+    rules = doc["groups"][g]["rules"]
+    if edit == "remove":
+        del rules[r]
+    elif edit == "add":
+        changed.setdefault("labels", {})["copy"] = draw(LABEL_VALUE)
+        rules.insert(r + 1, changed)
+    else:
+        rules[r] = changed
+    after = _identity(changed, kind)
+    new = {**files, path: yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()}
+    named = [before] if edit != "add" else [after]
+    if edit not in ("remove", "add") and after != before:
+        named.append(after)
+    return new, named, edit
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_edited_rule_is_named_in_the_report(data: st.DataObject) -> None:
+    files = base_trees()[data.draw(st.integers(0, len(base_trees()) - 1), label="tree")]
+    kind = data.draw(st.sampled_from(["alert", "record"]))
+    new, named, edit = data.draw(rule_edits(files, kind))
+    text = report(files, new, "base")
+    assert text is not None, edit
+    heading = "Alerts" if kind == "alert" else "Recording rules"
+    every = []
+    for tree in (files, new):
+        doc = read_yaml(tree[_rule_path(tree, kind)])
+        every += [_identity(r, kind) for g in doc["groups"] for r in g["rules"]]
+    for identity in named:
+        assert _names_rule(text, heading, identity, every), (edit, identity, text)
+
+
+def _flat_panels(board: dict) -> list[dict]:
+    return [p for top in board["panels"] for p in (top, *(top.get("panels") or []))]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_edited_panel_is_named_in_the_report(data: st.DataObject) -> None:
+    files = base_trees()[0]  # Samokoder: the tree with a dashboard
+    path = next(p for p in sorted(files) if p.endswith(".json"))
+    board = json.loads(files[path])
+    flat = _flat_panels(board)
+    panel = flat[data.draw(st.integers(0, len(flat) - 1), label="panel")]
+    old_title = panel["title"]
+    edit = data.draw(
+        st.sampled_from(
+            ["title", "x", "w", "unit", "query", "description", "id", "type", "remove", "add"]
+        )
+    )
+    named = [old_title]
+    if edit == "title":
+        panel["title"] = old_title + " " + data.draw(LABEL_VALUE)
+        named = [panel["title"]]
+    elif edit in ("x", "w"):
+        panel["gridPos"][edit] += data.draw(st.integers(1, 4))
+    elif edit == "unit":
+        panel.setdefault("fieldConfig", {}).setdefault("defaults", {})["unit"] = "x" + data.draw(
+            LABEL_VALUE
+        )
+    elif edit == "query" and panel.get("targets"):
+        panel["targets"][0]["expr"] = (
+            f"({panel['targets'][0]['expr']}) > {data.draw(st.integers(1, 9))}"
+        )
+    elif edit == "description":
+        panel["description"] = "about " + data.draw(LABEL_VALUE)
+    elif edit in ("id", "query"):
+        panel["id"] = 1000 + data.draw(st.integers(0, 99))
+    elif edit == "type":
+        panel["type"] = "x" + panel["type"]
+    elif edit in ("remove", "add"):
+        holder = next(h for h in [board, *board["panels"]] if panel in (h.get("panels") or []))
+        if edit == "remove":
+            holder["panels"].remove(panel)
+        else:
+            twin = {**copy.deepcopy(panel), "id": 2000, "title": "New " + data.draw(LABEL_VALUE)}
+            holder["panels"].append(twin)
+            named = [twin["title"]]
+    new = {**files, path: json.dumps(board, indent=2).encode()}
+    text = report(files, new, "base")
+    assert text is not None, edit
+    body = section(text, f"Dashboard `{path.split('/', 1)[1]}`")
+    for title in named:  # a repeated title is shown as "title #2"
+        assert re.search(rf"\*\*{re.escape(title)}( #\d+)?\*\*", body), (edit, title, text)
+
+
+def test_an_untouched_tree_reports_nothing() -> None:
+    for files in base_trees():
+        assert report(files, dict(files), "base") is None

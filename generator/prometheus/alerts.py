@@ -59,6 +59,15 @@ def _where(sig: Signal) -> str:
     return " on {{ $labels.instance }}" if "instance" in sig.by else ""
 
 
+def _lead(row: Threshold, sig: Signal) -> str:
+    """Return the words before the value: the row's description or the signal's help as a
+    sentence, then "Now"; without either, "<Signal in words> is"."""
+    text = (row.description or sig.help).strip()
+    if not text:
+        return f"{sig.key.replace('_', ' ').capitalize()} is"
+    return literal(text if text.endswith((".", "!", "?")) else f"{text}.") + " Now"
+
+
 def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
     """Return one rule per severity of a threshold-table row, warning first."""
     sig = row.signal
@@ -67,9 +76,8 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
     word = "above" if row.direction == "above" else "below"
     rules = []
     for severity, value in row.levels():
-        lead = literal(row.description or sig.help or sig.key.replace("_", " ").capitalize())
         description = (
-            f"{lead} Now {templated_value(sig)}{_where(sig)}, {word} the {severity} "
+            f"{_lead(row, sig)} {templated_value(sig)}{_where(sig)}, {word} the {severity} "
             f"threshold of {threshold_text(sig, value)}."
         )
         rules.append(

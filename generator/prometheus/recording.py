@@ -195,8 +195,9 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
-    """Return the objective, the error budget and the budget remaining (ratio, percent) and
-    the seed's availability series, each read straight from the period's error ratio.
+    """Return the objective, the error budget, the budget remaining (ratio, percent), the
+    good ratio over the period and, for an availability SLO, the seed's availability series,
+    each read straight from the period's error ratio.
 
     None reads another rule of its own group: vmalert (and any ruler that evaluates a group's
     rules without waiting for their writes) would see the previous evaluation's value.
@@ -205,13 +206,14 @@ def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
     sel = names.slo_selector(service, slo)
     period_ratio = f"{names.slo_error_ratio(slo.period)}{sel}"
     budget = format_number(slo.error_budget)
+    target = format_number(slo.target)
     remaining = f"1 - {period_ratio} / {budget}"
+    seed = [
+        {"record": names.availability_current(service), "expr": f"1 - {period_ratio}"},
+        {"record": names.availability_target(service), "expr": f"vector({target})"},
+    ]
     return [
-        {
-            "record": names.SLO_OBJECTIVE,
-            "expr": f"vector({format_number(slo.target)})",
-            "labels": labels,
-        },
+        {"record": names.SLO_OBJECTIVE, "expr": f"vector({target})", "labels": labels},
         {"record": names.SLO_ERROR_BUDGET, "expr": f"vector({budget})", "labels": labels},
         {"record": names.SLO_BUDGET_REMAINING, "expr": remaining, "labels": labels},
         {
@@ -219,16 +221,9 @@ def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
             "expr": f"100 * ({remaining})",
             "labels": labels,
         },
-        {
-            "record": names.availability_current(service),
-            "expr": f"1 - {period_ratio}",
-            "labels": labels,
-        },
-        {
-            "record": names.availability_target(service),
-            "expr": f"vector({format_number(slo.target)})",
-            "labels": labels,
-        },
+        {"record": names.SLO_GOOD_RATIO, "expr": f"1 - {period_ratio}", "labels": labels},
+        # The seed's names say "availability": only an availability SLO gets them.
+        *({**r, "labels": labels} for r in seed if slo.slo_type == "availability"),
     ]
 
 

@@ -73,6 +73,10 @@ class Dashboard:
         return tuple(p for row in self.rows for p in row.panels)
 
 
+def _by(labels: tuple[str, ...]) -> str:
+    return f" by {', '.join(labels)}" if labels else ""
+
+
 def _unknown(kind: str, key: object, known: list[str]) -> str:
     hint = difflib.get_close_matches(str(key), known, n=1)
     tip = f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(known) or 'none'}"
@@ -157,7 +161,8 @@ class _Context:
             return None
         levels = levels_of.get(key)
         worst = "min" if levels and levels.direction == "below" else "max"
-        return {"signal": sig, "by": sig.by, "aggregate": worst}, sig.unit, levels, sig.help
+        text = sig.help or f"{key.replace('_', ' ').capitalize()} ({sig.kind} signal `{key}`)."
+        return {"signal": sig, "by": sig.by, "aggregate": worst}, sig.unit, levels, text
 
     def rate(self, path: Path, ref: dict, _levels: dict, _budget: Levels) -> tuple | None:
         series = self.r.series(self.metrics, path, ("counter",))
@@ -166,7 +171,8 @@ class _Context:
         if "quantiles" in ref:
             self.r.fail((*path, "quantiles"), "a rate has no quantiles; use `quantiles:` instead")
         fields = {"metric": series.metric, "by": tuple(ref.get("by", ())), "aggregate": "sum"}
-        return fields, "per_second", None, series.metric.help
+        text = f"Per-second rate of {series.metric.name}{_by(fields['by'])}."
+        return fields, "per_second", None, series.metric.help or text
 
     def quantiles(self, path: Path, ref: dict, _levels: dict, _budget: Levels) -> tuple | None:
         series = self.r.series(self.metrics, path, ("histogram",))
@@ -177,7 +183,9 @@ class _Context:
             self.r.fail(path, f"metrics.{series.metric.key} records no quantiles; list `quantiles`")
             return None
         fields = {"metric": series.metric, "by": tuple(ref.get("by", ())), "quantiles": qs}
-        return {**fields, "aggregate": "max"}, "seconds", None, series.metric.help
+        shown = ", ".join(f"P{promql.format_number(q * 100)}" for q in qs)
+        text = f"{shown} of {series.metric.name}{_by(fields['by'])}."
+        return {**fields, "aggregate": "max"}, "seconds", None, series.metric.help or text
 
     def budget(self, path: Path, name: str, _levels: dict, budget: Levels) -> tuple | None:
         slo = self.slos.get(name)

@@ -108,8 +108,7 @@ def schema_errors(source: Source) -> list[SpecError]:
 def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecError]:
     path: Path = tuple(error.absolute_path)
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
-        return _describe(source, best) if best is not None else []
+        return _describe_alternatives(source, error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
         out = []
@@ -150,7 +149,54 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
             "percentage such as 99.9"
         )
     message = messages.get(error.validator, lambda: error.message)()
+    if error.validator == "type" and error.validator_value == "number":
+        message += _seconds_hint(error.instance)
     return [source.error(path, message)]
+
+
+def _describe_alternatives(source: Source, error: jsonschema.ValidationError) -> list[SpecError]:
+    """Describe a value that fits none of a ``oneOf``'s forms (an SLI is bad+total,
+    good+total or latency): the problems of the form whose fields it uses, or, when it uses
+    none of them, the list of forms and the fields it has."""
+    forms = [f.get("required", []) for f in error.validator_value]
+    found = list(error.instance) if isinstance(error.instance, dict) else []
+    shared = [len(set(required) & set(found)) for required in forms]
+    if all(forms) and found and max(shared) > 0:
+        best = shared.index(max(shared))
+        return [
+            problem
+            for sub in error.context
+            if sub.relative_schema_path[0] == best
+            for problem in _describe(source, sub)
+        ]
+    if not all(forms) or not isinstance(error.instance, dict):
+        best_match = jsonschema.exceptions.best_match(error.context)
+        return _describe(source, best_match) if best_match is not None else []
+    field = next((p for p in reversed(error.absolute_path) if isinstance(p, str)), "")
+    noun = _FORM_NOUNS.get(str(field), f"'{field}'" if field else "this value")
+    accepted = ["{" + ", ".join(required) + "}" for required in forms]
+    listed = ", ".join(accepted[:-1]) + f" or {accepted[-1]}" if len(accepted) > 1 else accepted[0]
+    message = f"{noun} is one of {listed}; found {{{', '.join(found)}}}"
+    return [source.error(tuple(error.absolute_path), message)]
+
+
+# What a reader calls the values that a oneOf lets take several forms.
+_FORM_NOUNS = {"sli": "an SLI"}
+
+
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def _seconds_hint(value: object) -> str:
+    """Return a hint for a duration written where seconds are wanted: '300ms' -> 0.3."""
+    if not isinstance(value, str):
+        return ""
+    number, unit = value.strip().rstrip("smh"), value.strip()[len(value.strip().rstrip("smh")) :]
+    try:
+        seconds = float(number) * _SECONDS[unit]
+    except (KeyError, ValueError):
+        return ""
+    return f"; write seconds as a number, such as {promql.format_number(seconds)} for {value}"
 
 
 # JSON Schema type names in a YAML writer's words.
@@ -315,6 +361,16 @@ class _Resolver:
         error_budget = self.error_budget()
         thresholds = self.thresholds(signals)
         routing = resolve_routing(self.src, self.errors)
+        if routing is not None and "runbook_base_url" not in self.d:
+            # The default runbook_url is a path in this repository: fine on a dashboard
+            # beside the checkout, useless in a Telegram message or on a pager.
+            self.fail(
+                ("routing",),
+                "alerts sent to people need runbook links they can open: set "
+                "runbook_base_url to where docs/alerts.md is served, such as "
+                f"https://git.example.com/org/repo/blob/main/out/{self.d['service']}"
+                "/docs/alerts.md",
+            )
         dashboard = resolve_dashboard(self, metrics, signals, slos, thresholds, error_budget)
         if self.errors:
             raise SpecInvalid(self.errors)
