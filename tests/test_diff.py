@@ -100,7 +100,7 @@ def test_it_reads_artifacts_so_a_generator_change_shows(repo: Path) -> None:
     """No spec change: an artifact edited as a changed generator would leave it."""
     alerts = repo / "out/samokoder/prometheus/alerts.yml"
     text = alerts.read_text()
-    first = text.index("for: 10m")
+    first = text.index("for: 10m", text.index("alert: HighCPUUsage"))
     alerts.write_text(text[:first] + "for: 5m" + text[first + len("for: 10m") :])
     out = run_cli("diff", cwd=repo).stdout
     assert "Changed **HighCPUUsage** (warning):" in out
