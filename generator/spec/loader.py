@@ -356,6 +356,7 @@ class _Resolver:
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
         self.reachable_burn_rates(slos, burn_rates)
+        self.windows_tile(rate_window, period, burn_rates)
         windows = sorted({rate_window} | {w for b in burn_rates for w in (b.long, b.short)})
         signals = self.signals(metrics, slos, windows)
         error_budget = self.error_budget()
@@ -636,6 +637,51 @@ class _Resolver:
                 )
             out.append(BurnRate(r["severity"], long_, short, float(r["budget_consumed"]), for_))
         return tuple(out)
+
+    def windows_tile(self, rate_window: int, period: int, burn_rates: tuple[BurnRate, ...]) -> None:
+        """Every SLO window is a whole number of rate windows, and the rate window a whole
+        number of minutes.
+
+        SLO events are recorded in slices of one rate window, and an error ratio over a
+        window sums the slices inside it. A window that the slices do not tile (5m over 2m
+        slices) sums 2 or 3 slices depending on the evaluation phase and the engine (ranges
+        are left-open since Prometheus 3), so the alert fires on a different span than its
+        name says and the generated tests pass on one engine and fail on another. The
+        generated tests feed one sample a minute, hence whole minutes.
+        """
+        if not rate_window:
+            return
+        if rate_window % 60:
+            self.clash(
+                (("rate_window",),),
+                "a rate window is a whole number of minutes (SLO events are counted in "
+                "rate-window slices, and the generated tests step by the minute)",
+            )
+            return
+        rows = [(("period",), period)]
+        rows += [
+            ((("burn_rates", i, w)), v)
+            for i, b in enumerate(burn_rates)
+            for w, v in (("long", b.long), ("short", b.short))
+        ]
+        untiled = [(path, w) for path, w in rows if w and w % rate_window]
+        why = (
+            f"not a whole number of {promql.format_duration(rate_window)} rate windows, the "
+            "slices SLO events are counted in: it would sum a different span on each evaluation"
+        )
+        if untiled and self._written(("rate_window",)):
+            spans = sorted({w for _, w in untiled})
+            self.fail(
+                ("rate_window",),
+                f"the {', '.join(map(promql.format_duration, spans))} "
+                f"window{'s are' if len(spans) > 1 else ' is'} {why}; choose a rate window "
+                "that divides every burn-rate window and the period",
+            )
+            return
+        for path, window in untiled:
+            self.clash(
+                (path, ("rate_window",)), f"the {promql.format_duration(window)} window is {why}"
+            )
 
     def reachable_burn_rates(self, slos: tuple[SLO, ...], burn_rates: tuple[BurnRate, ...]) -> None:
         """An alert at burn rate x fires when errors exceed x times the budget; past 100 %
