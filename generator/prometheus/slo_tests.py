@@ -163,8 +163,37 @@ def slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
     return cases
 
 
+def _value_case_plan(service: Service, slo: SLO) -> tuple[int, int, int]:
+    """Return (quiet minutes before, busy minutes, quiet minutes after) for
+    :func:`slo_value_case`, derived from the period and the burn-rate windows.
+
+    The busy hour must end longer ago than the longest burn-rate window (so a budget
+    computed over that window instead of the period would forget it) and everything must
+    lie inside the period (so the period's sum sees all of it). Where the period leaves no
+    room beyond the longest window, the busy hour sits in the middle of the period. All
+    spans are whole rate windows, so each count slice sees one rate (see ``segments``).
+    """
+    step = service.rate_window // 60
+    period = slo.period // 60
+    longest = max((b.long for b in service.burn_rates), default=0) // 60
+
+    def up(minutes: int) -> int:
+        return -(-minutes // step) * step
+
+    def down(minutes: int) -> int:
+        return minutes // step * step
+
+    hot, margin = up(60), 4 * step  # the idle edges and the check inside the tail
+    after = up(longest + 60)
+    if after + hot + margin + step > period:
+        after = down((period - hot - margin) // 2)
+    before = max(step, down(min(12 * 60, period - hot - after - margin)))
+    return before, hot, after
+
+
 def slo_value_case(service: Service, slo: SLO) -> dict:
-    """Quiet traffic, one busy hour with errors at twice the budget, then three quiet days.
+    """Quiet traffic, one busy hour with errors at twice the budget, then quiet traffic for
+    longer than the longest burn-rate window (three days by default), inside the period.
 
     The expected budget remaining is bad count / total count over the period, computed
     here exactly; an average of 5m ratios would report far more budget left.
@@ -173,14 +202,8 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
     busy_ratio = min(2 * slo.error_budget, 1.0)
     step = service.rate_window // 60  # minutes between the count group's evaluations
 
-    def whole(minutes: int) -> int:
-        """Round up to whole rate windows: each 5m count then sees one rate (see segments)."""
-        return -(-minutes // step) * step
-
     idle = 2 * step  # idle edges keep every window whole
-    # The busy hour ends more than 3 days before the check: it must still count in the period
-    # (a budget computed over the longest alert window instead would forget it).
-    before, hot, after = whole(12 * 60), whole(60), whole((3 * 24 + 1) * 60)
+    before, hot, after = _value_case_plan(service, slo)
     plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (hot, busy, busy_ratio), (after, quiet, 0.0)]
     plan.append((idle, 0.0, 0.0))
     series: dict[str, list[tuple[int, float]]] = {}
@@ -206,7 +229,8 @@ def slo_value_case(service: Service, slo: SLO) -> dict:
 
     return {
         "name": (
-            f"{slo.name}: one busy hour of errors 3 days ago leaves {rounded(remaining)}% of the "
+            f"{slo.name}: one busy hour of errors {format_duration(after * 60)} ago leaves "
+            f"{rounded(remaining)}% of the "
             f"budget (traffic-weighted; an average of 5m ratios would claim {rounded(unweighted)}%)"
         ),
         "interval": "1m",
