@@ -1,7 +1,8 @@
 """promtool unit tests for the generated rules.
 
-Three files: threshold and TargetDown alerts (threshold_tests.py), SLO burn-rate and budget
-alerts, and SLO values on a known traffic pattern (slo_tests.py). Every file names the rule
+Four files: threshold and TargetDown alerts (threshold_tests.py), SLO burn-rate and budget
+alerts, and SLO values on a known traffic pattern (slo_tests.py), and the burn-rate pairs'
+detection and reset times (burn_rate_tests.py). Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 from ..promql import format_duration
 from ..spec.model import Service
 from . import alerts, recording
+from .burn_rate_tests import burn_rate_cases
 from .slo_tests import slo_alert_cases, slo_value_case
 from .threshold_tests import target_cases, threshold_cases
 
 RECORDING_RULES = "recording_rules.yml"
 ALERT_RULES = "alerts.yml"
-EXPRESSION_TESTS = "promql_expr_test"
 
 
 def group_order(service: Service, with_alerts: bool = True) -> list[str]:
@@ -51,6 +52,8 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     slow = format_duration(service.rate_window)
     slo_alerts = [c for s in service.slos for c in slo_alert_cases(service, s)]
     out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
+    # Detection and reset times of every burn-rate pair on a step of the error ratio.
+    out["burn_rate_times_test.yml"] = suite(burn_rate_cases(service), slow)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, s) for s in service.slos]
