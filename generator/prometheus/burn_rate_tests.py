@@ -272,7 +272,7 @@ def steady_case(service: Service, factor: float) -> dict | None:
     end = -(-(max(p.burn.short for p in pairs) + 2 * e) // e) * e
     return {
         "name": f"{BURN_ALERT}: a steady burn at {_rates_text(pairs)}, just under the "
-        f"{format_number(factor)}x factor: its window pairs never fire",
+        f"{format_number(round(factor, 3))}x factor: its window pairs never fire",
         "interval": format_duration(SAMPLE),
         "input_series": _series([(end // SAMPLE + 1, hot)]),
         EXPRESSION_TESTS: [_never(alert_selector(service, p.slo, p.burn), 0, end) for p in pairs],
@@ -284,11 +284,13 @@ def burn_rate_cases(service: Service) -> list[dict]:
 
     The first step case gives the SLOs that read separate series the ``STEP_BURN_RATES`` in
     turn (SLOs on shared series get what those series give them), so one costly case, whose
-    clean prefix fills the longest window, measures several burn rates. Step cases follow
-    until every burn rate has been used, then cheap ones for any pair not yet measured
-    above its factor, each with a prefix as long as its own pairs' windows.
+    clean prefix fills the longest window, measures several burn rates. Step cases follow,
+    without the longest pairs, until every burn rate has been used; then one for any pair
+    not yet measured above its factor. Each prefix is as long as its own pairs' windows.
     """
     groups = _groups(service)
+    every = {(s.name, b.long, b.short) for s in service.slos for b in service.burn_rates}
+    longest = max(b.long for b in service.burn_rates)
     cases: list[dict] = []
     done: set[Key] = set()
     used: set[float] = set()
@@ -299,13 +301,15 @@ def burn_rate_cases(service: Service) -> list[dict]:
             rate = STEP_BURN_RATES[(i + turn) % len(STEP_BURN_RATES)]
             used.add(rate)
             rates.update({name: rate for name in group})
-        turn += 1
         burns = {s.name: min(rates[s.name], 1 / s.error_budget) for s in service.slos}
-        case = step_case(service, burns)
+        # Only the first case fills the longest window (days of evaluations); later ones
+        # measure the shorter pairs, with a prefix as long as theirs.
+        only = None if turn == 0 else {k for k in every if k[1] < longest}
+        turn += 1
+        case = step_case(service, burns, only=only)
         if case is not None:
-            done |= _detected(service, burns)
+            done |= _detected(service, burns) & (every if only is None else only)
             cases.append(case)
-    every = {(s.name, b.long, b.short) for s in service.slos for b in service.burn_rates}
     missing = every - done
     if missing:
         rate = STEP_BURN_RATES[0]

@@ -90,9 +90,22 @@ def timing_table(period: int, burn_rates: tuple[BurnRate, ...], error_budget: fl
                 cells.append(f"{_minutes(detect)} / {_minutes(reset)}")
         pair = (
             f"{format_duration(burn.long)}/{format_duration(burn.short)} "
-            f"({format_number(burn.factor(period))}x"
+            f"({format_number(round(burn.factor(period), 3))}x"
             + (f", for {format_duration(burn.for_)}" if burn.for_ else "")
             + ")"
         )
         rows.append(f"| {pair} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
+
+
+def for_costs(burn_rates: tuple[BurnRate, ...]) -> list[str]:
+    """Return one sentence per pair that carries a ``for``: what it costs in detection."""
+    return [
+        f"The {format_duration(b.long)}/{format_duration(b.short)} pair waits `for` "
+        f"{format_duration(b.for_)}: every one of its detection times above is "
+        f"{format_duration(b.for_)} later than the window pair alone would detect, while its "
+        "short window would already reset it after a burn; the SRE Workbook's pairs carry no "
+        "`for`."
+        for b in burn_rates
+        if b.for_
+    ]
