@@ -136,12 +136,6 @@ MUTATIONS = {
     "burn-for": ("alerts.yml", lambda t: _burn_for(t, "1h"), "burn_rate_times"),
     # A factor off: the latency SLO's 1h/5m pair at 20x must open within 43m12s.
     "burn-factor": ("alerts.yml", lambda t: t.replace("> 14.4\n", "> 20\n"), "burn_rate_times"),
-    # A short window off (1h/5m read as 1h/30m): the reset comes late.
-    "burn-short-window": (
-        "alerts.yml",
-        lambda t: re.sub(r"ratio_rate5m(\{[^}]*\} / [0-9.]+ > 14.4)", r"ratio_rate30m\1", t),
-        "burn_rate_times",
-    ),
     "for-zero": ("alerts.yml", lambda t: re.sub(r"for: \d+m", "for: 0s", t), "threshold_alerts"),
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
