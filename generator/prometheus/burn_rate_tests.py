@@ -43,6 +43,7 @@ while a window fills) is compared.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -83,10 +84,8 @@ def alert_selector(service: Service, slo: SLO, burn: BurnRate) -> str:
     """Return the selector of the engine's ``ALERTS`` series of one firing SLO x pair."""
     rule = alerts.burn_rate_rule(service, slo, burn)
     labels = {"alertname": BURN_ALERT, "alertstate": "firing", **rule["labels"]}  # type: ignore[dict-item]
-    inner = ", ".join(
-        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in labels.items()
-    )
+    # A JSON string is a valid PromQL string literal (Go's escapes).
+    inner = ", ".join(f"{k}={json.dumps(str(v), ensure_ascii=False)}" for k, v in labels.items())
     return f"ALERTS{{{inner}}}"
 
 
