@@ -102,10 +102,9 @@ def for_costs(burn_rates: tuple[BurnRate, ...]) -> list[str]:
     """Return one sentence per pair that carries a ``for``: what it costs in detection."""
     return [
         f"The {format_duration(b.long)}/{format_duration(b.short)} pair waits `for` "
-        f"{format_duration(b.for_)}: every one of its detection times above is "
-        f"{format_duration(b.for_)} later than the window pair alone would detect, while its "
-        "short window would already reset it after a burn; the SRE Workbook's pairs carry no "
-        "`for`."
+        f"{format_duration(b.for_)}: each of its detection times above includes that "
+        f"{format_duration(b.for_)}. The SRE Workbook's pairs carry none: their short window "
+        "already resets them once a burn is over."
         for b in burn_rates
         if b.for_
     ]
