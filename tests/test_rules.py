@@ -90,6 +90,16 @@ def _unweighted_period(text: str) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def _burn_for(text: str, duration: str) -> str:
+    """The burn-rate pairs with a `for` again, as before the SRE Workbook's defaults."""
+    data = yaml.safe_load(text)
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            if rule["alert"] == "ErrorBudgetBurn":
+                rule["for"] = duration
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 MUTATIONS = {
     # A threshold moved: the silent test just inside the old boundary, or the annotation
     # text of the firing test, must notice.
@@ -122,6 +132,10 @@ MUTATIONS = {
         ),
         "slo_values",
     ),
+    # The pre-Workbook defaults: `for` on the burn-rate pairs delays every detection.
+    "burn-for": ("alerts.yml", lambda t: _burn_for(t, "1h"), "burn_rate_times"),
+    # A factor off: the latency SLO's 1h/5m pair at 20x must open within 43m12s.
+    "burn-factor": ("alerts.yml", lambda t: t.replace("> 14.4\n", "> 20\n"), "burn_rate_times"),
     "for-zero": ("alerts.yml", lambda t: re.sub(r"for: \d+m", "for: 0s", t), "threshold_alerts"),
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
@@ -201,7 +215,7 @@ def test_slo_alerts_carry_the_contract_labels_and_bounded_for() -> None:
     assert len(burn) == 4 * 3  # every pair for each of the three SLOs
     for r in rules:
         slow = r["alert"] == "ErrorBudgetBurn" and r["labels"]["long"] in ("1d", "3d")
-        assert _for_seconds(r["for"]) <= (3 * 3600 if slow else 3600), r
+        assert _for_seconds(r.get("for", "0s")) <= (3 * 3600 if slow else 3600), r
         if r["alert"].startswith("ErrorBudget"):
             assert {"slo", "slo_type"} <= set(r["labels"])
     factors = sorted(float(re.search(r"> ([0-9.]+)$", r["expr"].splitlines()[0])[1]) for r in burn)

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from .. import signals as names
 from ..grafana.dashboard import threshold_steps
-from ..prometheus import alerts
+from ..prometheus import alerts, windows
 from ..prometheus.windows import describe_factor
 from ..promql import format_duration, format_number
 from ..spec.dashboard import Dashboard, Levels, Panel
@@ -152,6 +152,7 @@ class AlertDoc:
     panels: list[PanelDoc]
     exprs: list[str]
     signal_key: str = ""
+    timing: Markup | str = ""  # burn-rate alerts: detection and reset times per pair
 
 
 def value_text(unit: str, value: float) -> str:
@@ -409,7 +410,29 @@ def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
         checks=slo_checks(service, alert, budget_panels[0] if budget_panels else None),
         panels=budget_panels,
         exprs=exprs,
+        timing=_burn_timing(service) if alert == BURN_ALERT else "",
     )
+
+
+def _burn_timing(service: Service) -> Markup:
+    """Return the burn-rate pairs' detection and reset times (SRE Workbook) and the cost of
+    any ``for``, as Markdown."""
+    budgets = sorted({s.error_budget for s in service.slos})
+    periods = sorted({s.period for s in service.slos})
+    parts = [
+        "How soon each pair fires after the error ratio steps up to a burn rate, and how "
+        "soon it resets after the burn ends (detect / reset; the SRE Workbook's figures: "
+        "long window x factor / burn rate, and short window x (1 - factor / burn rate)). "
+        "The generated tests (`burn_rate_times_test.yml`) check each pair on every engine: "
+        "silent until one scrape interval before its detection time, firing by one "
+        "evaluation interval after it, and the same around its reset time."
+    ]
+    for period in periods:
+        title = f"Period {format_duration(period)}:" if len(periods) > 1 else ""
+        table = windows.timing_table(period, service.burn_rates, budgets[0])
+        parts.append(f"{title}\n\n{table}".strip())
+    parts += windows.for_costs(service.burn_rates)
+    return Markup("\n\n".join(parts))
 
 
 def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:

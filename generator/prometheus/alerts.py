@@ -122,10 +122,12 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
         )
     )
     spent = format_number(burn.budget_consumed)
+    # No `for` unless the spec sets one: the short window resets the alert (SRE Workbook).
+    delay = {"for": format_duration(burn.for_)} if burn.for_ else {}
     return {
         "alert": BURN_ALERT,
         "expr": expr,
-        "for": format_duration(burn.for_) if burn.for_ else "0s",
+        **delay,
         "labels": {**_slo_labels(service, slo, burn.severity), "long": long_, "short": short},
         "annotations": {
             "summary": literal(f"The {slo.name} SLO is burning its error budget too fast."),

@@ -8,6 +8,8 @@ from ..promql import format_number
 from .humanize import humanize, humanize_duration
 from .synthetic import Feed
 
+EXPRESSION_TESTS = "promql_expr_test"  # vmalert-tool's twin field: metricsql_expr_test
+
 
 def input_series(feeds: list[Feed], minutes: int) -> list[dict[str, str]]:
     out, seen = [], set()

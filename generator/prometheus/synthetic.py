@@ -119,6 +119,12 @@ def sli_feeds(sli: SLI, error_ratio: float) -> list[Feed]:
 
 def sli_error_ratio(sli: SLI, feeds: list[Feed]) -> float:
     """Return the error ratio an SLI computes from ``feeds`` (0 when there is no traffic)."""
+    bad, events = sli_counts(sli, feeds)
+    return bad / events if events else 0.0
+
+
+def sli_counts(sli: SLI, feeds: list[Feed]) -> tuple[float, float]:
+    """Return (bad events, all events) per minute that an SLI counts from ``feeds``."""
 
     def total(name: str, matchers: tuple[Matcher, ...]) -> float:
         return sum(f.step for f in feeds if f.name == name and matches(dict(f.labels), matchers))
@@ -136,7 +142,7 @@ def sli_error_ratio(sli: SLI, feeds: list[Feed]) -> float:
         else:
             assert sli.good is not None
             bad = events - total(sli.good.metric.name, sli.good.all_matchers)
-    return bad / events if events else 0.0
+    return bad, events
 
 
 def quantile_value(

@@ -2,7 +2,8 @@
 
 The files: threshold and TargetDown alerts (threshold_tests.py), MetricAbsent
 (absent_tests.py), SLO burn-rate and budget alerts, SLO values on a known traffic
-pattern (slo_tests.py), and values at the edges: zero denominators, no observations,
+pattern (slo_tests.py), the burn-rate pairs' detection and reset times
+(burn_rate_tests.py), and values at the edges: zero denominators, no observations,
 series born non-zero (edge_tests.py). Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
@@ -14,13 +15,13 @@ from ..promql import format_duration
 from ..spec.model import Service
 from . import alerts, recording
 from .absent_tests import absent_cases
+from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases
 from .slo_tests import slo_alert_cases, slo_value_case
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
 
 RECORDING_RULES = "recording_rules.yml"
 ALERT_RULES = "alerts.yml"
-EXPRESSION_TESTS = "promql_expr_test"
 
 
 def group_order(service: Service, with_alerts: bool = True) -> list[str]:
@@ -62,6 +63,8 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     slow = format_duration(service.rate_window)
     slo_alerts = [c for s in service.slos for c in slo_alert_cases(service, s)]
     out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
+    # Detection and reset times of every burn-rate pair on a step of the error ratio.
+    out["burn_rate_times_test.yml"] = suite(burn_rate_cases(service), slow)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, s) for s in service.slos]

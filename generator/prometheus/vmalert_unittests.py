@@ -11,7 +11,8 @@ get a twin here, in ``tests/vmalert/``; the alert suites run unchanged on both t
 from __future__ import annotations
 
 from ..spec.model import Service
-from .unittests import EXPRESSION_TESTS, suites
+from .promtool_cases import EXPRESSION_TESTS
+from .unittests import suites
 
 METRICSQL_TESTS = "metricsql_expr_test"
 FOLDER = "vmalert"  # beside the promtool suites, under prometheus/tests/

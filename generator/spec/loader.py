@@ -610,8 +610,8 @@ class _Resolver:
         rows = self.d.get("burn_rates")
         if rows is None:
             rows = [
-                {"severity": s, "long": lw, "short": sw, "budget_consumed": b, "for": f}
-                for s, lw, sw, b, f in DEFAULT_BURN_RATES
+                {"severity": s, "long": lw, "short": sw, "budget_consumed": b}
+                for s, lw, sw, b in DEFAULT_BURN_RATES
             ]
         out = []
         for i, r in enumerate(rows):

@@ -15,12 +15,14 @@ if TYPE_CHECKING:  # dashboard.py reads this module's types, so import it for hi
     from .dashboard import Dashboard
 
 # The SRE Workbook's multi-window multi-burn-rate pairs (chapter 5, table 5-8):
-# (severity, long window, short window, % of the period's budget burnt in the long window, for).
+# (severity, long window, short window, % of the period's budget burnt in the long window).
+# No `for`: the short window already resets the alert once a burn is over, and a `for`
+# would only add its own length to every detection time (Sloth does the same).
 DEFAULT_BURN_RATES = (
-    ("critical", "1h", "5m", 2, "2m"),
-    ("critical", "6h", "30m", 5, "15m"),
-    ("warning", "1d", "2h", 10, "1h"),
-    ("warning", "3d", "6h", 10, "3h"),
+    ("critical", "1h", "5m", 2),
+    ("critical", "6h", "30m", 5),
+    ("warning", "1d", "2h", 10),
+    ("warning", "3d", "6h", 10),
 )
 # Alert names every SLO gets; they are the on-call contract, shared by all services.
 BURN_ALERT = "ErrorBudgetBurn"
@@ -138,7 +140,7 @@ class BurnRate:
     long: int
     short: int
     budget_consumed: float  # percent of the period's budget burnt over the long window
-    for_: int
+    for_: int  # seconds; 0 (the default) fires at the first evaluation both windows agree
 
     def factor(self, period: int) -> float:
         """Return the burn rate: how many times faster than sustainable the budget burns."""
