@@ -5,11 +5,16 @@ Every name, window and threshold is resolved here once; planners never look at r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..promql import Matcher
 from .routing import Routing
+
+# A regex that is only an alternation of job names, optionally in one group: api|worker.
+# Dots are excluded: `.` matches any character, so "a.b" names more than one job.
+_JOB_NAMES = re.compile(r"\(?[A-Za-z0-9_:/-]+(\|[A-Za-z0-9_:/-]+)*\)?")
 
 if TYPE_CHECKING:  # dashboard.py reads this module's types, so import it for hints only
     from .dashboard import Dashboard
@@ -216,17 +221,19 @@ class Service:
 
     @property
     def jobs(self) -> tuple[str, ...]:
-        """Return the scrape jobs the metrics select (``job="x"`` matchers), sorted."""
-        return tuple(
-            sorted(
-                {
-                    m.value
-                    for x in self.metrics
-                    for m in x.matchers
-                    if (m.name, m.op) == ("job", "=")
-                }
-            )
-        )
+        """Return the scrape jobs the metrics select, sorted: each ``job="x"``, and each
+        name of a ``job=~"api|worker"`` regex that is a plain alternation of names (it
+        selects exactly those jobs, and an outage of each must page). A regex that matches
+        unboundedly many jobs (``shop-.*``) names none: MetricAbsent's ``absent()`` of the
+        metric's selector is then its outage alert."""
+        out = set()
+        for x in self.metrics:
+            for m in x.matchers:
+                if (m.name, m.op) == ("job", "="):
+                    out.add(m.value)
+                elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.value):
+                    out.update(m.value.strip("()").split("|"))
+        return tuple(sorted(out))
 
     def signal(self, key: str) -> Signal:
         """Return the signal called ``key``."""

@@ -1,0 +1,57 @@
+"""A regex that names jobs (``job=~"api|wrk"``) selects exactly those jobs: each gets its
+TargetDown pair, and the generated tests that take each one down pass on every engine. A
+regex matching unboundedly many jobs names none (its outage alert is MetricAbsent's
+``absent()``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator import tools
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.loader import load, load_text
+
+SPEC = Path(__file__).parent / "fixtures" / "specs" / "regex_jobs.yaml"
+
+
+@pytest.mark.parametrize(
+    ("selector", "jobs"),
+    [
+        ('job=~"api|wrk"', ("api", "wrk")),
+        ('job=~"(api|wrk)"', ("api", "wrk")),
+        ('job=~"api|wrk", env="prod"', ("api", "wrk")),
+        ('job=~"shop-.*"', ()),
+        ('job=~"a.b|c"', ()),  # `.` matches any character: not a list of names
+    ],
+)
+def test_the_jobs_a_selector_names(selector: str, jobs: tuple[str, ...]) -> None:
+    text = SPEC.read_text().replace("""'job=~"api|wrk"'""", f"'{selector}'")
+    assert load_text("spec.yaml", text).jobs == jobs
+
+
+def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
+    tmp_path: Path,
+) -> None:
+    service = load(SPEC)
+    write_tree(tmp_path, service_files(service))
+    rules = tmp_path / service.name / "prometheus"
+    alerts = yaml.safe_load((rules / "alerts.yml").read_text())
+    down = {
+        (r["labels"]["job"], r["labels"]["severity"])
+        for g in alerts["groups"]
+        for r in g["rules"]
+        if r["alert"] == "TargetDown"
+    }
+    assert down == {(j, s) for j in ("api", "wrk") for s in ("warning", "critical")}
+    suite = yaml.safe_load((rules / "tests" / "threshold_alerts_test.yml").read_text())
+    names = [t["name"] for t in suite["tests"]]
+    for job in ("api", "wrk"):
+        assert f"TargetDown: the only {job} instance is down" in names
+        assert f"TargetDown: no {job} target is discovered" in names
+    for engine in tools.RULE_ENGINES:
+        proc = tools.run_unit_tests(engine, tools.unit_test_files(engine, rules / "tests"))
+        assert proc.returncode == 0, f"{engine.name}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
