@@ -34,7 +34,7 @@ def _labels(watched: alerts.Watched) -> dict[str, str]:
     equality matchers of the selector, which is what ``absent()`` returns."""
     if watched.job:
         return {"job": watched.job}
-    return {m.name: m.value for m in watched.metric.matchers if m.op == "="}
+    return {m.name: m.text for m in watched.metric.matchers if m.op == "="}
 
 
 def absent_cases(service: Service) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import signals as names
-from ..promql import Matcher, format_duration, format_number, selector
+from ..promql import Matcher, format_duration, format_number, quote, selector
 from ..spec.model import (
     ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
@@ -188,7 +188,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     """Return TargetDown for one scrape job: one instance down (warning), or every instance
     down or gone from service discovery (critical). During an outage no requests arrive,
     so no SLO alert can fire; this is the page that does."""
-    up = f'up{{job="{job}"}}'
+    up = selector("up", (Matcher("job", "=", quote(job)),))
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
     labels = {**dict(service.labels), "service": service.name, "job": job}
     url = runbook_url(service, TARGET_DOWN_ALERT)
@@ -252,8 +252,9 @@ class Watched:
 
     @property
     def job(self) -> str:
-        """Return the job of a ``job="x"`` matcher in the metric's selector, or ""."""
-        return next((m.value for m in self.metric.matchers if (m.name, m.op) == ("job", "=")), "")
+        """Return the job (the label value) of a ``job="x"`` matcher in the metric's
+        selector, or ""."""
+        return next((m.text for m in self.metric.matchers if (m.name, m.op) == ("job", "=")), "")
 
     @property
     def selector(self) -> str:
@@ -334,7 +335,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
     """
     job = watched.job
     if job:
-        up = selector("up", (Matcher("job", "=", job),))
+        up = selector("up", (Matcher("job", "=", quote(job)),))
         expr = f"max by (job) ({up}) == 1\nunless on (job)\ncount by (job) ({watched.selector})"
         where = f"while job {job} is up"
         cause = (

@@ -221,7 +221,8 @@ class Service:
 
     @property
     def jobs(self) -> tuple[str, ...]:
-        """Return the scrape jobs the metrics select, sorted: each ``job="x"``, and each
+        """Return the scrape jobs (label values, unescaped) the metrics select, sorted: each
+        ``job="x"``, and each
         name of a ``job=~"api|worker"`` regex that is a plain alternation of names (it
         selects exactly those jobs, and an outage of each must page). A regex that matches
         unboundedly many jobs (``shop-.*``) names none: MetricAbsent's ``absent()`` of the
@@ -230,9 +231,9 @@ class Service:
         for x in self.metrics:
             for m in x.matchers:
                 if (m.name, m.op) == ("job", "="):
-                    out.add(m.value)
-                elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.value):
-                    out.update(m.value.strip("()").split("|"))
+                    out.add(m.text)
+                elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.text):
+                    out.update(m.text.strip("()").split("|"))
         return tuple(sorted(out))
 
     def signal(self, key: str) -> Signal:
