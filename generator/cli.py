@@ -208,6 +208,9 @@ def diff_command(out: Path, base: str | None) -> None:
     except DiffError as exc:
         click.echo(f"diff: {exc}", err=True)
         sys.exit(EXIT_INVALID)
+    except Exception as exc:  # exit 1 means "changed": a failure must never look like one
+        click.echo(f"diff: cannot compare {out}/: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     if text is None:
         click.echo(f"No change in {out}/.")
         return

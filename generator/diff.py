@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from . import signals as names
@@ -122,6 +123,53 @@ def read_yaml(content: bytes) -> object:
     """Return a YAML document's data (safe types only); raises yaml.YAMLError."""
     # libyaml's safe loader when PyYAML has it: a rule file parses about ten times faster.
     return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+_TEXT_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# The shape of a Prometheus rule file, as far as the report reads it: a file edited into
+# another shape (labels as a list, say) is an error to report (exit 2), not a crash.
+_RULE_FILE = jsonschema.Draft202012Validator(
+    {
+        "type": ["object", "null"],
+        "properties": {
+            "groups": {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "rules": {
+                            "type": ["array", "null"],
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "record": {"type": "string"},
+                                    "alert": {"type": "string"},
+                                    "expr": {"type": ["string", "number"]},
+                                    "for": {"type": "string"},
+                                    "labels": {"oneOf": [_TEXT_MAP, {"type": "null"}]},
+                                    "annotations": {"oneOf": [_TEXT_MAP, {"type": "null"}]},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+)
+
+
+def read_rules(content: bytes) -> object:
+    """Return a rule file's data; raises ValueError where it is not a rule file's shape."""
+    doc = read_yaml(content)
+    error = next(iter(sorted(_RULE_FILE.iter_errors(doc), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        raise ValueError(
+            f"not a rule file: {where.lstrip('.') or 'the top level'}: {error.message}"
+        )
+    return doc
 
 
 def _load(kind: Callable[[bytes], object], path: str, content: bytes | None) -> object:
@@ -503,14 +551,14 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
 
     out: Lines = []
     handled: set[str] = set()
-    o, n = pair("prometheus/alerts.yml", read_yaml)
+    o, n = pair("prometheus/alerts.yml", read_rules)
     section = _rule_section(
         "Alerts", _rules(o, "alert"), _rules(n, "alert"), _alert_title, group_changes(o, n)
     )
     if section:  # a file that changed with no rule or group to show is listed below
         handled.add(f"{service}/prometheus/alerts.yml")
     out += section
-    o, n = pair("prometheus/recording_rules.yml", read_yaml)
+    o, n = pair("prometheus/recording_rules.yml", read_rules)
     old_rec, new_rec = _rules(o, "record"), _rules(n, "record")
     section = _slo_section(slos(old_rec), slos(new_rec))
     section += _rule_section(

@@ -378,3 +378,50 @@ def test_every_edited_panel_is_named_in_the_report(data: st.DataObject) -> None:
 def test_an_untouched_tree_reports_nothing() -> None:
     for files in base_trees():
         assert report(files, dict(files), "base") is None
+
+
+def _edit_yaml(text: str, edit) -> str:
+    doc = yaml.safe_load(text)
+    edit(doc)
+    return yaml.safe_dump(doc)
+
+
+def _labels_as_list(doc: dict) -> None:
+    doc["groups"][0]["rules"][0]["labels"] = ["team", "severity"]
+
+
+def _rules_as_mapping(doc: dict) -> None:
+    doc["groups"][0]["rules"] = {"first": doc["groups"][0]["rules"][0]}
+
+
+WRONG_SHAPES = {
+    "labels as a list": ("prometheus/alerts.yml", lambda t: _edit_yaml(t, _labels_as_list)),
+    "rules as a mapping": (
+        "prometheus/recording_rules.yml",
+        lambda t: _edit_yaml(t, _rules_as_mapping),
+    ),
+    "a group as text": ("prometheus/alerts.yml", lambda t: "groups: [samokoder]\n"),
+    "panels as a mapping": (
+        "grafana/four-golden-signals.json",
+        lambda t: json.dumps({**json.loads(t), "panels": {"a": 1}}),
+    ),
+    "a panel as a number": (
+        "grafana/four-golden-signals.json",
+        lambda t: json.dumps({**json.loads(t), "panels": [7]}),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", WRONG_SHAPES)
+def test_an_artifact_of_the_wrong_shape_exits_2_never_1(repo: Path, shape: str) -> None:
+    """Exit 1 means "changed" (CI passes on it): an artifact the report cannot read, however
+    it is broken, exits 2 with one message and no traceback."""
+    rel, reshape = WRONG_SHAPES[shape]
+    path = repo / "out" / "samokoder" / rel
+    path.write_text(reshape(path.read_text()))
+    proc = run_cli("diff", cwd=repo)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("diff: ") and len(proc.stderr.strip().splitlines()) == 1, (
+        proc.stderr
+    )
