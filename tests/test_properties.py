@@ -34,41 +34,12 @@ ERROR_LINE = re.compile(r"^[^:\n]+:[1-9][0-9]*:[1-9][0-9]*: [^\n]+: [^\n]+$")
 
 BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 QUANTILES = [0.5, 0.9, 0.95, 0.99]
-# SLO timing as teams set it: periods from 1 day to a quarter, scrapes from 10 s to 2 min,
-# rate windows of 1 or 5 minutes (each must span two scrapes and tile every burn-rate
-# window). Periods shorter than the default 3d window bring their own burn-rate pairs.
-PERIODS = {
-    "1d": [
-        {"severity": "critical", "long": "1h", "short": "5m", "budget_consumed": 5},
-        {"severity": "warning", "long": "6h", "short": "30m", "budget_consumed": 25},
-    ],
-    "3d": [
-        {"severity": "critical", "long": "1h", "short": "5m", "budget_consumed": 5},
-        {"severity": "warning", "long": "6h", "short": "30m", "budget_consumed": 20},
-        {"severity": "warning", "long": "1d", "short": "2h", "budget_consumed": 50},
-    ],
-    "7d": None,
-    "28d": None,
-    "30d": None,
-    "90d": None,
-}
-SCRAPES = {"10s": 10, "15s": 15, "30s": 30, "1m": 60, "2m": 120}
-
-
-def objectives(period: str, burn_rates: list[dict] | None) -> st.SearchStrategy[float]:
-    """Objectives the loader accepts for this period: the fastest burn rate (the SRE
-    Workbook's factor, budget consumed x period / long window) times the error budget
-    must stay under 100 % errors, or that alert could never fire (fixture 68)."""
-    days = int(period.removesuffix("d"))
-    rows = burn_rates or [{"long": "1h", "budget_consumed": 2}]  # the default fastest pair
-    hours = {"1h": 1, "6h": 6, "1d": 24}
-    fastest = max(r["budget_consumed"] / 100 * days * 24 / hours[r["long"]] for r in rows)
-    lowest = max(94.0, 100 - 100 / fastest) + 0.01
-    floor = int(lowest * 100) + 1
-    return st.one_of(
-        st.sampled_from([o for o in (95, 99, 99.5, 99.9, 99.95, 99.99) if o > lowest]),
-        st.integers(min_value=floor, max_value=9999).map(lambda n: n / 100),
-    )
+# From 94 % up: below about 93 %, the 14.4x burn rate would need more than 100 % errors
+# (the loader rejects that; tests/fixtures/bad/68-* proves it).
+OBJECTIVES = st.one_of(
+    st.sampled_from([95, 99, 99.5, 99.9, 99.95, 99.99]),
+    st.integers(min_value=9400, max_value=9999).map(lambda n: n / 100),
+)
 
 
 # Selectors as SREs write them: regex jobs, negative and empty-string matchers, several
@@ -94,11 +65,6 @@ ERROR_MATCHERS = [
 @st.composite
 def valid_specs(draw: st.DrawFn) -> dict:
     """Return a random spec that the loader must accept."""
-    period = draw(st.sampled_from(sorted(PERIODS)))
-    scrape = draw(st.sampled_from(sorted(SCRAPES)))
-    rate_window = draw(st.sampled_from([w for w, s in (("1m", 60), ("5m", 300))
-                                        if s >= 2 * SCRAPES[scrape]]))  # fmt: skip
-    objective = objectives(period, PERIODS[period])
     slug = draw(st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True))
     job = draw(st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True))
     prefix = slug.replace("-", "_")
@@ -124,7 +90,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
     slos = [
         {
             "name": "availability",
-            "objective": draw(objective),
+            "objective": draw(OBJECTIVES),
             "sli": draw(
                 st.sampled_from(
                     [
@@ -149,7 +115,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
         slos.append(
             {
                 "name": "latency",
-                "objective": draw(objective),
+                "objective": draw(OBJECTIVES),
                 "sli": {
                     "latency": {"metric": "latency", "threshold": draw(st.sampled_from(buckets))}
                 },
@@ -199,10 +165,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
         thresholds.append(row)
     spec = {
         "service": slug,
-        "period": period,
-        "scrape_interval": scrape,
-        "rate_window": rate_window,
-        **({"burn_rates": PERIODS[period]} if PERIODS[period] else {}),
+        "period": draw(st.sampled_from(["7d", "28d", "30d"])),
         "labels": {"team": draw(st.sampled_from(["core", "pay-ments", 'a "quoted" team']))},
         "metrics": metrics,
         "signals": signals,

@@ -19,7 +19,7 @@ import yaml
 from cli_support import ROOT, run_cli
 
 from generator import label_values, tools
-from generator.prometheus.unittests import EXPRESSION_TESTS
+from generator.prometheus.promtool_cases import EXPRESSION_TESTS
 from generator.prometheus.vmalert_unittests import METRICSQL_TESTS
 from generator.promql import Matcher, parse_matchers, quote
 
