@@ -51,3 +51,25 @@ def tree(root: Path) -> dict[str, bytes | str]:
             else:
                 out[rel] = path.read_bytes()
     return dict(sorted(out.items()))
+
+
+def unit_test_failures(tests_dir: Path, workers: int = 2) -> list[str]:
+    """Run the generated unit tests in ``tests_dir`` on every engine of
+    ``tools.RULE_ENGINES`` (one process each, ``workers`` at once); return one report
+    per engine that failed (empty when every engine passed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generator import tools
+
+    engines = tools.RULE_ENGINES
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runs = list(
+            pool.map(
+                lambda e: tools.run_unit_tests(e, tools.unit_test_files(e, tests_dir)), engines
+            )
+        )
+    return [
+        f"{e}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
+        for e, r in zip(engines, runs, strict=True)
+        if r.returncode != 0
+    ]

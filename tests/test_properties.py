@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from cli_support import SAMOKODER
+from cli_support import SAMOKODER, unit_test_failures
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -230,19 +229,7 @@ def test_random_valid_specs_pass_their_own_unit_tests_on_every_engine(spec: dict
         assert sorted((rules / "tests").glob("*.yml")), "the generator wrote no unit tests"
         # One process per engine, all at once: each run is single-threaded and the SLO
         # suites replay days of samples.
-        engines = tools.RULE_ENGINES
-        with ThreadPoolExecutor(max_workers=len(engines)) as pool:
-            runs = list(
-                pool.map(
-                    lambda e: tools.run_unit_tests(e, tools.unit_test_files(e, rules / "tests")),
-                    engines,
-                )
-            )
-        failed = [
-            f"{e}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
-            for e, r in zip(engines, runs, strict=True)
-            if r.returncode != 0
-        ]
+        failed = unit_test_failures(rules / "tests", workers=len(tools.RULE_ENGINES))
         assert not failed, "\n".join(failed)
 
 

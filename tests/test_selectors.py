@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import ROOT, run_cli
+from cli_support import ROOT, run_cli, unit_test_failures
 
 from generator import label_values, tools
 from generator.prometheus.promtool_cases import EXPRESSION_TESTS
@@ -250,19 +250,7 @@ def test_issue_14_regex_job_validates_generates_and_its_tests_pass_everywhere(
     for engine in tools.RULE_ENGINES:
         loaded = tools.check_rule_files(engine, sorted(rules.glob("*.yml")))
         assert loaded.returncode == 0, f"{engine}:\n{loaded.stdout}{loaded.stderr}"
-    engines = tools.RULE_ENGINES
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(
-            pool.map(
-                lambda e: tools.run_unit_tests(e, tools.unit_test_files(e, rules / "tests")),
-                engines,
-            )
-        )
-    failed = [
-        f"{e}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
-        for e, r in zip(engines, runs, strict=True)
-        if r.returncode != 0
-    ]
+    failed = unit_test_failures(rules / "tests", workers=2)
     assert not failed, "\n".join(failed)
     # The regex job is exercised with a value it matches, written into the test inputs.
     inputs = "".join(p.read_text() for p in (rules / "tests").glob("*.yml"))
