@@ -14,7 +14,7 @@ from .. import signals as names
 from ..promql import format_duration
 from ..spec.model import SLO, Series, Service, Signal
 from .promtool_cases import input_series, labels_text
-from .synthetic import PER_MINUTE, Feed, histogram, labels_for, sli_feeds
+from .synthetic import PER_MINUTE, Feed, histogram, independent_slos, labels_for, sli_feeds
 
 BORN = 3000.0  # bad events a new series carries when it first appears
 BORN_LABEL = ("replica", "born-late")  # sets the new series apart from the steady traffic
@@ -101,8 +101,9 @@ def _late(feeds: list[Feed], values: str) -> list[dict[str, str]]:
     return out
 
 
-def born_nonzero_cases(service: Service, slo: SLO) -> list[dict]:
-    """Steady error-free traffic, and a new series whose every event is bad.
+def born_nonzero_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
+    """Steady error-free traffic, and a new series whose every event is bad, on every SLO of
+    ``group`` at once (SLOs whose series are independent, see ``independent_slos``).
 
     Born at 3000 bad events, the series is never counted: ``increase()`` has no earlier
     sample to subtract from (Prometheus's limitation; remedies in the runbook), so the
@@ -112,40 +113,46 @@ def born_nonzero_cases(service: Service, slo: SLO) -> list[dict]:
     step = service.rate_window // 60
     birth = 3 * step + 1  # just past a count boundary: the 0 and the jump share a window
     minutes = 6 * step
-    steady = input_series(sli_feeds(slo.sli, 0.0), minutes)
-    bad = sli_feeds(slo.sli, 1.0)
     rest = minutes - birth - 1  # samples after the first 3000, to the end
+    steady = input_series([f for slo in group for f in sli_feeds(slo.sli, 0.0)], minutes)
+    bad = [f for slo in group for f in sli_feeds(slo.sli, 1.0)]
     born = _late(bad, f"_x{birth + 1} {{v}}+0x{rest}")
     created = _late(bad, f"_x{birth} 0 {{v}}+0x{rest}")
-    sel = names.slo_selector(service, slo)
-    labels = names.slo_labels(service, slo)
-    period_ratio = names.slo_error_ratio(slo.period)
     at = format_duration(minutes * 60)
-    what = f"{slo.name}: a new series of {BORN:g} bad events"
+
+    def checks(counted: bool) -> list[dict]:
+        """The period's error ratio of each member: exactly 0, or above 0 (``> bool 0``)."""
+        out = []
+        for slo in group:
+            ratio, labels = names.slo_error_ratio(slo.period), names.slo_labels(service, slo)
+            sel = names.slo_selector(service, slo)
+            out.append(
+                {
+                    "expr": f"{ratio}{sel} > bool 0" if counted else f"{ratio}{sel}",
+                    "eval_time": at,
+                    "exp_samples": [
+                        {
+                            "labels": labels_text("" if counted else ratio, labels),
+                            "value": 1.0 if counted else 0.0,
+                        }
+                    ],
+                }
+            )
+        return out
+
+    what = f"{', '.join(slo.name for slo in group)}: a new series of {BORN:g} bad events"
     return [
         {
             "name": f"{what}, first scraped at {BORN:g}, is never counted: the error ratio stays 0",
             "interval": "1m",
             "input_series": steady + born,
-            "promql_expr_test": [
-                {
-                    "expr": f"{period_ratio}{sel}",
-                    "eval_time": at,
-                    "exp_samples": [{"labels": labels_text(period_ratio, labels), "value": 0.0}],
-                }
-            ],
+            "promql_expr_test": checks(counted=False),
         },
         {
             "name": f"{what}, created at 0 a minute before, is counted",
             "interval": "1m",
             "input_series": steady + created,
-            "promql_expr_test": [
-                {
-                    "expr": f"{period_ratio}{sel} > bool 0",
-                    "eval_time": at,
-                    "exp_samples": [{"labels": labels_text("", labels), "value": 1.0}],
-                }
-            ],
+            "promql_expr_test": checks(counted=True),
         },
     ]
 
@@ -155,5 +162,5 @@ def edge_cases(service: Service) -> list[dict]:
     return (
         zero_denominator_value_cases(service)
         + no_observation_cases(service)
-        + [c for slo in service.slos for c in born_nonzero_cases(service, slo)]
+        + [c for g in independent_slos(service.slos) for c in born_nonzero_cases(service, g)]
     )

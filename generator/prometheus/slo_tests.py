@@ -57,21 +57,30 @@ def _burn_states(service: Service, errors: dict[str, list[float]], at: int):
             yield slo, b, burn(at, b.long), burn(at, b.short), held
 
 
-def _burst_case(service: Service, slo: SLO) -> dict | None:
-    """A burst that has just ended: the fastest pair's long window is still hot, its short
-    window is clean, and nothing may page (the short window proves the burn is over).
+def _titles(group: tuple[SLO, ...]) -> str:
+    return ", ".join(slo.name for slo in group)
+
+
+def _burst_case(service: Service, group: tuple[SLO, ...]) -> dict | None:
+    """A burst that has just ended, on every SLO of ``group`` at once: the fastest pair's
+    long window is still hot, its short window is clean, and nothing may page (the short
+    window proves the burn is over).
 
     Designs are tried until one is unambiguous: every burn rate at least 15 % away from its
     factor and every pending condition at least 10 minutes away from its ``for``; with
     continuous windows and no near-misses, promtool's 5m grid cannot tip the outcome.
     """
-    fastest = max(service.burn_rates, key=lambda b: b.factor(slo.period))
-    factor = fastest.factor(slo.period)
+    # The fastest pair is the same for every period: a factor is proportional to it.
+    fastest = max(service.burn_rates, key=lambda b: b.factor(group[0].period))
     tail = 2 * fastest.short // 60
     burst = fastest.long // 60 - tail
     for prefix, scale in itertools.product((360, 720, 1440), (2.0, 1.6, 1.3)):
-        ratio = min(factor * scale * slo.error_budget, 0.999)
-        hot, clean = sli_feeds(slo.sli, ratio), sli_feeds(slo.sli, 0.0)
+        ratios = {
+            slo.name: min(fastest.factor(slo.period) * scale * slo.error_budget, 0.999)
+            for slo in group
+        }
+        hot = [f for slo in group for f in sli_feeds(slo.sli, ratios[slo.name])]
+        clean = [f for slo in group for f in sli_feeds(slo.sli, 0.0)]
         plan = [(prefix, clean), (burst, hot), (tail, clean)]
         end = prefix + burst + tail
         errors = {
@@ -83,17 +92,24 @@ def _burst_case(service: Service, slo: SLO) -> dict | None:
             abs(v / b.factor(y.period) - 1) < 0.15 for y, b, lg, sh, _ in states for v in (lg, sh)
         ) or any(held and abs(held * 60 - b.for_) < 600 for _, b, _, _, held in states)
         firing = any(held * 60 >= b.for_ and held for _, b, _, _, held in states)
-        point = next((lg, sh) for y, b, lg, sh, _ in states if y is slo and b is fastest)
-        if near or firing or not (point[0] > factor and point[1] < factor):
+        points = [
+            lg > fastest.factor(y.period) > sh
+            for y, b, lg, sh, _ in states
+            if y in group and b is fastest
+        ]
+        if near or firing or not all(points):
             continue
         series: dict[str, list[tuple[int, float]]] = {}
         for minutes, feeds in plan:
             for f in feeds:
                 series.setdefault(f.selector, []).append((minutes, f.step))
+        burns = ", ".join(
+            f"{slo.name} {format_number(round(ratios[slo.name] / slo.error_budget, 3))}x"
+            for slo in group
+        )
         return {
-            "name": f"{BURN_ALERT} {slo.name}: a {burst}m burst at "
-            f"{format_number(round(ratio / slo.error_budget, 3))}x ended {tail}m ago: "
-            f"the {format_duration(fastest.long)} window is hot, the "
+            "name": f"{BURN_ALERT} {_titles(group)}: a {burst}m burst ({burns}) ended {tail}m "
+            f"ago: the {format_duration(fastest.long)} window is hot, the "
             f"{format_duration(fastest.short)} window is clean, nothing pages",
             "interval": "1m",
             "input_series": [{"series": k, "values": segments(v)} for k, v in series.items()],
@@ -104,28 +120,40 @@ def _burst_case(service: Service, slo: SLO) -> dict | None:
     return None
 
 
-def slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
-    cases = []
-    burst = _burst_case(service, slo)
-    if burst is not None:
-        cases.append(burst)
+def _burst_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
+    """The ended-burst case for the whole group, or, where no design suits every member at
+    once, one per member (and none for a member no design suits)."""
+    case = _burst_case(service, group)
+    if case is not None or len(group) == 1:
+        return [case] if case is not None else []
+    return [c for slo in group for c in _burst_cases(service, (slo,))]
+
+
+def slo_alert_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
+    """Return the burn-rate and budget alert cases of ``group`` (SLOs whose series are
+    independent, see ``independent_slos``): each case drives every member at once."""
+    cases = _burst_cases(service, group)
     longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
     step = service.rate_window // 60
     minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation
     eval_time = format_duration(minutes * 60)
-    factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
-    burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in itertools.pairwise(factors)]
-    burns.append(factors[-1] * 0.9)  # silent: just under the slowest burn rate
-    for burn in burns:
-        ratio = burn * slo.error_budget
-        if ratio >= 1:
-            continue  # an error ratio above 100 % cannot happen
-        feeds = sli_feeds(slo.sli, ratio)
+
+    def levels(slo: SLO) -> list[float]:
+        factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
+        burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in itertools.pairwise(factors)]
+        return burns + [factors[-1] * 0.9]  # silent: just under the slowest burn rate
+
+    for burns in zip(*(levels(slo) for slo in group), strict=True):
+        # An error ratio above 100 % cannot happen: such a member sits this level out.
+        driven = [(slo, b) for slo, b in zip(group, burns, strict=True) if b * slo.error_budget < 1]
+        if not driven:
+            continue
+        feeds = [f for slo, b in driven for f in sli_feeds(slo.sli, b * slo.error_budget)]
         expected = [e for _, e in _slo_alerts_at(service, feeds, "burn")]
+        rates = ", ".join(f"{slo.name} {format_number(round(b, 6))}x" for slo, b in driven)
         cases.append(
             {
-                "name": f"{BURN_ALERT} {slo.name}: burning {format_number(round(burn, 6))}x "
-                f"({len(expected)} window pairs firing)",
+                "name": f"{BURN_ALERT} burning {rates} ({len(expected)} window pairs firing)",
                 "interval": "1m",
                 "input_series": input_series(feeds, minutes),
                 "alert_rule_test": [
@@ -141,23 +169,24 @@ def slo_alert_cases(service: Service, slo: SLO) -> list[dict]:
         max(policy.low_below * 0.98, (policy.low_below + policy.critical_below) / 2),  # low
         policy.critical_below * 0.98,  # low and critical
     ]
+    alertnames = sorted({r["alert"] for slo in group for r in alerts.budget_rules(service, slo)})
     for remaining in remaining_levels:
-        feeds = sli_feeds(slo.sli, (1 - remaining / 100) * slo.error_budget)
+        ratio = 1 - remaining / 100
+        feeds = [f for slo in group for f in sli_feeds(slo.sli, ratio * slo.error_budget)]
         firing = _slo_alerts_at(service, feeds, "budget")
-        tests = [
-            {
-                "eval_time": eval_time,
-                "alertname": rule["alert"],
-                "exp_alerts": [e for name, e in firing if name == rule["alert"]],
-            }
-            for rule in alerts.budget_rules(service, slo)
-        ]
         cases.append(
             {
-                "name": f"error budget {slo.name}: {format_number(remaining)}% left",
+                "name": f"error budget {_titles(group)}: {format_number(remaining)}% left",
                 "interval": "1m",
                 "input_series": input_series(feeds, minutes),
-                "alert_rule_test": tests,
+                "alert_rule_test": [
+                    {
+                        "eval_time": eval_time,
+                        "alertname": name,
+                        "exp_alerts": [e for n, e in firing if n == name],
+                    }
+                    for name in alertnames
+                ],
             }
         )
     return cases
@@ -191,70 +220,98 @@ def _value_case_plan(service: Service, slo: SLO) -> tuple[int, int, int]:
     return before, hot, after
 
 
-def slo_value_case(service: Service, slo: SLO) -> dict:
+def _rounded(value: Fraction) -> str:
+    """Return ``value`` rounded half up to 0.001, as the checks' ``round(x, 0.001)``."""
+    return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
+
+
+def slo_value_case(service: Service, group: tuple[SLO, ...]) -> dict:
     """Quiet traffic, one busy hour with errors at twice the budget, then quiet traffic for
-    longer than the longest burn-rate window (three days by default), inside the period.
+    longer than the longest burn-rate window (three days by default), inside the period:
+    on every SLO of ``group`` at once (see ``independent_slos``), each on its own series.
 
     The expected budget remaining is bad count / total count over the period, computed
-    here exactly; an average of 5m ratios would report far more budget left.
+    here exactly; an average of 5m ratios would report far more budget left. Plans of
+    different lengths start with longer idle spans, so that every member ends together.
     """
     quiet, busy = PER_MINUTE / 10, PER_MINUTE
-    busy_ratio = min(2 * slo.error_budget, 1.0)
     step = service.rate_window // 60  # minutes between the count group's evaluations
-
     idle = 2 * step  # idle edges keep every window whole
-    before, hot, after = _value_case_plan(service, slo)
-    plan = [(idle, 0.0, 0.0), (before, quiet, 0.0), (hot, busy, busy_ratio), (after, quiet, 0.0)]
-    plan.append((idle, 0.0, 0.0))
+    plans = {}
+    for slo in group:
+        before, hot, after = _value_case_plan(service, slo)
+        busy_ratio = min(2 * slo.error_budget, 1.0)
+        plans[slo.name] = [
+            (idle, 0.0, 0.0),
+            (before, quiet, 0.0),
+            (hot, busy, busy_ratio),
+            (after, quiet, 0.0),
+            (idle, 0.0, 0.0),
+        ]
+    end = max(sum(m for m, _, _ in plan) for plan in plans.values())
+    end_at = format_duration((end - step) * 60)  # an evaluation of every group, in the tail
     series: dict[str, list[tuple[int, float]]] = {}
-    bad, total = Fraction(0), Fraction(0)
-    for minutes, traffic, ratio in plan:
-        feeds = sli_feeds(slo.sli, ratio)
-        # Expected counts come from the very series written, so rounding cannot creep in.
-        bad += minutes * Fraction(traffic) * Fraction(sli_error_ratio(slo.sli, feeds))
-        total += minutes * Fraction(traffic)
-        for f in feeds:  # one minute of the segment, scaled to its traffic
-            series.setdefault(f.selector, []).append((minutes, f.step * traffic / PER_MINUTE))
-    remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
-    unweighted = 100 * (
-        1 - Fraction(busy_ratio) * Fraction(hot, before + hot + after) / Fraction(slo.error_budget)
-    )
-    end = sum(m for m, _, _ in plan)
-    end_at = (end - step) * 60  # an evaluation of every group, inside the idle tail
-    sel = names.slo_selector(service, slo)
-    labels = names.slo_labels(service, slo)
-
-    def rounded(value: Fraction) -> str:
-        return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
-
+    checks, claims = [], []
+    for slo in group:
+        plan = plans[slo.name]
+        plan[0] = (plan[0][0] + end - sum(m for m, _, _ in plan), 0.0, 0.0)
+        bad, total = Fraction(0), Fraction(0)
+        for minutes, traffic, ratio in plan:
+            feeds = sli_feeds(slo.sli, ratio)
+            # Expected counts come from the very series written, so rounding cannot creep in.
+            bad += minutes * Fraction(traffic) * Fraction(sli_error_ratio(slo.sli, feeds))
+            total += minutes * Fraction(traffic)
+            for f in feeds:  # one minute of the segment, scaled to its traffic
+                series.setdefault(f.selector, []).append((minutes, f.step * traffic / PER_MINUTE))
+        remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
+        _, (before, _, _), (hot, _, busy_ratio), (after, _, _), _ = plan
+        unweighted = 100 * (
+            1
+            - Fraction(busy_ratio)
+            * Fraction(hot, before + hot + after)
+            / Fraction(slo.error_budget)
+        )
+        claims.append(
+            f"{slo.name} {_rounded(remaining)}% ({_rounded(unweighted)}%), "
+            f"{format_duration(after * 60)} after"
+        )
+        sel = names.slo_selector(service, slo)
+        labels = names.slo_labels(service, slo)
+        checks += [
+            *_no_traffic_checks(service, slo),
+            # 100 x the ratio: a product drops the metric name on every engine (MetricsQL's
+            # round() would keep it).
+            {
+                "expr": f"round(100 * {names.SLO_BUDGET_REMAINING}{sel}, 0.001)",
+                "eval_time": end_at,
+                "exp_samples": [
+                    {"labels": labels_text("", labels), "value": float(_rounded(remaining))}
+                ],
+            },
+            # The seed's percent series equals 100 x the ratio. Both are computed from one
+            # recorded ratio r in one group: 100 * (1 - r / b) against 100 * (that ratio),
+            # four float operations on values of magnitude <= 100 here, each off by at most
+            # 2^-53 relative: 4 x 100 x 1.1e-16 = 4.4e-14 at most (vmalert-tool differs by
+            # 3.6e-15 at a 1m rate window). 1e-9, written out as the output has no exponents,
+            # is far above that and far below the 0.001 that a wrong formula moves it by.
+            {
+                "expr": f"abs({names.budget_remaining_percent(service)}{sel} "
+                f"- 100 * {names.SLO_BUDGET_REMAINING}{sel}) < bool 0.000000001",
+                "eval_time": end_at,
+                "exp_samples": [{"labels": labels_text("", labels), "value": 1.0}],
+            },
+        ]
     return {
         "name": (
-            f"{slo.name}: one busy hour of errors {format_duration(after * 60)} ago leaves "
-            f"{rounded(remaining)}% of the "
-            f"budget (traffic-weighted; an average of 5m ratios would claim {rounded(unweighted)}%)"
+            "one busy hour of errors, then quiet past the longest burn-rate window, leaves "
+            "this much of the budget, traffic-weighted (an average of 5m ratios would claim "
+            f"the second figure): {'; '.join(claims)}"
         ),
         "interval": "1m",
         "input_series": [
             {"series": sel_, "values": segments(steps)} for sel_, steps in series.items()
         ],
-        "promql_expr_test": [
-            *_no_traffic_checks(service, slo),
-            # 100 x the ratio: a product drops the metric name on every engine (MetricsQL's
-            # round() would keep it); the seed's percent series must equal it exactly.
-            {
-                "expr": f"round(100 * {names.SLO_BUDGET_REMAINING}{sel}, 0.001)",
-                "eval_time": format_duration(end_at),
-                "exp_samples": [
-                    {"labels": labels_text("", labels), "value": float(rounded(remaining))}
-                ],
-            },
-            {
-                "expr": f"{names.budget_remaining_percent(service)}{sel} "
-                f"- 100 * {names.SLO_BUDGET_REMAINING}{sel}",
-                "eval_time": format_duration(end_at),
-                "exp_samples": [{"labels": labels_text("", labels), "value": 0.0}],
-            },
-        ],
+        "promql_expr_test": checks,
     }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .. import label_values
 from ..promql import Matcher, le_matcher, openmetrics_bound, quote
-from ..spec.model import SLI, Series, Service, Signal
+from ..spec.model import SLI, SLO, Series, Service, Signal
 
 # Events per minute behind every synthetic ratio. Counts are whole numbers, so promtool's
 # floating-point expansion of `a+bxn` stays exact and the test files carry no float noise.
@@ -143,6 +143,35 @@ def sli_counts(sli: SLI, feeds: list[Feed]) -> tuple[float, float]:
             assert sli.good is not None
             bad = events - total(sli.good.metric.name, sli.good.all_matchers)
     return bad, events
+
+
+def independent_slos(slos: tuple[SLO, ...] | list[SLO]) -> list[tuple[SLO, ...]]:
+    """Return the SLOs in groups whose synthetic series can share one test case: no SLO of a
+    group counts an event of another member's series. Greedy, first fit, in spec order.
+
+    A case per group, rather than per SLO, keeps a suite's cost linear in SLOs: promtool
+    evaluates every loaded rule over every case's span, so one case per SLO would evaluate
+    N SLOs' rules N times. SLOs that read the same series (two objectives on one SLI) fall
+    into different groups, so the group count is the largest number of SLOs that share one.
+    """
+    probes = {slo.name: sli_feeds(slo.sli, 0.5) for slo in slos}
+
+    def apart(a: SLO, b: SLO) -> bool:
+        fa, fb = probes[a.name], probes[b.name]
+        return (
+            not {f.selector for f in fa} & {f.selector for f in fb}
+            and sli_counts(a.sli, fb) == (0.0, 0.0)
+            and sli_counts(b.sli, fa) == (0.0, 0.0)
+        )
+
+    groups: list[list[SLO]] = []
+    for slo in slos:
+        home = next((g for g in groups if all(apart(slo, other) for other in g)), None)
+        if home is None:
+            groups.append([slo])
+        else:
+            home.append(slo)
+    return [tuple(g) for g in groups]
 
 
 def quantile_value(

@@ -4,7 +4,8 @@ The files: threshold and TargetDown alerts (threshold_tests.py), MetricAbsent
 (absent_tests.py), SLO burn-rate and budget alerts, SLO values on a known traffic
 pattern (slo_tests.py), the burn-rate pairs' detection and reset times
 (burn_rate_tests.py), and values at the edges: zero denominators, no observations,
-series born non-zero (edge_tests.py). Every file names the rule
+series born non-zero (edge_tests.py). Cases are planned a sample a minute and sampled
+finer where the rate window needs it (resample.py). Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """
@@ -17,7 +18,9 @@ from . import alerts, recording
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases
+from .resample import resampled_case, samples_per_minute
 from .slo_tests import slo_alert_cases, slo_value_case
+from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
 
 RECORDING_RULES = "recording_rules.yml"
@@ -39,12 +42,14 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     """
     files = [f"{rules_dir}/{RECORDING_RULES}", f"{rules_dir}/{ALERT_RULES}"]
 
+    per_minute = samples_per_minute(service.rate_window)
+
     def suite(tests: list[dict], interval: str = "1m", with_alerts: bool = True) -> dict:
         return {
             "rule_files": files if with_alerts else files[:1],
             "evaluation_interval": interval,
             "group_eval_order": group_order(service, with_alerts),
-            "tests": tests,
+            "tests": [resampled_case(t, per_minute) for t in tests],
         }
 
     out = {}
@@ -61,13 +66,14 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     # SLO suites evaluate once per rate window, as the event-count group does in a server:
     # each count is its own slice of time.
     slow = format_duration(service.rate_window)
-    slo_alerts = [c for s in service.slos for c in slo_alert_cases(service, s)]
+    groups = independent_slos(service.slos)  # one case drives a whole group: linear cost
+    slo_alerts = [c for g in groups for c in slo_alert_cases(service, g)]
     out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
     # Detection and reset times of every burn-rate pair on a step of the error ratio.
     out["burn_rate_times_test.yml"] = suite(burn_rate_cases(service), slow)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
-    values = [slo_value_case(service, s) for s in service.slos]
+    values = [slo_value_case(service, g) for g in groups]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
     out["edge_values_test.yml"] = suite(edge_cases(service), slow, with_alerts=False)
     return out
