@@ -29,7 +29,7 @@ E2E_ENGINE ?= prometheus-3.5
 e2e: $(STAMP) tools ## Rules and dashboard on a real engine (E2E_ENGINE=...) with synthetic history
 	E2E_ENGINE=$(E2E_ENGINE) $(BIN)/python -m pytest -q -m e2e tests/e2e
 
-bench: $(STAMP) tools ## Measure generation and SLO-evaluation cost; writes tests/bench/RESULTS.md
+bench: $(STAMP) tools ## Measure generation, SLO-evaluation and test-suite cost; writes tests/bench/*.md
 	$(BIN)/python -m tests.bench.run
 
 check: $(STAMP) ## Fail with a diff when the committed out/ is stale

@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     __package__ = "tests.bench"
 
-from tests.bench import evaluation, generation
+from tests.bench import evaluation, generation, suite_cost
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 
@@ -188,7 +188,7 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
 
 
 def main() -> int:
-    """Run both benchmarks, write RESULTS.md; return the exit status."""
+    """Run the benchmarks, write RESULTS.md and SUITE_COST.md; return the exit status."""
     sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
     print(f"generation: 1 spec, then {sizes} services", flush=True)
     gen_runs, notes = generation.run_all(sizes)
@@ -198,6 +198,8 @@ def main() -> int:
     ev = evaluation.run()
     RESULTS.write_text(render(gen_runs, notes, ev))
     print(f"wrote {RESULTS}", flush=True)
+    print("generated test-suite cost against SLOs, every engine (several minutes)", flush=True)
+    suite_cost.main()
     return 0
 
 
