@@ -13,6 +13,7 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from ..output import header
+from ..promql import format_duration
 from ..spec.dashboard import Levels, Panel
 from ..spec.model import Service
 from . import compat
@@ -82,6 +83,8 @@ def layout(service: Service) -> list[tuple[str, int, list[tuple[Panel, g.GridPos
 
 
 def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.Panel:
+    found = queries(service, panel)
+    notes = sorted({q.note for q in found if q.note})
     targets = [
         g.Target(
             expr=q.expr,
@@ -90,12 +93,14 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
             intervalFactor=1,
             datasource=compat.DATASOURCE_VARIABLE,
         )
-        for i, q in enumerate(queries(service, panel))
+        for i, q in enumerate(found)
     ]
     common = {
         "id": panel_id,
         "title": panel.title,
-        "description": panel.description,
+        "description": " ".join((panel.description, *notes)),
+        # Grafana's $__interval is never shorter than this: the scrape (and rule) interval.
+        "interval": format_duration(service.scrape_interval),
         "dataSource": compat.DATASOURCE_VARIABLE,
         "targets": targets,
         "gridPos": pos,

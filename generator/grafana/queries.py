@@ -3,6 +3,18 @@
 Panels read the generator's recording rules (named by generator.signals) wherever one exists,
 filtered by the ``service`` label the recordings carry. Only a breakdown or quantile that is not
 recorded falls back to the raw metric, and then the window is Grafana's ``$__rate_interval``.
+
+**Every incident at every zoom.** Grafana draws one point per ``$__interval`` (the range over
+the panel's width in pixels, rounded, at least the panel's min interval). Reading a recorded
+series at those instants alone would skip whatever happened between them: on a 7-day range a
+point every 20 minutes misses a 5-minute burst. So a recorded series is summarised over each
+interval (:func:`summary`): its peak (``max_over_time``) where high values are bad (error
+ratios, latencies, saturation), its low (``min_over_time``) where low values are bad, and its
+mean (``avg_over_time``) where a mean is meant (rates, which then keep their total). The legend
+and the panel description say which.
+
+Idle quantiles and ratios (0/0) are NaN; their queries keep only values ``>= 0``, so an idle
+series reads "No data" instead of NaN.
 """
 
 from __future__ import annotations
@@ -15,7 +27,12 @@ from ..spec.dashboard import Panel
 from ..spec.model import Metric, Service
 
 RATE_INTERVAL = "$__rate_interval"
+INTERVAL = "$__interval"
 SINGLE_VALUE = ("stat", "gauge")
+# How a recorded series is summarised over each $__interval: function, legend word, sentence.
+PEAK = ("max_over_time", "peak", "the peak over each interval, so a short burst stays visible")
+LOW = ("min_over_time", "low", "the lowest value over each interval, so a short dip stays visible")
+MEAN = ("avg_over_time", "mean", "the mean over each interval")
 
 
 @dataclass(frozen=True)
@@ -24,10 +41,40 @@ class Query:
 
     expr: str
     legend: str
+    note: str = ""  # how the query summarises each interval, for the panel's description
 
 
-def _recorded(service: Service, name: str) -> str:
-    return selector(name, (Matcher("service", "=", service.name),))
+def summary(panel: Panel) -> tuple[str, str, str] | None:
+    """Return how ``panel`` summarises a recorded series over each interval (function, legend
+    word, sentence), or None for a budget gauge (the budget is itself a whole-period figure)."""
+    if panel.source == "budget":
+        return None
+    if panel.source == "quantiles" or (panel.signal and panel.signal.kind == "quantile"):
+        return PEAK
+    if panel.levels is not None:
+        return PEAK if panel.levels.direction == "above" else LOW
+    return MEAN
+
+
+def _drops_nan(panel: Panel) -> bool:
+    return panel.source == "quantiles" or (
+        panel.signal is not None and panel.signal.kind in ("quantile", "ratio")
+    )
+
+
+def _recorded(service: Service, name: str, panel: Panel) -> str:
+    sel = selector(name, (Matcher("service", "=", service.name),))
+    how = summary(panel)
+    return f"{how[0]}({sel}[{INTERVAL}])" if how else sel
+
+
+def _summarised(panel: Panel, expr: str, legend: str) -> Query:
+    how = summary(panel)
+    return (
+        Query(expr, f"{legend} ({how[1]})", f"Each point is {how[2]}.")
+        if how
+        else Query(expr, legend)
+    )
 
 
 def _legend(by: tuple[str, ...], fallback: str) -> str:
@@ -62,10 +109,17 @@ def queries(service: Service, panel: Panel) -> list[Query]:
     """Return the targets of ``panel``: one series per ``by`` group (one value on a stat)."""
     # A stat or gauge shows one value per panel, so it aggregates every label away.
     by = () if panel.type in SINGLE_VALUE else panel.by
+    out = _queries(service, panel, by)
+    if _drops_nan(panel):  # idle: NaN; a latency or a share is never below 0
+        out = [Query(f"{q.expr} >= 0", q.legend, q.note) for q in out]
+    return out
+
+
+def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]:
     if panel.source == "signal":
         assert panel.signal is not None
-        expr = _recorded(service, names.signal(service, panel.signal))
-        return [Query(_aggregate(panel.aggregate, by, expr), _legend(by, panel.title))]
+        expr = _recorded(service, names.signal(service, panel.signal), panel)
+        return [_summarised(panel, _aggregate(panel.aggregate, by, expr), _legend(by, panel.title))]
     if panel.source == "budget":
         assert panel.slo is not None
         sel = names.budget_remaining_percent(service) + names.slo_selector(service, panel.slo)
@@ -73,18 +127,18 @@ def queries(service: Service, panel: Panel) -> list[Query]:
     assert panel.metric is not None
     metric, breakdown = panel.metric, _recorded_breakdown(panel.metric, panel.by)
     if panel.source == "rate":
-        if breakdown is not None:
-            expr = _recorded(service, names.counter_rate(service, metric, breakdown))
-        else:
-            expr = _raw(metric)
-        return [Query(_aggregate(panel.aggregate, by, expr), _legend(by, panel.title))]
+        legend = _legend(by, panel.title)
+        if breakdown is None:
+            return [Query(_aggregate(panel.aggregate, by, _raw(metric)), legend)]
+        expr = _recorded(service, names.counter_rate(service, metric, breakdown), panel)
+        return [_summarised(panel, _aggregate(panel.aggregate, by, expr), legend)]
     out = []
     for q in panel.quantiles:
         label = names.quantile_suffix(q).upper().replace("_", ".")
+        legend = f"{_legend(by, '')} {label}".strip()
         if breakdown is not None and q in metric.quantiles:
-            sel = _recorded(service, names.quantile(service, metric, q, breakdown))
-            expr = _aggregate(panel.aggregate, by, sel)
+            sel = _recorded(service, names.quantile(service, metric, q, breakdown), panel)
+            out.append(_summarised(panel, _aggregate(panel.aggregate, by, sel), legend))
         else:
-            expr = _raw_quantile(metric, q, by)
-        out.append(Query(expr, f"{_legend(by, '')} {label}".strip()))
+            out.append(Query(_raw_quantile(metric, q, by), legend))
     return out
