@@ -10,7 +10,7 @@ import click
 
 from . import output
 from .diff import DiffError, diff
-from .plan import service_files
+from .plan import service_files, shared_files
 from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
 from .spec.loader import load
@@ -85,6 +85,7 @@ def plan_all(services: list[Service]) -> output.Files:
         except UntestableSpec as exc:
             message = f"cannot generate the promtool tests: {exc}"
             raise SpecInvalid([SpecError(service.source, 1, 1, "(top level)", message)]) from None
+    files.update(shared_files(services))
     return files
 
 
@@ -154,6 +155,8 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
+    if specs:  # the shared files need every spec: --spec keeps them as they are
+        files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
     try:
         output.replace_tree(out, files, only=regenerated if specs else None)
     except (OSError, output.OutputError) as exc:
