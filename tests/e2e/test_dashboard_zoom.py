@@ -213,11 +213,12 @@ def replay(server: prom.Server, expr: str, range_s: int, step: int, scrape: int)
     return _series(server.query_range(substituted(expr, step, scrape), start, end, step))
 
 
-def moved_panels(service: Service) -> set[str]:
-    """The panels the burst must move: latencies, error ratios, counters it scales."""
+def moved_panels(service: Service) -> tuple[set[str], set[str]]:
+    """The panels the burst must move (latencies, error ratios, counters it scales), and
+    the error-ratio panels among them."""
     assert service.dashboard is not None
     sli_metrics = synthetic._sli_metrics(service)
-    out = set()
+    out, error_panels = set(), set()
     for p in service.dashboard.panels:
         latency = p.source == "quantiles" or (p.signal is not None and p.signal.kind == "quantile")
         scaled = p.source == "rate" and p.metric is not None and p.metric.name not in sli_metrics
@@ -229,7 +230,26 @@ def moved_panels(service: Service) -> set[str]:
         )
         if p.type != "gauge" and (latency or scaled or errors):
             out.add(p.title)
-    return out
+        if errors:
+            error_panels.add(p.title)
+    return out, error_panels
+
+
+def units_problems(service: Service, panel: dict, fine: dict, error_panels: set[str]) -> list[str]:
+    """Values that do not fit the panel's unit: percent is 0-100 (the 50 % burst reads about
+    50, not 0.5), seconds are within the histograms' buckets (not milliseconds)."""
+    unit = panel["fieldConfig"]["defaults"]["unit"]
+    values = [v for series in fine.values() for _, v in series if not math.isnan(v)]
+    if not values:
+        return []
+    top = max(b for m in service.metrics if m.buckets for b in m.buckets)
+    if unit == "percent" and not (min(values) >= 0 and max(values) <= 100):
+        return [f"{panel['title']}: percent outside 0-100: {min(values)}..{max(values)}"]
+    if unit == "percent" and panel["title"] in error_panels and max(values) < 100 * ERROR_RATIO / 2:
+        return [f"{panel['title']}: the 50 % burst peaks at {max(values)} %"]
+    if unit == "s" and not 0 <= max(values) <= top:
+        return [f"{panel['title']}: seconds beyond the slowest bucket {top}: {max(values)}"]
+    return []
 
 
 def test_the_burst_shows_in_every_error_and_latency_panel_at_every_zoom(
@@ -237,14 +257,15 @@ def test_the_burst_shows_in_every_error_and_latency_panel_at_every_zoom(
 ) -> None:
     board = dashboard.build(service)
     scrape = service.scrape_interval
-    expected = moved_panels(service)
-    assert len(expected) >= 8, expected
-    seen, missed, naive_missed = set(), [], []
+    expected, error_panels = moved_panels(service)
+    assert len(expected) >= 8 and error_panels, expected
+    seen, missed, naive_missed, unit_problems = set(), [], [], []
     for panel in board["panels"]:
         if panel["type"] not in ("timeseries", "stat"):
             continue
         for target in panel["targets"]:
             fine = replay(server, target["expr"], 3 * HOUR, scrape, scrape)
+            unit_problems += units_problems(service, panel, fine, error_panels)
             for labels, values in fine.items():
                 base = baseline(values, scrape)
                 rise = height(values, scrape, base)
@@ -262,6 +283,7 @@ def test_the_burst_shows_in_every_error_and_latency_panel_at_every_zoom(
                     if height(got, step, base) < SHARE * rise:
                         naive_missed.append(where)
     assert expected <= seen, f"the burst did not move {sorted(expected - seen)}"
+    assert not unit_problems, unit_problems
     assert not missed, "the burst vanishes at Grafana's step:\n" + "\n".join(missed)
     # The same queries read at the step instants alone lose it: the test can fail.
     assert naive_missed, "reading the recorded series at the step instants kept every burst"
