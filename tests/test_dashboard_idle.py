@@ -18,6 +18,7 @@ import yaml
 
 from generator import tools
 from generator.grafana import dashboard
+from generator.grafana.queries import ALL_VALUE, VARIABLES
 from generator.plan import service_files
 from generator.spec.loader import load_text
 from generator.spec.model import Service
@@ -64,7 +65,14 @@ def nan_prone(service: Service) -> list[tuple[str, str]]:
     return out
 
 
-RECORDED = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{service="[^"]*"\}')
+def at_all(expr: str) -> str:
+    """``expr`` with every dashboard variable at All, as Grafana sends it by default."""
+    for variable in VARIABLES:
+        expr = expr.replace(f"${variable}", ALL_VALUE)
+    return expr
+
+
+RECORDED = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{service="[^"]*"')
 
 
 def nan_recordings(service: Service, exprs: list[str]) -> list[dict]:
@@ -91,7 +99,11 @@ def suite(
     rules.write_bytes(service_files(service)[f"{service.name}/prometheus/recording_rules.yml"])
     key = "metricsql_expr_test" if engine.family == "victoriametrics" else "promql_expr_test"
     checks = [
-        {"expr": e.replace("$__interval", "1m"), "eval_time": f"{STEPS - 5}m", "exp_samples": []}
+        {
+            "expr": at_all(e).replace("$__interval", "1m"),
+            "eval_time": f"{STEPS - 5}m",
+            "exp_samples": [],
+        }
         for e in exprs
     ]
     given = idle_series(service) if series is None else series

@@ -153,6 +153,8 @@ def modernise(data: dict) -> dict:
     _drop(data, "dashboard")
     _drop(data.get("timepicker", {}), "timepicker")
     for variable in data.get("templating", {}).get("list", []):
+        if "datasource" in variable:
+            variable["datasource"] = _datasource(variable["datasource"])
         _drop(variable, "variable")
         _drop(variable.get("current", {}), "current")
     data["panels"] = [_panel(panel) for panel in data.get("panels", [])]

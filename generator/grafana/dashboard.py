@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from ..output import header
-from ..promql import format_duration
+from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
 from ..spec.model import Service
 from . import compat
-from .queries import queries
+from .queries import ALL_VALUE, queries
 
 GRID_WIDTH = 24
 MAX_PER_LINE = 4  # wider rows wrap, so a panel never gets narrower than 6 columns
@@ -134,6 +135,40 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
     )
 
 
+def job_query(service: Service) -> str:
+    """Return the job variable's query: the jobs the service's metrics select, as ``up`` knows
+    them (every scraped job), or every job when no metric names one."""
+    alternatives = []
+    for metric in service.metrics:
+        for m in metric.matchers:
+            if m.name == "job" and m.op == "=":
+                alternatives.append(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", m.text))
+            elif m.name == "job" and m.op == "=~":
+                alternatives.append(f"(?:{m.text})")
+    if not alternatives:
+        return "label_values(up, job)"
+    regex = "|".join(sorted(set(alternatives)))
+    return f'label_values(up{{job=~"{quote(regex)}"}}, job)'
+
+
+def _variable(name: str, label: str, query: str) -> g.Template:
+    """A query variable over the datasource, All by default (``.*``), several values allowed,
+    its values refreshed with the time range."""
+    return g.Template(
+        name=name,
+        label=label,
+        query=query,
+        dataSource=compat.DATASOURCE_VARIABLE,
+        type="query",
+        includeAll=True,
+        multi=True,
+        allValue=ALL_VALUE,
+        default="$__all",
+        refresh=2,
+        sort=1,
+    )
+
+
 def build(service: Service) -> dict:
     """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data."""
     dash = service.dashboard
@@ -150,13 +185,16 @@ def build(service: Service) -> dict:
         query=compat.DATASOURCE_TYPE,
         type="datasource",
     )
+    chained = [_variable("job", "Job", job_query(service))]
+    if any("$instance" in t.expr for p in panels for t in getattr(p, "targets", [])):
+        chained.append(_variable("instance", "Instance", 'label_values(up{job=~"$job"}, instance)'))
     board = g.Dashboard(
         title=dash.title,
         uid=dash.uid,
         description=" ".join(header(service.source, "").split()),
         tags=[service.name, "golden-signals", "generated"],
         panels=panels,
-        templating=g.Templating(list=[datasource]),
+        templating=g.Templating(list=[datasource, *chained]),
         time=g.Time("now-6h", "now"),
         refresh="1m",
         timezone="browser",

@@ -13,6 +13,11 @@ ratios, latencies, saturation), its low (``min_over_time``) where low values are
 mean (``avg_over_time``) where a mean is meant (rates, which then keep their total). The legend
 and the panel description say which.
 
+**Variables.** A selector whose series carry ``job`` (every recording, every raw metric) gets
+``job=~"$job"``; one whose series carry ``instance`` (raw metrics, recordings kept per
+instance) also ``instance=~"$instance"``: the dashboard's variables filter every panel they can.
+A budget series carries neither (it is per SLO).
+
 Idle quantiles and ratios (0/0) are NaN; their queries keep only values ``>= 0``, so an idle
 series reads "No data" instead of NaN.
 """
@@ -29,6 +34,10 @@ from ..spec.model import Metric, Service
 RATE_INTERVAL = "$__rate_interval"
 INTERVAL = "$__interval"
 SINGLE_VALUE = ("stat", "gauge")
+# Dashboard variables, in the order they are chained (instance lists the chosen jobs' ones).
+VARIABLES = ("job", "instance")
+ALL_VALUE = ".*"  # what a variable set to All stands for in a regex matcher
+RAW_LABELS = VARIABLES  # a scraped series carries both
 # How a recorded series is summarised over each $__interval: function, legend word, sentence.
 PEAK = ("max_over_time", "peak", "the peak over each interval, so a short burst stays visible")
 LOW = ("min_over_time", "low", "the lowest value over each interval, so a short dip stays visible")
@@ -62,8 +71,13 @@ def _drops_nan(panel: Panel) -> bool:
     )
 
 
-def _recorded(service: Service, name: str, panel: Panel) -> str:
-    sel = selector(name, (Matcher("service", "=", service.name),))
+def honoured(labels: tuple[str, ...]) -> tuple[Matcher, ...]:
+    """Return the variable matchers for a series carrying ``labels``."""
+    return tuple(Matcher(v, "=~", f"${v}") for v in VARIABLES if v in labels)
+
+
+def _recorded(service: Service, name: str, panel: Panel, labels: tuple[str, ...]) -> str:
+    sel = selector(name, (Matcher("service", "=", service.name), *honoured(labels)))
     how = summary(panel)
     return f"{how[0]}({sel}[{INTERVAL}])" if how else sel
 
@@ -93,7 +107,8 @@ def _recorded_breakdown(metric: Metric, by: tuple[str, ...]) -> tuple[str, ...] 
 
 
 def _raw(metric: Metric, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
-    return f"rate({selector(metric.name + suffix, metric.matchers + extra)}[{RATE_INTERVAL}])"
+    matchers = metric.matchers + extra + honoured(RAW_LABELS)
+    return f"rate({selector(metric.name + suffix, matchers)}[{RATE_INTERVAL}])"
 
 
 def _raw_quantile(metric: Metric, q: float, by: tuple[str, ...]) -> str:
@@ -118,7 +133,8 @@ def queries(service: Service, panel: Panel) -> list[Query]:
 def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]:
     if panel.source == "signal":
         assert panel.signal is not None
-        expr = _recorded(service, names.signal(service, panel.signal), panel)
+        labels = names.by_labels(panel.signal.by)
+        expr = _recorded(service, names.signal(service, panel.signal), panel, labels)
         return [_summarised(panel, _aggregate(panel.aggregate, by, expr), _legend(by, panel.title))]
     if panel.source == "budget":
         assert panel.slo is not None
@@ -130,14 +146,16 @@ def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]
         legend = _legend(by, panel.title)
         if breakdown is None:
             return [Query(_aggregate(panel.aggregate, by, _raw(metric)), legend)]
-        expr = _recorded(service, names.counter_rate(service, metric, breakdown), panel)
+        rate = names.counter_rate(service, metric, breakdown)
+        expr = _recorded(service, rate, panel, names.by_labels(breakdown))
         return [_summarised(panel, _aggregate(panel.aggregate, by, expr), legend)]
     out = []
     for q in panel.quantiles:
         label = names.quantile_suffix(q).upper().replace("_", ".")
         legend = f"{_legend(by, '')} {label}".strip()
         if breakdown is not None and q in metric.quantiles:
-            sel = _recorded(service, names.quantile(service, metric, q, breakdown), panel)
+            name = names.quantile(service, metric, q, breakdown)
+            sel = _recorded(service, name, panel, names.by_labels(breakdown))
             out.append(_summarised(panel, _aggregate(panel.aggregate, by, sel), legend))
         else:
             out.append(Query(_raw_quantile(metric, q, by), legend))

@@ -29,6 +29,7 @@ import yaml
 
 from generator import tools
 from generator.grafana import dashboard
+from generator.grafana.queries import ALL_VALUE, VARIABLES
 from generator.prometheus import recording
 from generator.promql import format_duration, parse_duration
 from generator.spec.loader import load_text
@@ -76,6 +77,9 @@ def grafana_step(panel: dict, range_s: int, screen: int) -> int:
 
 
 def substituted(expr: str, step: int, scrape: int) -> str:
+    """``expr`` as Grafana sends it: intervals filled in, every variable at All."""
+    for variable in VARIABLES:
+        expr = expr.replace(f"${variable}", ALL_VALUE)
     rate_interval = max(step + scrape, 4 * scrape)
     expr = expr.replace("$__rate_interval", format_duration(rate_interval))
     return expr.replace("$__interval", format_duration(step))
