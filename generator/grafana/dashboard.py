@@ -14,10 +14,11 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from ..output import header
+from ..prometheus import alerts
 from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
-from ..spec.model import Service
-from . import compat
+from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, BURN_ALERT, Service
+from . import compat, links
 from .queries import ALL_VALUE, queries
 
 GRID_WIDTH = 24
@@ -106,6 +107,10 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
         "targets": targets,
         "gridPos": pos,
         "thresholds": _thresholds(panel.levels),
+        "links": [
+            {"title": f"Runbook: {alert}", "url": url, "targetBlank": True}
+            for alert, url in runbook_links(service, panel)
+        ],
     }
     unit = UNITS[panel.unit]
     if panel.type == "stat":
@@ -133,6 +138,19 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
         legendDisplayMode="list",
         tooltipMode="multi",
     )
+
+
+def runbook_links(service: Service, panel: Panel) -> list[tuple[str, str]]:
+    """Return ``(alert, runbook URL)`` of every alert on what ``panel`` shows: the threshold
+    alerts of its signal, the burn-rate and budget alerts of its SLO."""
+    if panel.slo is None:
+        rows = [r for r in service.thresholds if links.shows_signal(service, panel, r.signal.key)]
+        found = {r.alert: alerts.runbook_url(service, r.alert, r.runbook_url) for r in rows}
+        return list(found.items())
+    return [
+        (a, alerts.runbook_url(service, a, panel.slo.runbook_url))
+        for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+    ]
 
 
 def job_query(service: Service) -> str:
@@ -174,11 +192,13 @@ def build(service: Service) -> dict:
     dash = service.dashboard
     assert dash is not None
     panels: list[g.Panel] = []
-    for title, row_y, placed in layout(service):
+    for (title, row_y, placed), (_, row_id, ids) in zip(
+        layout(service), links.numbered(service), strict=True
+    ):
         pos = g.GridPos(h=1, w=GRID_WIDTH, x=0, y=row_y)
-        panels.append(g.RowPanel(id=len(panels) + 1, title=title, gridPos=pos))
-        for panel, pos in placed:
-            panels.append(_panel(service, panel, pos, len(panels) + 1))
+        panels.append(g.RowPanel(id=row_id, title=title, gridPos=pos))
+        for (panel, pos), (_, panel_id) in zip(placed, ids, strict=True):
+            panels.append(_panel(service, panel, pos, panel_id))
     datasource = g.Template(
         name=compat.DATASOURCE_NAME,
         label="Data source",
@@ -199,6 +219,20 @@ def build(service: Service) -> dict:
         refresh="1m",
         timezone="browser",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        links=[
+            {
+                "asDropdown": False,
+                "icon": "doc",
+                "includeVars": False,
+                "keepTime": False,
+                "tags": [],
+                "targetBlank": True,
+                "title": "Alerts and runbooks",
+                "tooltip": "Every alert of this service, what it means and what to do",
+                "type": "link",
+                "url": alerts.runbooks(service),
+            }
+        ],
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)

@@ -24,6 +24,7 @@ series reads "No data" instead of NaN.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .. import signals as names
@@ -118,6 +119,14 @@ def _raw_quantile(metric: Metric, q: float, by: tuple[str, ...]) -> str:
     observed = _aggregate("sum", by, _raw(metric, "_bucket", (Matcher("le", "=", "+Inf"),)))
     observed_groups = f"{buckets} and on ({', '.join(by)}) ({observed} > 0)"
     return f"histogram_quantile({format_number(q)}, {observed_groups})"
+
+
+_RECORDED = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{service="')
+
+
+def recordings_read(service: Service, panel: Panel) -> frozenset[str]:
+    """Return the names of the recorded series ``panel``'s queries read."""
+    return frozenset(n for q in queries(service, panel) for n in _RECORDED.findall(q.expr))
 
 
 def queries(service: Service, panel: Panel) -> list[Query]:
