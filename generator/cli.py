@@ -10,6 +10,7 @@ import click
 
 from . import output
 from .diff import DiffError, diff
+from .grafana.provisioning import TREE
 from .plan import service_files, shared_files
 from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
@@ -155,7 +156,7 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
-    if specs:  # the shared files need every spec: --spec keeps them as they are
+    if specs and (out / TREE).exists():  # shared files need every spec: --spec keeps them
         files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
     try:
         output.replace_tree(out, files, only=regenerated if specs else None)
