@@ -10,7 +10,8 @@ import click
 
 from . import output
 from .diff import DiffError, diff
-from .plan import service_files
+from .grafana.provisioning import TREE
+from .plan import service_files, shared_files
 from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
 from .spec.loader import load
@@ -85,6 +86,7 @@ def plan_all(services: list[Service]) -> output.Files:
         except UntestableSpec as exc:
             message = f"cannot generate the promtool tests: {exc}"
             raise SpecInvalid([SpecError(service.source, 1, 1, "(top level)", message)]) from None
+    files.update(shared_files(services))
     return files
 
 
@@ -154,6 +156,8 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
+    if specs and (out / TREE).exists():  # shared files need every spec: --spec keeps them
+        files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
     try:
         output.replace_tree(out, files, only=regenerated if specs else None)
     except (OSError, output.OutputError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import alertmanager
 from .docs import render as docs
 from .grafana.files import files as grafana_files
+from .grafana.provisioning import tree_files
 from .output import Files, to_yaml
 from .prometheus import alerts, recording, unittests, vmalert_unittests
 from .spec.model import Service
@@ -30,3 +31,9 @@ def service_files(service: Service) -> Files:
         files[f"{base}/docs/{name}"] = text.encode("utf-8")
     files.update(grafana_files(service))
     return files
+
+
+def shared_files(services: list[Service]) -> Files:
+    """Return the files every service shares (Grafana provisioning), keyed by path under
+    ``out/``. Raises SpecInvalid when services clash (two dashboards with one uid)."""
+    return tree_files(services)

@@ -363,19 +363,20 @@ def test_threshold_override_is_checked() -> None:
 
 
 def test_provisioning_points_grafana_at_the_dashboard(service: Service) -> None:
-    out = files(service)
-    base = f"{service.name}/grafana"
-    provider = yaml.safe_load(out[f"{base}/provisioning/dashboards/{service.name}.yaml"])
+    out = provisioning.tree_files([service])
+    base = f"{provisioning.TREE}/provisioning"
+    provider = yaml.safe_load(out[f"{base}/dashboards/{service.name}.yaml"])
     (entry,) = provider["providers"]
     assert entry["type"] == "file" and entry["allowUiUpdates"] is False
-    assert entry["options"]["path"] == provisioning.dashboards_path(service)
-    assert f"{base}/{DASHBOARD_FILE}" in out  # the folder mounted at that path holds it
-    sources = yaml.safe_load(out[f"{base}/provisioning/datasources/{service.name}.yaml"])
+    # out/ is mounted at the dashboards root: the provider reads <service>/grafana/
+    folder = entry["options"]["path"].removeprefix(provisioning.DASHBOARDS_ROOT + "/")
+    assert f"{folder}/{DASHBOARD_FILE}" in files(service)
+    sources = yaml.safe_load(out[f"{base}/datasources/prometheus.yaml"])
     (ds,) = sources["datasources"]
     assert ds["type"] == compat.DATASOURCE_TYPE and ds["isDefault"] is True
     assert ds["jsonData"]["timeInterval"] == "1m"  # $__rate_interval needs the scrape interval
-    for rel in (f"{base}/provisioning/dashboards/{service.name}.yaml",):
-        assert out[rel].startswith(b"# Generated from ")
+    for content in out.values():
+        assert content.startswith(b"# Generated from ")
 
 
 def test_the_svg_draws_every_panel_with_its_colours(service: Service, board: dict) -> None:

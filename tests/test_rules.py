@@ -195,7 +195,13 @@ def test_samokoder_alerts_match_the_audit() -> None:
             seen.setdefault(r["alert"], {})[r["labels"]["severity"]] = (m[1], float(m[2]))
         for label in ("severity", "service"):
             assert r["labels"][label]
-        assert set(r["annotations"]) == {"summary", "description", "runbook_url"}
+        # grafana_url is set: every alert links its dashboard, most their panel
+        assert set(r["annotations"]) - {"panel_url"} == {
+            "summary",
+            "description",
+            "runbook_url",
+            "dashboard_url",
+        }
         assert "{{" not in r["annotations"]["summary"]
         if r["alert"] not in ("TargetDown", "MetricAbsent"):  # value: just 0 or 1
             assert "$value" in r["annotations"]["description"]

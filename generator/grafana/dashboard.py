@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from ..output import header
+from ..prometheus import alerts
+from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
-from ..spec.model import Service
-from . import compat
-from .queries import queries
+from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, BURN_ALERT, Service
+from . import compat, links
+from .queries import ALL_VALUE, queries
 
 GRID_WIDTH = 24
 MAX_PER_LINE = 4  # wider rows wrap, so a panel never gets narrower than 6 columns
@@ -82,6 +85,8 @@ def layout(service: Service) -> list[tuple[str, int, list[tuple[Panel, g.GridPos
 
 
 def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.Panel:
+    found = queries(service, panel)
+    notes = sorted({q.note for q in found if q.note})
     targets = [
         g.Target(
             expr=q.expr,
@@ -90,16 +95,22 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
             intervalFactor=1,
             datasource=compat.DATASOURCE_VARIABLE,
         )
-        for i, q in enumerate(queries(service, panel))
+        for i, q in enumerate(found)
     ]
     common = {
         "id": panel_id,
         "title": panel.title,
-        "description": panel.description,
+        "description": " ".join((panel.description, *notes)),
+        # Grafana's $__interval is never shorter than this: the scrape (and rule) interval.
+        "interval": format_duration(service.scrape_interval),
         "dataSource": compat.DATASOURCE_VARIABLE,
         "targets": targets,
         "gridPos": pos,
         "thresholds": _thresholds(panel.levels),
+        "links": [
+            {"title": f"Runbook: {alert}", "url": url, "targetBlank": True}
+            for alert, url in runbook_links(service, panel)
+        ],
     }
     unit = UNITS[panel.unit]
     if panel.type == "stat":
@@ -129,33 +140,99 @@ def _panel(service: Service, panel: Panel, pos: g.GridPos, panel_id: int) -> g.P
     )
 
 
+def runbook_links(service: Service, panel: Panel) -> list[tuple[str, str]]:
+    """Return ``(alert, runbook URL)`` of every alert on what ``panel`` shows: the threshold
+    alerts of its signal, the burn-rate and budget alerts of its SLO."""
+    if panel.slo is None:
+        rows = [r for r in service.thresholds if links.shows_signal(service, panel, r.signal.key)]
+        found = {r.alert: alerts.runbook_url(service, r.alert, r.runbook_url) for r in rows}
+        return list(found.items())
+    return [
+        (a, alerts.runbook_url(service, a, panel.slo.runbook_url))
+        for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+    ]
+
+
+def job_query(service: Service) -> str:
+    """Return the job variable's query: the jobs the service's metrics select, as ``up`` knows
+    them (every scraped job), or every job when no metric names one."""
+    alternatives = []
+    for metric in service.metrics:
+        for m in metric.matchers:
+            if m.name == "job" and m.op == "=":
+                alternatives.append(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", m.text))
+            elif m.name == "job" and m.op == "=~":
+                alternatives.append(f"(?:{m.text})")
+    if not alternatives:
+        return "label_values(up, job)"
+    regex = "|".join(sorted(set(alternatives)))
+    return f'label_values(up{{job=~"{quote(regex)}"}}, job)'
+
+
+def _variable(name: str, label: str, query: str) -> g.Template:
+    """A query variable over the datasource, All by default (``.*``), several values allowed,
+    its values refreshed with the time range."""
+    return g.Template(
+        name=name,
+        label=label,
+        query=query,
+        dataSource=compat.DATASOURCE_VARIABLE,
+        type="query",
+        includeAll=True,
+        multi=True,
+        allValue=ALL_VALUE,
+        default="$__all",
+        refresh=2,
+        sort=1,
+    )
+
+
 def build(service: Service) -> dict:
     """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data."""
     dash = service.dashboard
     assert dash is not None
     panels: list[g.Panel] = []
-    for title, row_y, placed in layout(service):
+    for (title, row_y, placed), (_, row_id, ids) in zip(
+        layout(service), links.numbered(service), strict=True
+    ):
         pos = g.GridPos(h=1, w=GRID_WIDTH, x=0, y=row_y)
-        panels.append(g.RowPanel(id=len(panels) + 1, title=title, gridPos=pos))
-        for panel, pos in placed:
-            panels.append(_panel(service, panel, pos, len(panels) + 1))
+        panels.append(g.RowPanel(id=row_id, title=title, gridPos=pos))
+        for (panel, pos), (_, panel_id) in zip(placed, ids, strict=True):
+            panels.append(_panel(service, panel, pos, panel_id))
     datasource = g.Template(
         name=compat.DATASOURCE_NAME,
         label="Data source",
         query=compat.DATASOURCE_TYPE,
         type="datasource",
     )
+    chained = [_variable("job", "Job", job_query(service))]
+    if any("$instance" in t.expr for p in panels for t in getattr(p, "targets", [])):
+        chained.append(_variable("instance", "Instance", 'label_values(up{job=~"$job"}, instance)'))
     board = g.Dashboard(
         title=dash.title,
         uid=dash.uid,
         description=" ".join(header(service.source, "").split()),
         tags=[service.name, "golden-signals", "generated"],
         panels=panels,
-        templating=g.Templating(list=[datasource]),
+        templating=g.Templating(list=[datasource, *chained]),
         time=g.Time("now-6h", "now"),
         refresh="1m",
         timezone="browser",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        links=[
+            {
+                "asDropdown": False,
+                "icon": "doc",
+                "includeVars": False,
+                "keepTime": False,
+                "tags": [],
+                "targetBlank": True,
+                "title": "Alerts and runbooks",
+                "tooltip": "Every alert of this service, what it means and what to do",
+                "type": "link",
+                "url": alerts.runbooks(service),
+            }
+        ],
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)

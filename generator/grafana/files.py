@@ -1,10 +1,13 @@
-"""Every Grafana file of a service: the dashboard JSON, its SVG picture and provisioning."""
+"""Every Grafana file of a service: the dashboard JSON and its SVG picture.
+
+Provisioning is written once for the whole tree (:func:`provisioning.tree_files`).
+"""
 
 from __future__ import annotations
 
-from ..output import Files, header, to_json, to_yaml
+from ..output import Files, header, to_json
 from ..spec.model import Service
-from . import dashboard, preview, provisioning
+from . import dashboard, preview
 
 DASHBOARD_FILE = "four-golden-signals.json"
 
@@ -19,10 +22,4 @@ def files(service: Service) -> Files:
     return {
         f"{base}/{DASHBOARD_FILE}": to_json(board),  # JSON has no comments: no header
         f"{base}/{DASHBOARD_FILE.removesuffix('.json')}.svg": picture.encode("utf-8"),
-        f"{base}/provisioning/dashboards/{service.name}.yaml": to_yaml(
-            provisioning.dashboards(service), src
-        ),
-        f"{base}/provisioning/datasources/{service.name}.yaml": to_yaml(
-            provisioning.datasources(service), src
-        ),
     }

@@ -118,8 +118,6 @@ def _panel_problems(name: str, panel: dict) -> list[str]:
         problems.append(f"panel-units: {name} has no unit")
     if panel.get("datasource") != DATASOURCE_REF:
         problems.append(f"panel-datasource: {name} does not use the ${DATASOURCE_NAME} variable")
-    if panel.get("editable") is not False:
-        problems.append(f"uneditable-dashboard: {name} is editable")
     targets = panel.get("targets") or []
     if not targets:
         problems.append(f"panel-targets: {name} has no query")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import signals as names
+from ..grafana.links import alert_annotations
 from ..promql import Matcher, format_duration, format_number, quote, selector
 from ..spec.model import (
     ABSENT_ALERT,
@@ -35,10 +36,15 @@ def anchor(alert: str) -> str:
     return alert.lower()
 
 
+def runbooks(service: Service) -> str:
+    """Return where the generated runbooks (docs/alerts.md) are read: ``runbook_base_url``,
+    else their path in the repository."""
+    return service.runbook_base_url or f"out/{service.name}/docs/alerts.md"
+
+
 def runbook_url(service: Service, alert: str, override: str = "") -> str:
     """Return the runbook of an alert: the override, or its section in the generated docs."""
-    base = service.runbook_base_url or f"out/{service.name}/docs/alerts.md"
-    return override or f"{base}#{anchor(alert)}"
+    return override or f"{runbooks(service)}#{anchor(alert)}"
 
 
 def templated_value(sig: Signal) -> str:
@@ -90,6 +96,7 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
                     "summary": literal(row.summary),
                     "description": description,
                     "runbook_url": runbook_url(service, row.alert, row.runbook_url),
+                    **alert_annotations(service, signal=sig.key),
                 },
             }
         )
@@ -138,6 +145,7 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
                 f"At {factor}x, {spent}% of the {period} budget is gone in {long_}."
             ),
             "runbook_url": runbook_url(service, BURN_ALERT, slo.runbook_url),
+            **alert_annotations(service, slo=slo.name),
         },
     }
 
@@ -174,6 +182,7 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
                         f"level is {format_number(below)}%."
                     ),
                     "runbook_url": runbook_url(service, alert, slo.runbook_url),
+                    **alert_annotations(service, slo=slo.name),
                 },
             }
         )
@@ -203,6 +212,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "description": "Prometheus cannot scrape {{ $labels.instance }} of job "
                 "{{ $labels.job }}.",
                 "runbook_url": url,
+                **alert_annotations(service),
             },
         },
         {
@@ -215,6 +225,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "description": "No instance of job {{ $labels.job }} can be scraped, or none "
                 "is discovered: the service is down or invisible, and its SLOs cannot see it.",
                 "runbook_url": url,
+                **alert_annotations(service),
             },
         },
     ]
@@ -371,6 +382,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
             "summary": literal(f"{watched.series} has no series {where}."),
             "description": f"{cause} Blind without it: {blind}. {effect}",
             "runbook_url": runbook_url(service, ABSENT_ALERT),
+            **alert_annotations(service),
         },
     }
 

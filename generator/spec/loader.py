@@ -241,6 +241,7 @@ def _pattern_message(path: Path, value: object) -> str:
         "alert": "an alert name is CamelCase letters and digits, under 40 characters",
         "runbook_url": URL_RULE,
         "runbook_base_url": URL_RULE,
+        "grafana_url": URL_RULE,
         "datasource_url": URL_RULE,
     }
     return f"{value!r} is not valid: " + hints.get(
@@ -394,6 +395,7 @@ class _Resolver:
             absent_data=AbsentDataPolicy(**self.d.get("absent_data", {})),
             routing=routing,
             dashboard=dashboard,
+            grafana_url=self.d.get("grafana_url", "").rstrip("/"),
         )
 
     def metrics(self) -> dict[str, Metric]:

@@ -213,6 +213,7 @@ class Service:
     absent_data: AbsentDataPolicy = field(default=AbsentDataPolicy())
     routing: Routing | None = None  # no routing section: no Alertmanager config
     dashboard: Dashboard | None = None  # no dashboard section: no Grafana files
+    grafana_url: str = ""  # where Grafana is served; "" leaves alerts without dashboard links
 
     @property
     def metric_prefix(self) -> str:
