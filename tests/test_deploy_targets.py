@@ -25,12 +25,15 @@ import yaml
 from cli_support import ROOT
 from cloudcoil.models.kubernetes.core import v1 as core
 from cloudcoil.models.prometheus_operator import v1, v1alpha1
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import valid_specs
 
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
 from generator.spec.deploy import Deploy, Kubernetes, Mimir, Thanos, secret_key
-from generator.spec.loader import load
+from generator.spec.loader import load, load_text
 from generator.targets import kubernetes
 
 SPECS = sorted([*ROOT.glob("slo_specs/*.yaml"), *ROOT.glob("tests/fixtures/specs/*.yaml")])
@@ -209,3 +212,66 @@ def test_no_deploy_section_writes_no_target_folder(generated) -> None:
     plain = dataclasses.replace(service, deploy=Deploy())
     folders = {p.split("/")[1] for p in service_files(plain)}
     assert not folders & {"kubernetes", "mimir", "thanos", "vmalert"}
+
+
+# -- any valid spec, any deploy settings ---------------------------------------------------
+
+K8S_NAME = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?\Z")
+LABEL_KEY = st.from_regex(
+    r"\A([a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?(\.[a-z]{2,5})?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?\Z"
+)
+LABEL_VALUE = st.from_regex(r"\A(([A-Za-z0-9][-A-Za-z0-9_.]{0,10})?[A-Za-z0-9])?\Z")
+
+
+@st.composite
+def deploy_sections(draw: st.DrawFn) -> dict:
+    """A ``deploy`` section with every target on and drawn names, labels and strategy."""
+    labels = draw(
+        st.dictionaries(
+            LABEL_KEY.filter(lambda k: k != "grafana_dashboard"), LABEL_VALUE, max_size=3
+        )
+    )
+    thanos = draw(
+        st.sampled_from(
+            [{}, {"partial_response_strategy": "warn"}, {"partial_response_strategy": "abort"}]
+        )
+    )
+    return {
+        "kubernetes": {"namespace": draw(K8S_NAME), "labels": labels},
+        "mimir": {"namespace": draw(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z"))},
+        "thanos": thanos,
+        "vmalert": {},
+    }
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=valid_specs(), deploy=deploy_sections())
+def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, deploy: dict) -> None:
+    service = load_text("random.yaml", yaml.safe_dump({**spec, "deploy": deploy}, sort_keys=False))
+    files = {
+        k: yaml.safe_load(v)
+        for k, v in service_files(service).items()
+        if k.endswith((".yml", ".yaml"))
+    }
+    base = service.name
+    plain = [
+        *files[f"{base}/prometheus/recording_rules.yml"]["groups"],
+        *files[f"{base}/prometheus/alerts.yml"]["groups"],
+    ]
+    rule = files[f"{base}/kubernetes/prometheusrule.yaml"]
+    _validates(v1.PrometheusRule, rule)
+    assert rule["metadata"]["namespace"] == deploy["kubernetes"]["namespace"]
+    assert rule["metadata"]["labels"] == deploy["kubernetes"]["labels"]
+    assert rule["spec"]["groups"] == plain
+    assert files[f"{base}/mimir/rules.yaml"] == {
+        "namespace": deploy["mimir"]["namespace"],
+        "groups": plain,
+    }
+    assert files[f"{base}/vmalert/rules.yml"]["groups"] == plain
+    strategy = deploy["thanos"].get("partial_response_strategy")
+    thanos = [
+        *files[f"{base}/thanos/recording_rules.yml"]["groups"],
+        *files[f"{base}/thanos/alerts.yml"]["groups"],
+    ]
+    assert [g.pop("partial_response_strategy", None) for g in thanos] == [strategy] * len(plain)
+    assert thanos == plain
