@@ -17,6 +17,8 @@ from .yaml_source import Source
 # The label the Grafana sidecar of kube-prometheus-stack looks for on dashboard ConfigMaps;
 # the generator sets it on that ConfigMap only.
 DASHBOARD_LABEL = "grafana_dashboard"
+# A Kubernetes object name (DNS-1123 subdomain, k8s.io/apimachinery IsDNS1123Subdomain).
+_OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 # A key of a Kubernetes Secret (k8s.io/apimachinery IsConfigMapKey).
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 
@@ -101,7 +103,14 @@ def resolve(source: Source, errors: list[SpecError]) -> Deploy:
                 f"{DASHBOARD_LABEL!r} is set by the generator on the dashboard ConfigMap only; "
                 "on every manifest it would make the Grafana sidecar load rules as dashboards",
             )
-        secret = k.get("secret", f"{source.data['service']}-alertmanager")
+        service = source.data["service"]
+        if not _OBJECT_NAME.fullmatch(service):
+            fail(
+                ("kubernetes",),
+                f"the manifests are named after the service, and {service!r} is not a "
+                "Kubernetes object name: end the service name with a letter or digit",
+            )
+        secret = k.get("secret", f"{service}-alertmanager")
         kubernetes = Kubernetes(k["namespace"], labels, secret)
         _secret_keys(source.data.get("routing"), fail)
     mimir = Mimir(data["mimir"]["namespace"]) if "mimir" in data else None
