@@ -58,6 +58,12 @@ class FleetRun:
     recorded: int  # series carrying a service label after the run: the rules saw data
     missed: int  # evaluations Prometheus skipped because the previous one overran
 
+    @property
+    def saturated(self) -> bool:
+        """True when one round of every group took longer than the live interval: groups
+        then queue for the query engine, and their wall times measure the wait, not work."""
+        return self.eval_round_ms / 1000 > EVAL
+
 
 def _series(service: Service, instances: int) -> list[tuple[str, dict[str, str], str]]:
     """Return ``(name, labels, kind)`` for every synthetic raw series of ``service``; kind
@@ -235,7 +241,9 @@ def capacity(runs: list[FleetRun], cores: int) -> float:
     """Return how many services (of the mix measured, one instance each) one Prometheus with
     ``cores`` cores evaluates at the groups' intervals, keeping HEADROOM of them free: the
     per-service cost of the largest one-instance fleet, extrapolated linearly."""
-    largest = max((r for r in runs if r.instances == 1), key=lambda r: r.services)
+    largest = max(
+        (r for r in runs if r.instances == 1 and not r.saturated), key=lambda r: r.services
+    )
     return cores * (1 - HEADROOM) / (largest.cost / largest.services)
 
 
@@ -253,7 +261,9 @@ def run(
 def render(runs: list[FleetRun], when: str) -> list[str]:
     """Return the RESULTS.md section of the fleet runs (Markdown lines)."""
     cores = os.cpu_count() or 1
-    ones = sorted((r for r in runs if r.instances == 1), key=lambda r: r.services)
+    ones = sorted(
+        (r for r in runs if r.instances == 1 and not r.saturated), key=lambda r: r.services
+    )
     lines = [
         "## 3. Fleet evaluation cost",
         "",
@@ -271,15 +281,26 @@ def render(runs: list[FleetRun], when: str) -> list[str]:
         "history (add that per SLO).",
         "",
         "| Services | Raw series per metric label set | Raw series | Groups | Rules | Series "
-        "recorded | Load (s) | Round (ms) | Missed evaluations | Cost (cores) |",
+        "recorded | Load (s) | Missed evaluations | Round (ms) | Cost (cores) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
+        timed = "— | —" if r.saturated else f"{r.eval_round_ms:.1f} | {r.cost:.5f}"
         lines.append(
-            f"| {r.services} | {r.instances} | {r.raw_series} | {r.groups} | {r.rules} | "
-            f"{r.recorded} | {r.load_s:.1f} | {r.eval_round_ms:.1f} | {r.missed} | {r.cost:.5f} |"
+            f"| {r.services}{' (saturated)' if r.saturated else ''} | {r.instances} | "
+            f"{r.raw_series} | {r.groups} | {r.rules} | {r.recorded} | {r.load_s:.1f} | "
+            f"{r.missed} | {timed} |"
         )
     lines.append("")
+    for r in runs:
+        if r.saturated:
+            lines.append(
+                f"At {r.services} services the live {EVAL} s interval saturates the server: the "
+                f"groups' summed wall time ({r.eval_round_ms / 1000:,.0f} s) exceeds the run "
+                "many times over, because groups overlap and wait for the query engine, so it "
+                "is no cost figure, and the row is left out below. At the real intervals the "
+                f"same fleet does {60 // EVAL}x less work per second."
+            )
     if len(ones) >= 2:
         a, b = ones[-2], ones[-1]
         lines.append(
