@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.spec.loader import load
+
 FAMILIES = ("own", "edge", "worker", "batch")
 
 
@@ -168,3 +172,19 @@ def write_specs(folder: Path, count: int) -> list[str]:
         (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
         names.append(name)
     return names
+
+
+def generate(root: Path, count: int) -> tuple[Path, list[str]]:
+    """Write ``count`` specs under ``root/slo_specs`` and every file they generate under
+    ``root/out``; return (the out folder, the service names)."""
+    names = write_specs(root / "slo_specs", count)
+    files: dict[str, bytes] = {}
+    for name in names:
+        files.update(service_files(load(root / "slo_specs" / f"{name}.yaml")))
+    write_tree(root / "out", files)
+    return root / "out", names
+
+
+def rule_files(out: Path) -> list[Path]:
+    """Return every plain rule file under ``out`` (``<service>/prometheus/*.yml``), sorted."""
+    return sorted(out.glob("*/prometheus/*.yml"))

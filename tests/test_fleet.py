@@ -3,9 +3,10 @@
 The fleet (tests/fleet.py) mixes services with metrics of their own, one shared exporter
 deployed once per cluster (same metric names, same job, told apart by ``cluster``), workers
 sharing a job and gauge names, and services in the ``node`` job. Every rule file of every
-service is loaded together into one promtool 3.5, one real Prometheus 3.5 server and one
-``vmalert -dryRun``; the rules are parsed with a real PromQL parser (promql-parser, the
-Rust crate's bindings) to prove no two rules write one series and no service's rule reads
+service is loaded together into one promtool 3.5 and one ``vmalert -dryRun`` (one real
+Prometheus 3.5 server loads them in tests/e2e/test_fleet_server.py, ``make e2e``); the rules
+are parsed with a real PromQL parser (promql-parser, the Rust crate's bindings) to prove no
+two rules write one series and no service's rule reads
 another service's recorded series. Two promtool scenarios run the shared exporter's rules
 on data.
 """
@@ -19,13 +20,9 @@ from pathlib import Path
 import promql_parser
 import pytest
 import yaml
-from e2e import prom
-from fleet import FAMILIES, write_specs
+from fleet import FAMILIES, generate, rule_files
 
 from generator import tools
-from generator.output import write_tree
-from generator.plan import service_files
-from generator.spec.loader import load
 
 SIZE = 200
 
@@ -33,17 +30,7 @@ SIZE = 200
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Return (out/ holding every service's files, the service names)."""
-    root = tmp_path_factory.mktemp("fleet")
-    names = write_specs(root / "slo_specs", SIZE)
-    files: dict[str, bytes] = {}
-    for name in names:
-        files.update(service_files(load(root / "slo_specs" / f"{name}.yaml")))
-    write_tree(root / "out", files)
-    return root / "out", names
-
-
-def rule_files(out: Path) -> list[Path]:
-    return sorted(out.glob("*/prometheus/*.yml"))
+    return generate(tmp_path_factory.mktemp("fleet"), SIZE)
 
 
 def rules_by_service(out: Path) -> list[tuple[str, str, dict]]:
@@ -103,27 +90,6 @@ def test_every_rule_file_loads_together_into_promtool_3_5(fleet) -> None:
 def test_every_rule_file_loads_together_into_one_vmalert(fleet) -> None:
     out, _ = fleet
     _ok(tools.check_rule_files(tools.VICTORIAMETRICS, rule_files(out)))
-
-
-def test_one_prometheus_3_5_server_loads_and_evaluates_the_fleet(fleet, tmp_path) -> None:
-    out, _ = fleet
-    files = rule_files(out)
-    want = {g["name"] for f in files for g in yaml.safe_load(f.read_text())["groups"]}
-    with prom.running(tmp_path / "data", files, tools.PROMETHEUS_3_5, "1s") as server:
-        server.wait_for("every group", lambda: len(server.rule_groups()) == len(want))
-        assert {g["name"] for g in server.rule_groups()} == want
-        # Groups on the 1s default interval have run by now; none may have failed.
-        server.wait_for(
-            "a first evaluation",
-            lambda: any(g["lastEvaluation"][:4] != "0001" for g in server.rule_groups()),
-        )
-        errors = [
-            (g["name"], r["name"], r.get("lastError"))
-            for g in server.rule_groups()
-            for r in g["rules"]
-            if r.get("health") == "err"
-        ]
-        assert not errors, errors[:10]
 
 
 def test_no_two_groups_share_a_name(fleet) -> None:
