@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import alertmanager
+from . import alertmanager, targets
 from .docs import render as docs
 from .grafana.files import files as grafana_files
 from .grafana.provisioning import tree_files
 from .output import Files, to_yaml
-from .prometheus import alerts, recording, unittests, vmalert_unittests
+from .prometheus import unittests, vmalert_unittests
+from .prometheus.rule_files import rule_files
 from .spec.model import Service
 
 
@@ -16,10 +17,8 @@ def service_files(service: Service) -> Files:
     src = service.source
     base = service.name
     files: Files = {
-        f"{base}/prometheus/recording_rules.yml": to_yaml(
-            {"groups": recording.groups(service)}, src
-        ),
-        f"{base}/prometheus/alerts.yml": to_yaml({"groups": alerts.groups(service)}, src),
+        f"{base}/prometheus/{name}": to_yaml({"groups": groups}, src)
+        for name, groups in rule_files(service).items()
     }
     for name, suite in unittests.suites(service).items():
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
@@ -30,6 +29,7 @@ def service_files(service: Service) -> Files:
     for name, text in docs.files(service).items():
         files[f"{base}/docs/{name}"] = text.encode("utf-8")
     files.update(grafana_files(service))
+    files.update(targets.files(service))
     return files
 
 

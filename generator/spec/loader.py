@@ -12,6 +12,8 @@ import jsonschema
 from .. import label_values, promql
 from .. import signals as recorded_names
 from .dashboard import resolve as resolve_dashboard
+from .deploy import pattern_hint as deploy_pattern_hint
+from .deploy import resolve as resolve_deploy
 from .errors import Path, SpecError, SpecInvalid, format_path
 from .model import (
     ABSENT_ALERT,
@@ -117,6 +119,8 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
                 continue
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             tip = f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}"
+            if not allowed:
+                tip = "; this section takes no fields (write {})"
             out.append(source.error((*path, key), f"unknown field {key!r}{tip}"))
         return out
     messages = {
@@ -233,6 +237,8 @@ URL_RULE = (
 
 
 def _pattern_message(path: Path, value: object) -> str:
+    if path[:1] == ("deploy",):
+        return f"{value!r} is not valid: {deploy_pattern_hint(path)}"
     field = next((p for p in reversed(path) if isinstance(p, str)), "")
     hints = {
         "service": "a service name is a slug: lower-case letters, digits and '-', "
@@ -374,6 +380,7 @@ class _Resolver:
                 "/docs/alerts.md",
             )
         dashboard = resolve_dashboard(self, metrics, signals, slos, thresholds, error_budget)
+        deploy = resolve_deploy(self.src, self.errors)
         if self.errors:
             raise SpecInvalid(self.errors)
         return Service(
@@ -396,6 +403,7 @@ class _Resolver:
             routing=routing,
             dashboard=dashboard,
             grafana_url=self.d.get("grafana_url", "").rstrip("/"),
+            deploy=deploy,
         )
 
     def metrics(self) -> dict[str, Metric]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..promql import Matcher
+from .deploy import Deploy
 from .routing import Routing
 
 # A regex that is only an alternation of job names, optionally in one group: api|worker.
@@ -214,6 +215,7 @@ class Service:
     routing: Routing | None = None  # no routing section: no Alertmanager config
     dashboard: Dashboard | None = None  # no dashboard section: no Grafana files
     grafana_url: str = ""  # where Grafana is served; "" leaves alerts without dashboard links
+    deploy: Deploy = field(default=Deploy())  # no deploy section: plain rule files only
 
     @property
     def metric_prefix(self) -> str:

@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     __package__ = "tests.bench"
 
-from tests.bench import evaluation, generation, suite_cost
+from tests.bench import evaluation, fleet_evaluation, generation, suite_cost
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 
@@ -196,7 +196,15 @@ def main() -> int:
         print(f"  {r.label}: {r.wall:.2f} s, {r.rss_mib:.0f} MiB", flush=True)
     print("evaluation: 31 days of history, backfill, live server (several minutes)", flush=True)
     ev = evaluation.run()
-    RESULTS.write_text(render(gen_runs, notes, ev))
+    fleet_sizes = tuple(
+        int(x) for x in os.environ.get("BENCH_FLEET_SIZES", "10,100,1000").split(",")
+    )
+    print(f"fleet evaluation: {fleet_sizes} services, live (minutes)", flush=True)
+    fleet = fleet_evaluation.run(fleet_sizes)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS.write_text(
+        render(gen_runs, notes, ev) + "\n".join(fleet_evaluation.render(fleet, when))
+    )
     print(f"wrote {RESULTS}", flush=True)
     print("generated test-suite cost against SLOs, every engine (several minutes)", flush=True)
     suite_cost.main()

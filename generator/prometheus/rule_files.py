@@ -1,0 +1,25 @@
+"""The plain rule files of a service: file name -> rule groups, built once for every target.
+
+The plain files under ``out/<service>/prometheus/`` and every deploy target (Kubernetes,
+Mimir, Thanos, vmalert) wrap these same groups; none rebuilds or edits a rule.
+"""
+
+from __future__ import annotations
+
+from ..spec.model import Service
+from . import alerts, recording
+
+Group = dict[str, object]
+RECORDING_FILE = "recording_rules.yml"
+ALERTS_FILE = "alerts.yml"
+
+
+def rule_files(service: Service) -> dict[str, list[Group]]:
+    """Return ``{file name: groups}``: the recording groups (in dependency order), then the
+    alerting groups. Group names start with the service name, so services never share one."""
+    return {RECORDING_FILE: recording.groups(service), ALERTS_FILE: alerts.groups(service)}
+
+
+def all_groups(service: Service) -> list[Group]:
+    """Return every rule group of a service, recording groups first, as one list."""
+    return [g for groups in rule_files(service).values() for g in groups]
