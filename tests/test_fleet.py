@@ -152,12 +152,6 @@ def test_the_cross_read_check_finds_a_rule_reading_another_services_series(tmp_p
     assert cross_reads(tmp_path) == [("a", "job:y:ratio", "job:x:rate5m")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quantile recordings read job_le:<metric>_bucket:rate5m without service=; two "
-    "services on one exporter then compute each other's quantiles (rule expressions are "
-    "another issue's)",
-)
 def test_no_recording_rule_reads_another_services_series(fleet) -> None:
     out, _ = fleet
     assert cross_reads(out) == []
@@ -214,10 +208,6 @@ def test_two_services_on_one_exporter_each_count_their_own_errors(fleet) -> None
         _ok(tools.run_unit_tests(engine, [suite]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service A's p95 recording reads service B's bucket rates (see the cross-read test)",
-)
 def test_a_service_records_no_quantile_from_another_services_data(fleet) -> None:
     """Only cluster B has latency data: service A must record no p95 at all."""
     out, names = fleet

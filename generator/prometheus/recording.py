@@ -59,11 +59,13 @@ def golden_signal_rules(service: Service) -> list[Rule]:
     return rules
 
 
-def observed_buckets(buckets: str, by: tuple[str, ...]) -> str:
-    """Return ``buckets`` (a vector of bucket rates by ``by`` and ``le``) without the groups
-    that observed nothing: histogram_quantile of all-zero buckets is NaN, which must reach
-    neither an alert nor a panel."""
-    return f'{buckets} and on ({_by(by)}) ({buckets}{{le="+Inf"}} > 0)'
+def observed_buckets(buckets: str, by: tuple[str, ...], service: str) -> str:
+    """Return the recorded bucket rates ``buckets`` (by ``by`` and ``le``) of ``service``
+    without the groups that observed nothing: histogram_quantile of all-zero buckets is NaN,
+    which must reach neither an alert nor a panel. The ``service`` matcher keeps another
+    service's recording of the same metric name (one exporter, two services) out."""
+    own = f'service="{service}"'
+    return f'{buckets}{{{own}}} and on ({_by(by)}) ({buckets}{{{own}, le="+Inf"}} > 0)'
 
 
 def quantile_rules(service: Service) -> list[Rule]:
@@ -74,7 +76,9 @@ def quantile_rules(service: Service) -> list[Rule]:
             "record": names.quantile(service, metric, q, breakdown),
             "expr": f"histogram_quantile({format_number(q)}, "
             + observed_buckets(
-                names.bucket_rate(service, metric, breakdown), names.by_labels(breakdown)
+                names.bucket_rate(service, metric, breakdown),
+                names.by_labels(breakdown),
+                service.name,
             )
             + ")",
         }
