@@ -19,12 +19,10 @@ from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases
 from .resample import resampled_case, samples_per_minute
+from .rule_files import ALERTS_FILE, RECORDING_FILE
 from .slo_tests import slo_alert_cases, slo_value_case
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
-
-RECORDING_RULES = "recording_rules.yml"
-ALERT_RULES = "alerts.yml"
 
 
 def group_order(service: Service, with_alerts: bool = True) -> list[str]:
@@ -40,7 +38,7 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
 
     ``rules_dir`` is the rule files' folder as seen from the test file.
     """
-    files = [f"{rules_dir}/{RECORDING_RULES}", f"{rules_dir}/{ALERT_RULES}"]
+    files = [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
 
     per_minute = samples_per_minute(service.rate_window)
 
