@@ -38,7 +38,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli.main, ["generate"])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"samokoder", "checkout"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"samokoder", "checkout", "_grafana"}
     return tmp_path
 
 
@@ -382,4 +382,4 @@ def test_two_runs_for_two_new_services_at_once_keep_both(tmp_path: Path) -> None
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0, err
         have = {p.name for p in (project / "out").iterdir()}
-        assert have == {"samokoder", "checkout"}, (attempt, have)
+        assert have == {"samokoder", "checkout", "_grafana"}, (attempt, have)

@@ -22,7 +22,7 @@ def test_yml_and_yaml_specs_are_both_read(tmp_path: Path) -> None:
     assert "checkout.yml: ok" in proc.stdout and "samokoder.yaml: ok" in proc.stdout
     proc = run_cli("generate", "--spec-dir", specs, "--out", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"samokoder", "checkout"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"samokoder", "checkout", "_grafana"}
 
 
 def test_the_same_service_as_yml_and_yaml_is_an_error(tmp_path: Path) -> None:
