@@ -29,7 +29,7 @@ from generator.spec.loader import load_text
 TIMING_EXAMPLES = 6  # 1-5 SLOs each
 SCALE_EXAMPLES = 1
 # A spec of many SLOs: 15-20 in `make test`, where one costs about 20 s of CPU per SLO across
-# the four engines (tests/bench/SUITE_COST.md); TIMING_MAX_SLOS=50 runs the top of the range.
+# the four engines (tests/bench/suite_cost.py); TIMING_MAX_SLOS=50 runs the top of the range.
 SCALE_SLOS = (15, int(os.environ.get("TIMING_MAX_SLOS", "20")))
 
 
