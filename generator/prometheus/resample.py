@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from ..promql import format_duration
+from .synthetic import exact_text, largest_end
 
 _RUN = re.compile(r"(\d+(?:\.\d+)?)\+(\d+(?:\.\d+)?)x(\d+)")
 _BLANKS = re.compile(r"_x(\d+)")
@@ -27,11 +28,6 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 def samples_per_minute(rate_window: int) -> int:
     """Return how many input samples a minute put two inside every ``rate_window`` (s)."""
     return max(1, -(-120 // rate_window))
-
-
-def _exact(value: float) -> str:
-    """Return the shortest text that parses back to exactly ``value``."""
-    return repr(value).removesuffix(".0")
 
 
 def _runs(values: str) -> list[tuple[float, float, int] | int]:
@@ -50,15 +46,6 @@ def _runs(values: str) -> list[tuple[float, float, int] | int]:
     return out
 
 
-def _last(start: float, step: float, steps: int) -> float:
-    """Return the largest value a run can end at, whether promtool adds ``step`` ``steps``
-    times or multiplies (the same bound ``synthetic.segments`` starts the next run from)."""
-    added = start
-    for _ in range(steps):
-        added += step
-    return max(added, start + step * steps)
-
-
 def resample(values: str, per_minute: int) -> str:
     """Return ``values`` (one sample a minute) with ``per_minute`` samples a minute."""
     if per_minute == 1:
@@ -74,15 +61,15 @@ def resample(values: str, per_minute: int) -> str:
             continue
         start, step, steps = run
         fine = step / per_minute
-        parts.append(f"{_exact(start)}+{_exact(fine)}x{steps * per_minute}")
+        parts.append(f"{exact_text(start)}+{exact_text(fine)}x{steps * per_minute}")
         if after is None:
             continue
         if isinstance(after, int):  # the series ends at this sample
             parts.append(f"_x{per_minute - 1}")
             continue
-        end, nxt = _last(start, step, steps), after[0]
+        end, nxt = largest_end(start, step, steps), after[0]
         gap = (nxt - end) / per_minute
-        parts += [_exact(end + gap * j) for j in range(1, per_minute)]
+        parts += [exact_text(end + gap * j) for j in range(1, per_minute)]
     return " ".join(parts)
 
 

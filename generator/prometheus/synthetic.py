@@ -214,9 +214,19 @@ def signal_feeds(service: Service, sig: Signal, value: float) -> list[Feed]:
     ]
 
 
-def _exact(value: float) -> str:
+def exact_text(value: float) -> str:
     """Return the shortest text that parses back to exactly ``value``."""
     return repr(value).removesuffix(".0")
+
+
+def largest_end(start: float, step: float, count: int) -> float:
+    """Return the largest value promtool's ``start+stepxcount`` can end at, whether it adds
+    ``step`` ``count`` times in floating point or multiplies: the next run starts there, so
+    rounding never looks like a counter reset."""
+    added = start
+    for _ in range(count):
+        added += step
+    return max(added, start + step * count)
 
 
 def segments(steps: list[tuple[int, float]]) -> str:
@@ -237,9 +247,6 @@ def segments(steps: list[tuple[int, float]]) -> str:
     for minutes, step in steps:
         start = 0.0 if last is None else last + carry
         count = minutes - 1
-        parts.append(f"{_exact(start)}+{_exact(step)}x{count}")
-        added = start
-        for _ in range(count):
-            added += step
-        last, carry = max(added, start + step * count), step
+        parts.append(f"{exact_text(start)}+{exact_text(step)}x{count}")
+        last, carry = largest_end(start, step, count), step
     return " ".join(parts)
