@@ -16,6 +16,7 @@ from markupsafe import Markup
 from .. import signals as names
 from ..grafana.dashboard import threshold_steps
 from ..prometheus import alerts, windows
+from ..prometheus.rule_files import ALERTS_FILE, rule_files
 from ..prometheus.windows import describe_factor
 from ..promql import format_duration, format_number
 from ..spec.dashboard import Dashboard, Levels, Panel
@@ -391,7 +392,7 @@ def slo_checks(service: Service, alert: str, panel: PanelDoc | None) -> list[Mar
 
 
 def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
-    rules_ = alerts.groups(service)
+    rules_ = rule_files(service)[ALERTS_FILE]
     exprs = [
         str(r["expr"])
         for g in rules_

@@ -10,6 +10,7 @@ panel of what it watches: a threshold alert to the first panel reading its signa
 from __future__ import annotations
 
 from .. import signals as names
+from ..memo import per_service
 from ..spec.dashboard import Panel
 from ..spec.model import Service
 from .queries import recordings_read
@@ -31,10 +32,19 @@ def numbered(service: Service) -> list[tuple[str, int, list[tuple[Panel, int]]]]
     return out
 
 
-def _first(service: Service, wanted) -> int | None:
-    found = [(p, i) for _, _, panels in numbered(service) for p, i in panels if wanted(p)]
+@per_service
+def _panel_index(service: Service) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the panel each signal's alert opens and each SLO's budget panel, by key."""
+    found = [(p, i) for _, _, panels in numbered(service) for p, i in panels]
     found.sort(key=lambda pi: PREFERRED.index(pi[0].type))  # stable: dashboard order within
-    return found[0][1] if found else None
+    signals: dict[str, int] = {}
+    slos: dict[str, int] = {}
+    for panel, panel_id in found:
+        for recorded in recordings_read(service, panel):
+            signals.setdefault(recorded, panel_id)
+        if panel.slo is not None:
+            slos.setdefault(panel.slo.name, panel_id)
+    return signals, slos
 
 
 def shows_signal(service: Service, panel: Panel, key: str) -> bool:
@@ -45,12 +55,16 @@ def shows_signal(service: Service, panel: Panel, key: str) -> bool:
 
 def signal_panel(service: Service, key: str) -> int | None:
     """Return the id of the panel an alert on signal ``key`` opens, or None."""
-    return _first(service, lambda p: shows_signal(service, p, key))
+    if service.dashboard is None:
+        return None
+    return _panel_index(service)[0].get(names.signal(service, service.signal(key)))
 
 
 def slo_panel(service: Service, slo: str) -> int | None:
     """Return the id of the budget panel of SLO ``slo``, or None."""
-    return _first(service, lambda p: p.slo is not None and p.slo.name == slo)
+    if service.dashboard is None:
+        return None
+    return _panel_index(service)[1].get(slo)
 
 
 def dashboard_url(service: Service) -> str:

@@ -6,6 +6,7 @@ Mimir, Thanos, vmalert) wrap these same groups; none rebuilds or edits a rule.
 
 from __future__ import annotations
 
+from ..memo import per_service
 from ..spec.model import Service
 from . import alerts, recording
 
@@ -14,12 +15,15 @@ RECORDING_FILE = "recording_rules.yml"
 ALERTS_FILE = "alerts.yml"
 
 
+@per_service
 def rule_files(service: Service) -> dict[str, list[Group]]:
     """Return ``{file name: groups}``: the recording groups (in dependency order), then the
-    alerting groups. Group names start with the service name, so services never share one."""
+    alerting groups. Group names start with the service name, so services never share one.
+    Computed once per service and shared: callers must not mutate it."""
     return {RECORDING_FILE: recording.groups(service), ALERTS_FILE: alerts.groups(service)}
 
 
+@per_service
 def all_groups(service: Service) -> list[Group]:
     """Return every rule group of a service, recording groups first, as one list."""
     return [g for groups in rule_files(service).values() for g in groups]

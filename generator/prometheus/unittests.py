@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from ..promql import format_duration
 from ..spec.model import Service
-from . import alerts, recording
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases
 from .resample import resampled_case, samples_per_minute
-from .rule_files import ALERTS_FILE, RECORDING_FILE
+from .rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
 from .slo_tests import slo_alert_cases, slo_value_case
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
@@ -28,7 +27,8 @@ from .threshold_tests import target_cases, threshold_cases, zero_denominator_ale
 def group_order(service: Service, with_alerts: bool = True) -> list[str]:
     """Return the names of the rule groups in the order they must be evaluated: recording
     groups by dependency level (``recording.groups`` order), then the alert groups."""
-    groups = recording.groups(service) + (alerts.groups(service) if with_alerts else [])
+    files = rule_files(service)
+    groups = files[RECORDING_FILE] + (files[ALERTS_FILE] if with_alerts else [])
     return [str(g["name"]) for g in groups]
 
 
