@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from . import output
 from .diff import DiffError, diff
 from .grafana.provisioning import TREE
+from .parallel import cores, ordered_map
 from .plan import service_files, shared_files
 from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
@@ -77,17 +79,33 @@ def _fail(exc: SpecInvalid) -> None:
     sys.exit(EXIT_INVALID)
 
 
-def plan_all(services: list[Service]) -> output.Files:
-    """Return every generated file of every service, keyed by its path under ``out/``."""
-    files: output.Files = {}
-    for service in sorted(services, key=lambda s: s.name):
-        try:
-            files.update(service_files(service))
-        except UntestableSpec as exc:
-            message = f"cannot generate the promtool tests: {exc}"
-            raise SpecInvalid([SpecError(service.source, 1, 1, "(top level)", message)]) from None
-    files.update(shared_files(services))
-    return files
+def _plan_service(service: Service) -> output.Files | SpecError:
+    """Return one service's files, or the spec error that stops its promtool tests."""
+    try:
+        return service_files(service)
+    except UntestableSpec as exc:
+        message = f"cannot generate the promtool tests: {exc}"
+        return SpecError(service.source, 1, 1, "(top level)", message)
+
+
+def planned(services: list[Service], jobs: int | None = None) -> Iterator[output.Files]:
+    """Yield each service's generated files (by service name), then the files they share,
+    keyed by path under ``out/``; planned by ``jobs`` processes (default: every core).
+
+    One service's files are in memory at a time per process. Raises SpecInvalid, after
+    every service was planned, listing each spec whose files cannot be generated; the
+    files yielded before then must be discarded.
+    """
+    ordered = sorted(services, key=lambda s: s.name)
+    errors: list[SpecError] = []
+    for result in ordered_map(_plan_service, ordered, jobs or cores()):
+        if isinstance(result, SpecError):
+            errors.append(result)
+        elif not errors:
+            yield result
+    if errors:
+        raise SpecInvalid(errors)
+    yield shared_files(services)
 
 
 spec_dir_option = click.option(
@@ -111,6 +129,13 @@ out_option = click.option(
     show_default=True,
     help="Output folder; each service is written to <out>/<service>/.",
 )
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Plan services in this many processes. Default: one per CPU.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,14 +151,16 @@ def main() -> None:
 @main.command()
 @spec_dir_option
 @spec_option
-def validate(spec_dir: Path, specs: tuple[Path, ...]) -> None:
+@jobs_option
+def validate(spec_dir: Path, specs: tuple[Path, ...], jobs: int | None) -> None:
     """Check specs and report every problem; write nothing.
 
     Plans every file as `generate` would, so whatever `generate` would refuse fails here too.
     """
     try:
         services = _load_all(_spec_paths(spec_dir, specs))
-        plan_all(services)
+        for _ in planned(services, jobs):
+            pass
     except SpecInvalid as exc:
         _fail(exc)
     for s in services:
@@ -144,55 +171,74 @@ def validate(spec_dir: Path, specs: tuple[Path, ...]) -> None:
 @spec_dir_option
 @spec_option
 @out_option
-def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path) -> None:
+@jobs_option
+def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | None) -> None:
     """Write every artifact to the output folder, atomically.
 
     With --spec, only those services are replaced and the others are kept; without it,
     out/ is made to hold exactly what the specs generate (stale files are removed).
+    Services are written as they are planned; the tree is swapped in once, at the end.
     """
     try:
         services = _load_all(_spec_paths(spec_dir, specs))
-        files = plan_all(services)
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
-    if specs and (out / TREE).exists():  # shared files need every spec: --spec keeps them
-        files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
+    # The shared files need every spec: with --spec an existing shared tree is kept.
+    keep_shared = bool(specs) and (out / TREE).exists()
+    written = 0
     try:
-        output.replace_tree(out, files, only=regenerated if specs else None)
+        with output.replacing(out, only=regenerated if specs else None) as stage:
+            for files in planned(services, jobs):
+                if keep_shared:
+                    files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
+                stage.add(files)
+                written += len(files)
+    except SpecInvalid as exc:
+        _fail(exc)
     except (OSError, output.OutputError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = exc.filename if isinstance(exc, OSError) and exc.filename else out
         click.echo(f"{where}: cannot write: {reason}; {out}/ was left as it was.", err=True)
         sys.exit(EXIT_INVALID)
-    click.echo(f"wrote {len(files)} files for {', '.join(sorted(regenerated))} to {out}/")
+    click.echo(f"wrote {written} files for {', '.join(sorted(regenerated))} to {out}/")
 
 
 @main.command()
 @spec_dir_option
 @out_option
-def check(spec_dir: Path, out: Path) -> None:
+@jobs_option
+def check(spec_dir: Path, out: Path, jobs: int | None) -> None:
     """Fail (exit 1) with a diff when the committed output is not what the specs generate."""
+    seen: set[str] = set()
+    changed = 0
     try:
-        want = plan_all(_load_all(_spec_paths(spec_dir, ())))
+        for files in planned(_load_all(_spec_paths(spec_dir, ())), jobs):
+            for path, want in sorted(files.items()):
+                seen.add(path)
+                have = out / path
+                changed += _report_stale(path, want, have.read_bytes() if have.is_file() else b"")
     except SpecInvalid as exc:
         _fail(exc)
-    have = output.read_tree(out)
-    stale = sorted(set(want) | set(have))
-    changed = [p for p in stale if want.get(p) != have.get(p)]
+    for path in sorted(output.read_paths(out) - seen):  # no spec generates these any more
+        changed += _report_stale(path, b"", (out / path).read_bytes())
     if not changed:
-        click.echo(f"{out}/ is up to date ({len(want)} files).")
+        click.echo(f"{out}/ is up to date ({len(seen)} files).")
         return
-    for path in changed:
-        old = have.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = want.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        sys.stdout.writelines(
-            difflib.unified_diff(old, new, f"committed/{path}", f"generated/{path}")
-        )
     click.echo(
-        f"\n{len(changed)} file(s) in {out}/ are stale: run `make generate` and commit.", err=True
+        f"\n{changed} file(s) in {out}/ are stale: run `make generate` and commit.", err=True
     )
     sys.exit(1)
+
+
+def _report_stale(path: str, want: bytes, have: bytes) -> int:
+    """Print the unified diff of a stale file; return 1 if it is stale, else 0."""
+    if want == have:
+        return 0
+    old = have.decode("utf-8", "replace").splitlines(keepends=True)
+    new = want.decode("utf-8", "replace").splitlines(keepends=True)
+    sys.stdout.writelines(difflib.unified_diff(old, new, f"committed/{path}", f"generated/{path}"))
+    return 1
 
 
 @main.command("diff")

@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -120,6 +121,13 @@ def read_tree(root: Path) -> Files:
     }
 
 
+def read_paths(root: Path) -> set[str]:
+    """Return the relative path of every file under ``root`` (none when it is missing)."""
+    if not root.is_dir():
+        return set()
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
 class OutputError(RuntimeError):
     """The staged tree is not what was planned; out/ was left as it was."""
 
@@ -205,18 +213,51 @@ def _refuse_read_only(out: Path) -> None:
             raise PermissionError(errno.EACCES, "read-only; nothing was written", str(folder))
 
 
-def replace_tree(out: Path, files: Files, only: Collection[str] | None = None) -> None:
-    """Make ``out`` hold exactly ``files``, atomically; with ``only``, replace just those
+class Stage:
+    """A staged output tree being filled: files are written as they are planned, and only
+    their SHA-256 digests are kept, so memory does not grow with the output's size."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.digests: dict[str, bytes] = {}  # relative path -> SHA-256 of what was planned
+
+    def add(self, files: Files) -> None:
+        """Write ``files`` into the staged tree. Raises OutputError when a path was already
+        written (two planners claiming one file), OSError when the file system refuses."""
+        for rel in files:
+            if rel in self.digests:
+                raise OutputError(f"{rel} is planned twice")
+        write_tree(self.root, files)
+        self.digests.update(
+            {rel: hashlib.sha256(content).digest() for rel, content in files.items()}
+        )
+
+
+def _digests(root: Path) -> dict[str, bytes]:
+    """Return every file under ``root`` as relative path -> SHA-256, read back from disk."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).digest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@contextlib.contextmanager
+def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]:
+    """Yield a Stage to write the new tree into; when the block ends without an exception,
+    make ``out`` hold exactly what was added, atomically. With ``only``, replace just those
     top-level folders (services) and keep every other one as it is.
 
     The other folders are listed under the lock on ``out``'s parent, so two runs for two
     services, started together, each keep what the other wrote (listing them before the
-    lock lost one in ten such pairs). The new tree is built beside ``out``, read back and
-    compared with what was planned, and only then swapped in with one rename, so a failure
-    or a kill at any point leaves either the old tree or the new one, never a mix. Files not
-    in the new tree (a deleted service, a removed panel) disappear in the same swap. Raises
-    OutputError if the staged tree is not exactly what was planned, and OSError when the
-    file system refuses (out/ is then as it was).
+    lock lost one in ten such pairs); the lock is held until the swap. The new tree is built
+    beside ``out`` as files are added, read back and compared (by digest) with what was
+    added, and only then swapped in with one rename, so a failure or a kill at any point
+    leaves either the old tree or the new one, never a mix. Files not in the new tree (a
+    deleted service, a removed panel) disappear in the same swap. An exception in the block
+    (a spec error found while planning) removes the staged tree and is raised again. Raises
+    OutputError if the staged tree is not exactly what was added, and OSError when the file
+    system refuses (out/ is then as it was).
     """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -235,12 +276,12 @@ def replace_tree(out: Path, files: Files, only: Collection[str] | None = None) -
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         swapped = False
         try:
-            expected = dict(files)
+            stage = Stage(staging)
             for name in keep:
                 shutil.copytree(out / name, staging / name)
-                expected.update({f"{name}/{k}": v for k, v in read_tree(out / name).items()})
-            write_tree(staging, files)
-            if read_tree(staging) != expected:
+                stage.digests.update({f"{name}/{k}": v for k, v in _digests(out / name).items()})
+            yield stage
+            if _digests(staging) != stage.digests:
                 raise OutputError(f"the staged tree in {staging} differs from the plan")
             os.chmod(staging, 0o755)
             if not out.exists():
@@ -258,3 +299,9 @@ def replace_tree(out: Path, files: Files, only: Collection[str] | None = None) -
                 with contextlib.suppress(OSError):
                     _rmtree(staging)
             raise
+
+
+def replace_tree(out: Path, files: Files, only: Collection[str] | None = None) -> None:
+    """Make ``out`` hold exactly ``files``, atomically (see :func:`replacing`)."""
+    with replacing(out, only) as stage:
+        stage.add(files)

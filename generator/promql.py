@@ -204,8 +204,13 @@ def unquote(quoted: str) -> str:
         raise ValueError(f"{quoted} is not UTF-8 once its escapes are read") from None
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
 def quote(text: str) -> str:
     """Return ``text`` as the inside of a double-quoted PromQL string (``unquote``'s inverse)."""
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # the common case, and most label values are quoted many times
     out = []
     for char in text:
         if char in ('"', "\\"):

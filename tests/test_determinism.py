@@ -104,3 +104,13 @@ def test_file_order_does_not_matter(baseline, tmp_path: Path) -> None:
         shutil.rmtree(project / "out")
         args = [arg for name in order for arg in ("--spec", name)]
         assert generated(project, *args) == baseline
+
+
+@pytest.mark.parametrize("jobs", ["1", "2", "3"])
+def test_the_number_of_processes_does_not_matter(baseline, tmp_path: Path, jobs: str) -> None:
+    """Services planned in 1, 2 or 3 processes (3 > this machine's 2 cores, so workers race)
+    write the same bytes; ``check`` agrees whatever its own process count."""
+    project = make_project(tmp_path, originals())
+    assert generated(project, "--jobs", jobs) == baseline
+    proc = run_cli("check", "--jobs", "3" if jobs == "1" else "1", cwd=project, env=BASE_ENV)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -20,9 +20,7 @@ _TEXT = st.one_of(
 _LEAF = st.one_of(_TEXT, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
 _TREE = st.recursive(
     _LEAF,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
     max_leaves=20,
 )
 

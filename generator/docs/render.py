@@ -7,6 +7,7 @@ Templates are Jinja2 files in ``templates/``. Every value a template prints goes
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -98,8 +99,10 @@ class Anchors:
         return base if n == 0 else f"{base}-{n}"
 
 
+@functools.cache
 def environment() -> Environment:
-    """Return the Jinja2 environment of the docs templates.
+    """Return the Jinja2 environment of the docs templates (one per process: it caches the
+    compiled templates, so no service compiles them again).
 
     Markdown templates escape through ``finalize``; a template producing HTML, XML or SVG
     gets Jinja's HTML autoescaping instead.

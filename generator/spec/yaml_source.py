@@ -109,7 +109,7 @@ class _Builder:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                     self._at(key_node, path, "keys must be plain text, not a list or mapping")
                     continue
-                key = _constructor.construct_object(key_node)
+                key = _construct(key_node)
                 if not isinstance(key, str):
                     self._at(key_node, path, f"keys must be strings, not {key!r}")
                     continue
@@ -138,7 +138,7 @@ class _Builder:
             self._at(node, path, ambiguous)
             return None
         try:
-            value = _constructor.construct_object(node)
+            value = _construct(node)
         except (yaml.constructor.ConstructorError, ValueError) as exc:
             # e.g. a date such as 2024-13-45 that matches YAML's timestamp pattern
             reason = getattr(exc, "problem", None) or str(exc)
@@ -151,6 +151,18 @@ class _Builder:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+
+
+def _construct(node: yaml.Node) -> object:
+    """Return a scalar node's value. PyYAML's constructor remembers every node it built, so
+    one shared constructor would keep every node of every spec read alive (0.2 MiB a spec):
+    the memo is dropped after each call."""
+    try:
+        return _constructor.construct_object(node)
+    finally:
+        _constructor.constructed_objects.pop(node, None)
+
+
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")
 )
@@ -187,7 +199,7 @@ def _yaml_1_1_only(node: yaml.ScalarNode) -> str | None:
             "(no leading zeros; 1000.0 rather than 1e3), or quote it if text is meant"
         )
     if tag == "int" and not _SAME_INT.fullmatch(text):
-        value = _constructor.construct_object(node)
+        value = _construct(node)
         if re.fullmatch(r"[-+]?0[0-7]+", text):
             return (
                 f"{text} is {value} in YAML 1.1 (octal) but {int(text, 10)} in YAML 1.2; "
@@ -200,11 +212,11 @@ def _yaml_1_1_only(node: yaml.ScalarNode) -> str | None:
         )
     if tag == "float" and not _SAME_FLOAT.fullmatch(text):
         return (
-            f"{text} is {_constructor.construct_object(node)} in YAML 1.1 but text in "
+            f"{text} is {_construct(node)} in YAML 1.1 but text in "
             "YAML 1.2; write the number plainly, or quote it if text is meant"
         )
     if tag == "bool" and text not in _SAME_BOOL:
-        word = "true" if _constructor.construct_object(node) else "false"
+        word = "true" if _construct(node) else "false"
         return (
             f"{text} is {word} in YAML 1.1 but text in YAML 1.2; "
             f"write {word}, or quote it if text is meant"

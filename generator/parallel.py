@@ -1,0 +1,56 @@
+"""Run one function over many items on every core, yielding results in the items' order.
+
+Planning services is pure and CPU-bound, so processes (not threads) share the work. They are
+forked: a worker sees the parent's modules, Models and planner as they are at the call, and
+only an item's index goes to it and its result comes back. At most ``2 * workers`` results
+wait to be consumed, so memory stays bounded however many items there are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_job: tuple[Callable, Sequence] | None = None  # what the forked workers run
+
+
+def cores() -> int:
+    """Return the number of CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def _run(index: int):
+    assert _job is not None
+    fn, items = _job
+    return fn(items[index])
+
+
+def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    """Yield ``fn(item)`` for each item, in order, computed by up to ``workers`` processes.
+
+    With one worker or one item, nothing is forked. An exception raised by ``fn`` is raised
+    here, at its item's turn; the remaining work is then abandoned and the workers stopped.
+    """
+    workers = max(1, min(workers, len(items)))
+    if workers == 1:
+        yield from map(fn, items)
+        return
+    global _job
+    _job = (fn, items)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque = deque()
+            for index in range(len(items)):
+                pending.append(pool.apply_async(_run, (index,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+    finally:
+        _job = None
