@@ -66,32 +66,63 @@ def _emits_alike(text: str, key: bool = False) -> bool:
     )
 
 
+class _NotFast(Exception):
+    """``data`` holds a string or a type the fast path does not write like PyYAML."""
+
+
+_SCALARS = yaml.representer.SafeRepresenter()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _nodes(data: object) -> yaml.Node:
+    """Return ``data``'s YAML node graph as PyYAML's safe representer (with ``_str``, no
+    aliases, block style) builds it, in one walk and without its per-node dispatch. Raises
+    _NotFast for a string the emitters write differently or a type other than a dict, list,
+    str, bool, int, float or None."""
+    kind = type(data)
+    if kind is str:
+        if not _emits_alike(data):  # type: ignore[arg-type]
+            raise _NotFast
+        return yaml.ScalarNode(_STR_TAG, data, style="|" if "\n" in data else None)  # type: ignore[operator]
+    if kind is dict:
+        pairs = []
+        for key, value in data.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not _emits_alike(key, key=True):
+                raise _NotFast
+            pairs.append((yaml.ScalarNode(_STR_TAG, key), _nodes(value)))
+        return yaml.MappingNode("tag:yaml.org,2002:map", pairs, flow_style=False)
+    if kind is list:
+        items = [_nodes(v) for v in data]  # type: ignore[attr-defined]
+        return yaml.SequenceNode("tag:yaml.org,2002:seq", items, flow_style=False)
+    if kind is bool:
+        return _SCALARS.represent_bool(data)
+    if kind is int:
+        return _SCALARS.represent_int(data)
+    if kind is float:
+        return _SCALARS.represent_float(data)
+    if data is None:
+        return _SCALARS.represent_none(data)
+    raise _NotFast
+
+
 def _fast_dump_ok(data: object) -> bool:
-    """True when every string in ``data`` (a tree of dicts, lists and scalars) is one both
-    emitters write alike, so the C emitter's output is byte-identical."""
-    if isinstance(data, str):
-        return _emits_alike(data)
-    if isinstance(data, dict):
-        return all(
-            (not isinstance(k, str) or _emits_alike(k, key=True)) and _fast_dump_ok(v)
-            for k, v in data.items()
-        )
-    if isinstance(data, list | tuple):
-        return all(_fast_dump_ok(v) for v in data)
+    """True when ``data`` takes the fast path (libyaml, byte-identical to PyYAML)."""
+    try:
+        _nodes(data)
+    except _NotFast:
+        return False
     return True
 
 
 def to_yaml(data: object, source: str) -> bytes:
     """Return ``data`` (a mapping or list) as YAML with the generated-file header; key order
-    is kept. Written by libyaml where its bytes equal PyYAML's, else by PyYAML."""
-    body = yaml.dump(
-        data,
-        Dumper=_FastDumper if _fast_dump_ok(data) else _Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=10_000,
-        default_flow_style=False,
-    )
+    is kept. Written by libyaml from nodes built in one walk where its bytes equal PyYAML's
+    (``tests/test_yaml_emitters.py`` fuzzes that), else by PyYAML alone."""
+    options = {"allow_unicode": True, "width": 10_000}
+    try:
+        body = yaml.serialize(_nodes(data), Dumper=_FastDumper, **options)
+    except _NotFast:
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, **options)
     return (header(source) + body).encode("utf-8")
 
 

@@ -13,6 +13,7 @@ import re
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from ..memo import per_service
 from ..output import header
 from ..prometheus import alerts
 from ..promql import format_duration, quote
@@ -187,8 +188,11 @@ def _variable(name: str, label: str, query: str) -> g.Template:
     )
 
 
+@per_service
 def build(service: Service) -> dict:
-    """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data."""
+    """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data.
+    Built once per service and shared (the JSON file, its picture, the Kubernetes
+    ConfigMap): callers must not mutate it."""
     dash = service.dashboard
     assert dash is not None
     panels: list[g.Panel] = []

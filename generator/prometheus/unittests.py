@@ -12,6 +12,7 @@ an arbitrary order, and a rule would then read its inputs from the previous eval
 
 from __future__ import annotations
 
+from ..memo import per_service
 from ..promql import format_duration
 from ..spec.model import Service
 from .absent_tests import absent_cases
@@ -36,9 +37,23 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     """Return promtool test files by name: threshold alerts, MetricAbsent, SLO alerts, SLO
     values and edge values.
 
-    ``rules_dir`` is the rule files' folder as seen from the test file.
+    ``rules_dir`` is the rule files' folder as seen from the test file. The cases are
+    planned once per service (promtool's and vmalert-tool's suites share them).
     """
-    files = [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
+    files = _rule_paths(rules_dir)
+    return {
+        name: {**suite, "rule_files": files[: len(suite["rule_files"])]}
+        for name, suite in _suites(service).items()
+    }
+
+
+def _rule_paths(rules_dir: str) -> list[str]:
+    return [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
+
+
+@per_service
+def _suites(service: Service) -> dict[str, dict]:
+    files = _rule_paths("..")
 
     per_minute = samples_per_minute(service.rate_window)
 

@@ -1,27 +1,64 @@
-"""Generation cost: whole-process wall time and peak RSS of ``python -m generator generate``
-for the real spec and for synthetic folders of N distinct services derived from it."""
+"""Generation cost, this tree against a baseline commit, measured in one run.
+
+- whole ``python -m generator generate`` processes: one real spec (median of 5), then
+  synthetic folders of N distinct services derived from it: wall time, CPU time of the
+  process and its workers, peak RSS of the largest process;
+- where one service's time goes, in-process, one core: loading the spec, each planner,
+  writing into the staged tree.
+
+The baseline is the generator as it was before the generation-speed work (``BASELINE``),
+checked out with ``git worktree`` and run by the same interpreter on the same inputs.
+
+Not a test: nothing asserts on timing. Run as ``python -m tests.bench.generation``;
+``make bench`` runs it too and it writes tests/bench/GENERATION.md.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import os
 import pathlib
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+    __package__ = "tests.bench"
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SPEC = ROOT / "slo_specs" / "samokoder.yaml"
-BUDGET_SECONDS = 300.0  # a size predicted to take longer than this is replaced by a smaller one
+RESULTS = pathlib.Path(__file__).with_name("GENERATION.md")
+BASELINE = "953e937"  # main before issue 13's generation work (and issue 11's streaming)
+BUDGET_SECONDS = 400.0  # a size predicted to take longer than this is measured smaller
+ONE_SPEC_RUNS = 5
+
+# Peak RSS and CPU time of one command, read by a wrapper whose only child it is.
+_MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - start
+if proc.returncode:
+    sys.exit(proc.stderr)
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(wall, use.ru_utime + use.ru_stime, use.ru_maxrss)
+"""
 
 
 @dataclass(frozen=True)
 class Run:
     """One measured ``generate`` process."""
 
-    label: str
+    version: str  # "this tree" or "baseline"
     services: int
     wall: float  # seconds
-    rss_mib: float  # peak resident set size
+    cpu: float  # seconds of CPU, every process
+    rss_mib: float  # peak resident set size of the largest process
 
 
 def write_specs(folder: pathlib.Path, count: int) -> None:
@@ -34,38 +71,184 @@ def write_specs(folder: pathlib.Path, count: int) -> None:
         (folder / f"{name}.yaml").write_text(text.replace("samokoder", name))
 
 
-def measure(args: list[str], label: str, services: int) -> Run:
-    """Run the generator once under /usr/bin/time; return its wall time and peak RSS."""
-    cmd = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "generator", "generate", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+def measure(tree: pathlib.Path, args: list[str], version: str, services: int) -> Run:
+    """Run ``generate`` of the generator in ``tree`` once; return its cost."""
+    cmd = [sys.executable, "-m", "generator", "generate", *args]
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], cwd=tree, capture_output=True, text=True
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    wall, rss_kib = proc.stderr.strip().splitlines()[-1].split()
-    return Run(label, services, float(wall), int(rss_kib) / 1024)
+        raise RuntimeError(f"{' '.join(cmd)} in {tree} failed:\n{proc.stderr[-2000:]}")
+    wall, cpu, rss_kib = proc.stdout.split()
+    return Run(version, services, float(wall), float(cpu), int(rss_kib) / 1024)
 
 
-def run_all(sizes: tuple[int, ...] = (10, 100, 1000)) -> tuple[list[Run], list[str]]:
-    """Return the runs (the real spec, then each size) and notes on sizes replaced."""
-    notes: list[str] = []
+@contextlib.contextmanager
+def baseline_tree() -> Iterator[pathlib.Path]:
+    """Yield a checkout of ``BASELINE`` (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        tree = pathlib.Path(tmp) / "tree"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(tree), BASELINE], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def one_spec(tree: pathlib.Path, version: str, out: pathlib.Path) -> Run:
+    """Return the median-wall run of ``ONE_SPEC_RUNS`` generations of the real spec."""
+    runs = [
+        measure(tree, ["--spec", str(SPEC), "--out", str(out)], version, 1)
+        for _ in range(ONE_SPEC_RUNS)
+    ]
+    return sorted(runs, key=lambda r: r.wall)[len(runs) // 2]
+
+
+def fleets(sizes: tuple[int, ...], root: pathlib.Path) -> tuple[list[Run], list[str]]:
+    """Return the runs of both versions for each size, and notes on sizes measured smaller."""
     runs: list[Run] = []
-    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
-        root = pathlib.Path(tmp)
-        runs.append(
-            measure(["--spec", str(SPEC), "--out", str(root / "out1")], "slo_specs/samokoder", 1)
-        )
-        for n in sizes:
-            if len(runs) > 1:
-                last = runs[-1]
-                predicted = last.wall / last.services * n
-                if predicted > BUDGET_SECONDS:
+    notes: list[str] = []
+    with baseline_tree() as base:
+        trees = {"this tree": ROOT, "baseline": base}
+        for version, tree in trees.items():
+            runs.append(one_spec(tree, version, root / f"one-{len(runs)}"))
+        for version, tree in trees.items():
+            last: Run | None = None
+            for n in sizes:
+                if last is not None and last.wall / last.services * n > BUDGET_SECONDS:
+                    predicted = last.wall / last.services * n
                     smaller = max(last.services, int(BUDGET_SECONDS / predicted * n) // 100 * 100)
                     notes.append(
-                        f"{n} services were predicted to take {predicted:.0f} s "
+                        f"{version}: {n} services were predicted to take {predicted:.0f} s "
                         f"(> {BUDGET_SECONDS:.0f} s); measured {smaller} instead."
                     )
                     n = smaller
-            specs = root / f"specs{n}"
-            write_specs(specs, n)
-            out = root / f"out{n}"
-            runs.append(measure(["--spec-dir", str(specs), "--out", str(out)], f"{n} synthetic", n))
+                specs = root / f"specs{n}"
+                if not specs.exists():
+                    write_specs(specs, n)
+                out = root / f"out-{version.replace(' ', '-')}-{n}"
+                last = measure(tree, ["--spec-dir", str(specs), "--out", str(out)], version, n)
+                runs.append(last)
     return runs, notes
+
+
+def split(count: int, root: pathlib.Path) -> dict[str, float]:
+    """Return CPU seconds per service spent loading specs, in each planner, serialising and
+    writing into the staged tree, in-process on one core, over ``count`` synthetic services.
+
+    Per service: the rule groups first (the other planners reuse them), then each other
+    planner alone, then the whole ``service_files``; serialising is the whole minus the
+    planners it ran.
+    """
+    from generator import alertmanager, output, targets
+    from generator.cli import _load_all
+    from generator.docs import render as docs
+    from generator.grafana.files import files as grafana_files
+    from generator.plan import service_files
+    from generator.prometheus import unittests, vmalert_unittests
+    from generator.prometheus.rule_files import rule_files
+
+    specs = root / f"split{count}"
+    write_specs(specs, count)
+    clock = time.process_time
+    start = clock()
+    services = _load_all(sorted(specs.glob("*.yaml")))
+    spent = {"load and check the spec": clock() - start, "rule groups": 0.0}
+    others = {
+        "promtool tests": unittests.suites,
+        "vmalert-tool tests": vmalert_unittests.vmalert_suites,
+        "Alertmanager config": alertmanager.config,
+        "docs (Jinja2)": docs.files,
+        "dashboard (grafanalib)": grafana_files,
+        "deploy targets": targets.files,
+    }
+    spent.update(dict.fromkeys(others, 0.0))
+    spent["serialise (YAML, JSON)"] = spent["write into the staged tree"] = 0.0
+    with output.replacing(root / "split-out") as stage:
+        for service in services:
+            start = clock()
+            rule_files(service)
+            spent["rule groups"] += clock() - start
+            planners = 0.0
+            for name, planner in others.items():
+                start = clock()
+                planner(service)
+                took = clock() - start
+                spent[name] += took
+                planners += took
+            start = clock()
+            files = service_files(service)
+            spent["serialise (YAML, JSON)"] += max(0.0, clock() - start - planners)
+            start = clock()
+            stage.add(files)
+            spent["write into the staged tree"] += clock() - start
+    return {k: v / count for k, v in spent.items()}
+
+
+def render(runs: list[Run], notes: list[str], per_service: dict[str, float], when: str) -> str:
+    """Return GENERATION.md."""
+    cores = len(os.sched_getaffinity(0))
+    lines = [
+        "# Generation cost",
+        "",
+        f"Written by `make bench` (`python -m tests.bench.generation`) on {when}; one run, "
+        f"not an average across runs. Machine: {cores} CPUs, Python "
+        f"{sys.version.split()[0]}. Not a test: nothing asserts on these numbers.",
+        "",
+        f"*Baseline* is commit `{BASELINE}` (before this round's generation work), checked out "
+        "and run by the same interpreter on the same inputs in the same run. Synthetic folders "
+        "hold copies of `slo_specs/samokoder.yaml` with the service name (and so jobs, metric "
+        "prefixes, dashboard uid) replaced. One spec: median of "
+        f"{ONE_SPEC_RUNS} whole processes.",
+        "",
+        "| Version | Services | Wall (s) | Per service (ms) | CPU (s) | CPU / wall | Peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.version} | {r.services} | {r.wall:.2f} | {1000 * r.wall / r.services:.0f} "
+            f"| {r.cpu:.2f} | {r.cpu / r.wall:.2f} | {r.rss_mib:.0f} |"
+        )
+    lines += [""] + [f"Note: {n}" for n in notes] + ([""] if notes else [])
+    by_size: dict[int, dict[str, Run]] = {}
+    for r in runs:
+        by_size.setdefault(r.services, {})[r.version] = r
+    ratios = [
+        f"{n} service(s): wall x{pair['this tree'].wall / pair['baseline'].wall:.2f}, "
+        f"peak RSS x{pair['this tree'].rss_mib / pair['baseline'].rss_mib:.2f}"
+        for n, pair in sorted(by_size.items())
+        if len(pair) == 2
+    ]
+    lines += ["This tree against the baseline: " + "; ".join(ratios) + ".", ""]
+    total = sum(per_service.values())
+    lines += [
+        "Where one service's time goes (this tree, in-process, one core, CPU time per service):",
+        "",
+        "| Step | ms per service | Share |",
+        "|---|---:|---:|",
+        *(f"| {k} | {1000 * v:.1f} | {100 * v / total:.0f} % |" for k, v in per_service.items()),
+        f"| total | {1000 * total:.1f} | 100 % |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Measure, write GENERATION.md; return the exit status."""
+    sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
+    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
+        root = pathlib.Path(tmp)
+        print(f"generation: 1 spec, then {sizes} services, this tree and {BASELINE}", flush=True)
+        runs, notes = fleets(sizes, root)
+        for r in runs:
+            print(f"  {r.version}, {r.services}: {r.wall:.2f} s, {r.rss_mib:.0f} MiB", flush=True)
+        per_service = split(50, root)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS.write_text(render(runs, notes, per_service, when))
+    print(f"wrote {RESULTS}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
