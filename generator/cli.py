@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from . import output
-from .diff import DiffError, diff
 from .grafana.provisioning import TREE
 from .parallel import cores, ordered_map
 from .plan import service_files, shared_files
@@ -253,6 +252,8 @@ def diff_command(out: Path, base: str | None) -> None:
 
     Exit status: 0 no change, 1 changed, 2 error.
     """
+    from .diff import DiffError, diff  # only this command needs git and the differ
+
     try:
         text, _ = diff(out, base)
     except DiffError as exc:

@@ -31,6 +31,38 @@ def run_cli(
     )
 
 
+# Runs its arguments as a command and prints the command's own peak RSS: getrusage's
+# RUSAGE_CHILDREN in a test process also counts every earlier child (promtool, vmalert-tool).
+_PEAK_RSS = """
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stderr.write(proc.stderr)
+sys.stdout.write(proc.stdout)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(proc.returncode)
+"""
+
+
+def run_cli_peak(
+    *args: str | os.PathLike[str], cwd: Path = ROOT, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Return the finished ``python -m generator ARGS`` process and its peak RSS in KiB
+    (measured alone, by a wrapper process whose only child it is); the last line of its
+    stdout is the measurement and is removed."""
+    cmd = [sys.executable, "-m", "generator", *map(os.fspath, args)]
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *cmd],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    out, _, peak = proc.stdout.rstrip("\n").rpartition("\n")
+    proc.stdout = out + "\n" if out else ""
+    return proc, int(peak)
+
+
 def tree(root: Path) -> dict[str, bytes | str]:
     """Return everything under ``root``: file -> bytes, folder -> "dir", symlink -> "link:<to>".
 

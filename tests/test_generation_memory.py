@@ -6,23 +6,9 @@ per file is kept for the read-back check; the swap stays one atomic rename at th
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-from cli_support import ROOT, SAMOKODER
-
-# Peak RSS of one child process, measured by a wrapper whose only child it is.
-_PEAK = textwrap.dedent(
-    """
-    import resource, subprocess, sys
-    proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(proc.stderr)
-    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB on Linux
-    """
-)
+from cli_support import SAMOKODER, run_cli_peak
 
 
 def _fleet(folder: Path, count: int) -> Path:
@@ -38,14 +24,12 @@ def _fleet(folder: Path, count: int) -> Path:
 
 def _peak_mib(folder: Path, count: int) -> float:
     specs = _fleet(folder, count)
-    generate = [sys.executable, "-m", "generator", "generate", "--jobs", "1"]
-    cmd = [*generate, "--spec-dir", str(specs), "--out", str(folder / "out")]
-    proc = subprocess.run(
-        [sys.executable, "-c", _PEAK, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=600
+    proc, peak_kib = run_cli_peak(
+        "generate", "--jobs", "1", "--spec-dir", specs, "--out", folder / "out", timeout=600
     )
     assert proc.returncode == 0, proc.stderr
     assert len(list((folder / "out").iterdir())) == count + 1  # every service and _grafana
-    return int(proc.stdout) / 1024
+    return peak_kib / 1024
 
 
 def test_peak_memory_does_not_grow_with_the_number_of_services(tmp_path: Path) -> None:

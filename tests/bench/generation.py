@@ -202,7 +202,8 @@ def render(runs: list[Run], notes: list[str], per_service: dict[str, float], whe
         "prefixes, dashboard uid) replaced. One spec: median of "
         f"{ONE_SPEC_RUNS} whole processes.",
         "",
-        "| Version | Services | Wall (s) | Per service (ms) | CPU (s) | CPU / wall | Peak RSS (MiB) |",
+        "| Version | Services | Wall (s) | Per service (ms) | CPU (s) | CPU / wall "
+        "| Peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:

@@ -1,4 +1,4 @@
-"""``make bench``: measure generation and SLO-evaluation cost, write tests/bench/RESULTS.md.
+"""``make bench``: measure generation, SLO-evaluation and suite cost; write tests/bench/*.md.
 
 Not a test: nothing here asserts on timing. The numbers come from one run on this machine.
 Run as ``python -m tests.bench.run`` (or ``python tests/bench/run.py``) from the repository.
@@ -19,27 +19,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from tests.bench import evaluation, fleet_evaluation, generation, suite_cost
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
-
-
-def _generation_table(runs: list[generation.Run]) -> list[str]:
-    base = runs[0]
-    rows = [
-        "| Input | Services | Wall time (s) | Per service (ms) | Peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in runs:
-        rows.append(
-            f"| {r.label} | {r.services} | {r.wall:.2f} | {1000 * r.wall / r.services:.0f} "
-            f"| {r.rss_mib:.0f} |"
-        )
-    big, mid = runs[-1], runs[-2]
-    rows += [
-        "",
-        f"Growth from {mid.services} to {big.services} services: x{big.services / mid.services:.0f}"
-        f" services, x{big.wall / mid.wall:.1f} wall time, x{big.rss_mib / mid.rss_mib:.2f} peak"
-        f" RSS. The single real spec costs {base.wall:.2f} s, mostly interpreter start-up.",
-    ]
-    return rows
 
 
 def _evaluation_tables(ev: dict) -> list[str]:
@@ -108,7 +87,7 @@ def _evaluation_tables(ev: dict) -> list[str]:
     return rows
 
 
-def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
+def render(ev: dict) -> str:
     """Return RESULTS.md for one run's measurements."""
     shapes = ev["shapes"]
     exact = ev["exact_ratio"]
@@ -118,7 +97,6 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
     end = datetime.datetime.fromtimestamp(ev["end"], datetime.UTC)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     setup = ", ".join(f"{k}: {v:.0f} s" for k, v in ev["timings"].items())
-    big, mid = gen_runs[-1], gen_runs[-2]
     lines = [
         "# Benchmark results",
         "",
@@ -132,12 +110,8 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
         "",
         "## 1. Generation cost",
         "",
-        "Whole `python -m generator generate` process, `/usr/bin/time -f '%e %M'`. Synthetic "
-        "folders hold copies of `slo_specs/samokoder.yaml` with the service name (and so jobs, "
-        "metric prefixes, dashboard uid) replaced.",
-        "",
-        *_generation_table(gen_runs),
-        *([""] + [f"Note: {n}" for n in notes] if notes else []),
+        "In [GENERATION.md](GENERATION.md) (`tests/bench/generation.py`): this tree against "
+        "the baseline commit, measured in one run.",
         "",
         "## 2. Evaluation cost of a 30-day availability SLO",
         "",
@@ -163,12 +137,6 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
         "",
         "## Interpretation",
         "",
-        f"Generation grows linearly: {mid.services} to {big.services} services multiplies wall "
-        f"time by {big.wall / mid.wall:.1f} for x{big.services / mid.services:.0f} services, "
-        f"about {1000 * big.wall / big.services:.0f} ms per service; peak RSS goes from "
-        f"{mid.rss_mib:.0f} to {big.rss_mib:.0f} MiB, so one process holds every service's "
-        "files in memory before writing them out, about "
-        f"{(big.rss_mib - mid.rss_mib) / (big.services - mid.services):.2f} MiB per service. "
         f"Our 30-day period reads {ours.period_samples} recorded samples against Pyrra's "
         f"{pyrra.period_samples} raw ones (x{ours.period_samples / pyrra.period_samples:.2f}); "
         "that gap widens with scrape frequency and with the number of raw series, while ours "
@@ -188,12 +156,9 @@ def render(gen_runs: list[generation.Run], notes: list[str], ev: dict) -> str:
 
 
 def main() -> int:
-    """Run the benchmarks, write RESULTS.md and SUITE_COST.md; return the exit status."""
-    sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
-    print(f"generation: 1 spec, then {sizes} services", flush=True)
-    gen_runs, notes = generation.run_all(sizes)
-    for r in gen_runs:
-        print(f"  {r.label}: {r.wall:.2f} s, {r.rss_mib:.0f} MiB", flush=True)
+    """Run the benchmarks, write GENERATION.md, RESULTS.md and SUITE_COST.md; return the
+    exit status."""
+    generation.main()  # writes GENERATION.md
     print("evaluation: 31 days of history, backfill, live server (several minutes)", flush=True)
     ev = evaluation.run()
     fleet_sizes = tuple(
@@ -202,9 +167,7 @@ def main() -> int:
     print(f"fleet evaluation: {fleet_sizes} services, live (minutes)", flush=True)
     fleet = fleet_evaluation.run(fleet_sizes)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS.write_text(
-        render(gen_runs, notes, ev) + "\n".join(fleet_evaluation.render(fleet, when))
-    )
+    RESULTS.write_text(render(ev) + "\n".join(fleet_evaluation.render(fleet, when)))
     print(f"wrote {RESULTS}", flush=True)
     print("generated test-suite cost against SLOs, every engine (several minutes)", flush=True)
     suite_cost.main()
