@@ -61,9 +61,9 @@ def _emits_alike(text: str, key: bool = False) -> bool:
         return False
     if key and not text:
         return False
-    return (text.isascii() and (text.replace("\n", "").isprintable())) or all(
-        c == "\n" or (c.isprintable() and ord(c) <= 0xFFFD and c != "\ufeff") for c in text
-    )
+    body = text.replace("\n", "")
+    # isprintable() is False for U+FEFF and surrogates; max() finds a character beyond U+FFFD.
+    return body.isprintable() and (body.isascii() or max(body) <= "\ufffd")
 
 
 class _NotFast(Exception):

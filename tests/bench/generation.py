@@ -186,7 +186,9 @@ def split(count: int, root: pathlib.Path) -> dict[str, float]:
     return {k: v / count for k, v in spent.items()}
 
 
-def render(runs: list[Run], notes: list[str], per_service: dict[str, float], when: str) -> str:
+def render(
+    runs: list[Run], notes: list[str], per_service: dict[str, float], when: str, load: str
+) -> str:
     """Return GENERATION.md."""
     cores = len(os.sched_getaffinity(0))
     lines = [
@@ -194,7 +196,9 @@ def render(runs: list[Run], notes: list[str], per_service: dict[str, float], whe
         "",
         f"Written by `make bench` (`python -m tests.bench.generation`) on {when}; one run, "
         f"not an average across runs. Machine: {cores} CPUs, Python "
-        f"{sys.version.split()[0]}. Not a test: nothing asserts on these numbers.",
+        f"{sys.version.split()[0]}; load average {load} (other work shares the cores: compare "
+        "the two versions' ratios, and CPU time, before wall times). Not a test: nothing "
+        "asserts on these numbers.",
         "",
         f"*Baseline* is commit `{BASELINE}` (before this round's generation work), checked out "
         "and run by the same interpreter on the same inputs in the same run. Synthetic folders "
@@ -238,6 +242,7 @@ def render(runs: list[Run], notes: list[str], per_service: dict[str, float], whe
 def main() -> int:
     """Measure, write GENERATION.md; return the exit status."""
     sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
+    load_before = os.getloadavg()[1]
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
         root = pathlib.Path(tmp)
         print(f"generation: 1 spec, then {sizes} services, this tree and {BASELINE}", flush=True)
@@ -246,7 +251,8 @@ def main() -> int:
             print(f"  {r.version}, {r.services}: {r.wall:.2f} s, {r.rss_mib:.0f} MiB", flush=True)
         per_service = split(50, root)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS.write_text(render(runs, notes, per_service, when))
+    load = f"{load_before:.1f} at the start, {os.getloadavg()[1]:.1f} at the end (5 min)"
+    RESULTS.write_text(render(runs, notes, per_service, when, load))
     print(f"wrote {RESULTS}", flush=True)
     return 0
 
