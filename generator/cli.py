@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import click
@@ -195,6 +196,10 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
                 written += len(files)
     except SpecInvalid as exc:
         _fail(exc)
+    except BrokenProcessPool:
+        why = "a planning process died (killed, or out of memory; try --jobs 1)"
+        click.echo(f"{out}: cannot write: {why}; {out}/ was left as it was.", err=True)
+        sys.exit(EXIT_INVALID)
     except (OSError, output.OutputError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = exc.filename if isinstance(exc, OSError) and exc.filename else out

@@ -225,13 +225,33 @@ def _swap_by_renames(staging: Path, out: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (no lock file is created; released on exit/kill)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    """Hold an exclusive lock on ``folder`` (no lock file is created; released on exit/kill).
+
+    A process forked while the lock is held (a planning worker) closes its copy of the
+    descriptor at once: an flock belongs to the open file, so a worker outliving a killed
+    parent would otherwise keep every later run waiting.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    _held.add(fd)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)
+
+
+_held: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _drop_inherited_locks() -> None:
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 def _refuse_read_only(out: Path) -> None:

@@ -8,10 +8,14 @@ wait to be consumed, so memory stays bounded however many items there are.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,6 +29,18 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: be killed with the parent, so a killed ``generate`` leaves no
+    orphans blocked on the work queue (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _run(index: int):
     assert _job is not None
     fn, items = _job
@@ -36,6 +52,8 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
 
     With one worker or one item, nothing is forked. An exception raised by ``fn`` is raised
     here, at its item's turn; the remaining work is then abandoned and the workers stopped.
+    A worker that dies (killed, out of memory) raises BrokenProcessPool instead of leaving
+    its result waited for forever.
     """
     workers = max(1, min(workers, len(items)))
     if workers == 1:
@@ -44,13 +62,20 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
     global _job
     _job = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             pending: deque = deque()
-            for index in range(len(items)):
-                pending.append(pool.apply_async(_run, (index,)))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+            try:
+                for index in range(len(items)):
+                    pending.append(pool.submit(_run, index))
+                    if len(pending) >= 2 * workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:  # abandoned: an error, or the consumer stopped
+                    future.cancel()
     finally:
         _job = None

@@ -8,6 +8,7 @@ including the folder around out/, so a leftover staging folder is a failure too.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import random
@@ -222,6 +223,19 @@ SLOW_WRITER = textwrap.dedent(
 )
 
 
+def _processes_in(folder: Path) -> list[int]:
+    """Return the ids of live processes, other than this one, working in ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(entry / "cwd")) == folder.resolve():
+                    stat = (entry / "stat").read_text()
+                    if stat.rsplit(")", 1)[1].split()[0] != "Z":  # not a reaped-to-be zombie
+                        found.append(int(entry.name))
+    return found
+
+
 def test_sigkill_mid_write_leaves_out_as_before(project: Path) -> None:
     change_a_spec(project)
     before = tree(project / "out")
@@ -240,6 +254,12 @@ def test_sigkill_mid_write_leaves_out_as_before(project: Path) -> None:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert tree(project / "out") == before
+    # Its planning workers die with it (they would hold the work queue, and once held the
+    # lock on out/'s folder so that the next run waited forever).
+    deadline = time.monotonic() + 10
+    while _processes_in(project):
+        assert time.monotonic() < deadline, f"orphans left: {_processes_in(project)}"
+        time.sleep(0.05)
     # The killed run's staging folder is beside out/, never in it; the next run removes it.
     assert staging.exists()
     assert run_cli("generate", cwd=project).returncode == 0
@@ -383,3 +403,24 @@ def test_two_runs_for_two_new_services_at_once_keep_both(tmp_path: Path) -> None
             assert p.returncode == 0, err
         have = {p.name for p in (project / "out").iterdir()}
         assert have == {"samokoder", "checkout", "_grafana"}, (attempt, have)
+
+
+def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path) -> None:
+    """Two services are planned in two forked workers; one is SIGKILLed (as the OOM killer
+    would): the run fails, promptly, and out/ is as before."""
+    change_a_spec(project)
+    before = tree(project)
+    parent = os.getpid()
+    real = cli.service_files
+
+    def planner(service):
+        if os.getpid() != parent and service.name == "checkout":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(service)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "service_files", planner)
+        result = generate("--jobs", "2")
+    assert result.exit_code == 2, result.output
+    assert "a planning process died" in result.output and "Traceback" not in result.output
+    assert tree(project) == before
