@@ -13,7 +13,7 @@ from cli_support import CHECKOUT, ROOT, SAMOKODER
 
 from generator import tools
 from generator.plan import service_files
-from generator.prometheus import burn_rate_tests, unittests, windows
+from generator.prometheus import alerts, burn_rate_tests, unittests, windows
 from generator.prometheus.synthetic import sli_feeds
 from generator.prometheus.vmalert_unittests import FOLDER, METRICSQL_TESTS
 from generator.spec.loader import load
@@ -131,7 +131,7 @@ def test_every_burn_rate_rule_is_timed(spec: Path) -> None:
             (fired if check["exp_samples"][0]["value"] else silent).add(rule)
     rules = {
         (r["labels"]["slo"], r["labels"]["long"], r["labels"]["short"])
-        for g in unittests.alerts.groups(service)
+        for g in alerts.groups(service)
         for r in g["rules"]
         if r["alert"] == "ErrorBudgetBurn"
     }
