@@ -17,7 +17,7 @@ from ..spec.model import Service
 from . import alerts, recording
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
-from .edge_tests import edge_cases
+from .edge_tests import edge_cases, slice_cases
 from .resample import resampled_case, samples_per_minute
 from .rule_files import ALERTS_FILE, RECORDING_FILE
 from .slo_tests import slo_alert_cases, slo_value_case
@@ -42,12 +42,15 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
 
     per_minute = samples_per_minute(service.rate_window)
 
-    def suite(tests: list[dict], interval: str = "1m", with_alerts: bool = True) -> dict:
+    def suite(
+        tests: list[dict], interval: str = "1m", with_alerts: bool = True, sampled=()
+    ) -> dict:
+        """``tests`` are planned a sample a minute; ``sampled`` cases set their own."""
         return {
             "rule_files": files if with_alerts else files[:1],
             "evaluation_interval": interval,
             "group_eval_order": group_order(service, with_alerts),
-            "tests": [resampled_case(t, per_minute) for t in tests],
+            "tests": [resampled_case(t, per_minute) for t in tests] + list(sampled),
         }
 
     out = {}
@@ -73,5 +76,6 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, g) for g in groups]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
-    out["edge_values_test.yml"] = suite(edge_cases(service), slow, with_alerts=False)
+    slices = [c for g in groups for c in slice_cases(service, g)]
+    out["edge_values_test.yml"] = suite(edge_cases(service), slow, False, slices)
     return out

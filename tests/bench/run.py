@@ -1,4 +1,5 @@
-"""``make bench``: measure generation and SLO-evaluation cost, write tests/bench/RESULTS.md.
+"""``make bench``: measure generation and SLO-evaluation cost, write tests/bench/RESULTS.md
+(and EXACTNESS.md, SUITE_COST.md from their own modules).
 
 Not a test: nothing here asserts on timing. The numbers come from one run on this machine.
 Run as ``python -m tests.bench.run`` (or ``python tests/bench/run.py``) from the repository.
@@ -16,7 +17,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     __package__ = "tests.bench"
 
-from tests.bench import evaluation, fleet_evaluation, generation, suite_cost
+from tests.bench import evaluation, exactness, fleet_evaluation, generation, suite_cost
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 
@@ -206,6 +207,8 @@ def main() -> int:
         render(gen_runs, notes, ev) + "\n".join(fleet_evaluation.render(fleet, when))
     )
     print(f"wrote {RESULTS}", flush=True)
+    print("period error bound, every rule engine (minutes per Prometheus)", flush=True)
+    exactness.main()
     print("generated test-suite cost against SLOs, every engine (several minutes)", flush=True)
     suite_cost.main()
     return 0
