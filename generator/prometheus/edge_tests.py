@@ -173,10 +173,14 @@ def born_nonzero_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
 SLICE_SHARE = 0.25  # bad share of the events in the reset and birth cases
 
 
-def slice_samples(rate_window: int) -> int:
-    """Return how many samples the reset and birth cases put in a slice: the fewest, from 5,
-    that divide ``rate_window`` (s) into whole seconds (5 for 5m: one a minute)."""
-    return next(n for n in range(5, rate_window + 1) if rate_window % n == 0)
+def slice_samples(rate_window: int) -> tuple[int, str]:
+    """Return how many samples the reset and birth cases put in a slice, and their interval:
+    the fewest, from 5, that divide ``rate_window`` (s) into whole seconds (5 for 5m: one a
+    minute); 5 at a millisecond interval for a window under 5 s."""
+    for n in range(5, rate_window + 1):
+        if rate_window % n == 0:
+            return n, format_duration(rate_window // n)
+    return 5, f"{rate_window * 200}ms"
 
 
 def _count_check(service: Service, slo: SLO, record: str, at: int, low: float, high: float) -> dict:
@@ -213,7 +217,7 @@ def slice_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
     increments, the fourth its S.
     """
     w = service.rate_window
-    n = slice_samples(w)
+    n, interval = slice_samples(w)
     feeds = [f for slo in group for f in sli_feeds(slo.sli, SLICE_SHARE)]
     reset = f"0+{{u}}x{2 * n + 1} _ 0+{{u}}x{3 * n - 3}"
     born = f"_x{2 * n + 2} 0+{{u}}x{3 * n - 2}"
@@ -243,7 +247,6 @@ def slice_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
         return out
 
     what = ", ".join(slo.name for slo in group)
-    interval = format_duration(w // n)
     return [
         {
             "name": f"{what}: a counter reset inside a slice counts {n - 3} to {n - 2} of its "

@@ -4,8 +4,9 @@ The files: threshold and TargetDown alerts (threshold_tests.py), MetricAbsent
 (absent_tests.py), SLO burn-rate and budget alerts, SLO values on a known traffic
 pattern (slo_tests.py), the burn-rate pairs' detection and reset times
 (burn_rate_tests.py), and values at the edges: zero denominators, no observations,
-series born non-zero (edge_tests.py). Cases are planned a sample a minute and sampled
-finer where the rate window needs it (resample.py). Every file names the rule
+series born non-zero, a counter reset and a birth inside an event-count slice
+(edge_tests.py). Cases are planned a sample a minute and sampled finer where the rate
+window needs it (resample.py); the slice cases set their own sampling. Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """

@@ -219,7 +219,7 @@ def _victoriametrics(instances, exprs, period, end: int) -> Run:
         rec.write_text("".join(_recorded_lines(store, exprs, end - 30 * DAY, end, ms=True)))
         store.import_text(rec)
         run.setup_s = time.monotonic() - tick
-        run.version = tools.version(tools.VICTORIAMETRICS.tool("victoria-metrics"))
+        run.version = tools.VICTORIAMETRICS.version
         _measure_all(store, run, period, exprs, end)
     return run
 
