@@ -144,6 +144,13 @@ MUTATIONS = {
     # A factor off: the latency SLO's 1h/5m pair at 20x must open within 43m12s.
     "burn-factor": ("alerts.yml", lambda t: t.replace("> 14.4\n", "> 20\n"), "burn_rate_times"),
     "for-zero": ("alerts.yml", lambda t: re.sub(r"for: \d+m", "for: 0s", t), "threshold_alerts"),
+    # Without increase() behind the exact slices, a slice holding a counter reset (or any
+    # series whose slice cannot be differenced) counts nothing.
+    "slice-without-reset-fallback": (
+        "recording_rules.yml",
+        lambda t: re.sub(r" or increase\(.*?\[5m\]\)\)", ")", t),
+        "edge_values",
+    ),
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
         "recording_rules.yml",

@@ -139,12 +139,50 @@ def signal_rules(service: Service, reads_slo: bool) -> list[Rule]:
     ]
 
 
+START_LOOKBACK = 3600  # s: how far back a slice looks for a series' sample before it
+
+
+def slice_increase(sel: str, window: str) -> str:
+    """Return PromQL for the exact increase of every series of ``sel`` over the slice
+    ``(t - window, t]``, from its samples alone.
+
+    Summed over consecutive slices the differences telescope, so a period's count is exact
+    whatever the scrape phase; ``increase()`` extrapolates each slice from the samples inside
+    it (off by a relative 3e-3 to 6e-3 over 30 days on unaligned scrapes). Per series:
+
+    - seen before the slice: its last sample in the slice minus its last sample up to
+      ``t - window``, looked up to ``START_LOOKBACK`` back (range selectors skip stale
+      markers, so a series that died inside the slice, or came back after a scrape gap or a
+      stale stretch shorter than that, is exact; an instant ``x offset`` would forget it
+      after 5 minutes and lose the gap's events);
+    - born inside the slice (no sample in that lookback): its last sample minus its first
+      (the least, for a counter that did not reset), so a series first scraped non-zero adds
+      nothing, as with ``increase()``, and one created at 0 adds every later event;
+    - reset inside the slice (``resets() > 0``): ``increase()``, all the engine can know;
+      a reset just before the slice's first sample (a negative difference) counts the
+      increments inside the slice;
+    - no sample in the slice (dead, or a scrape gap): nothing.
+
+    The operands keep their labels (``le`` included), so ``-``, ``unless`` and ``or`` match
+    series one to one (the metric name is dropped by every operand alike).
+    """
+    rng = f"{sel}[{window}]"
+    last = f"last_over_time({rng})"
+    start = f"last_over_time({sel}[{format_duration(START_LOOKBACK)}] offset {window})"
+    steady = f"({last} - {start} >= 0 or {last} - min_over_time({rng}))"
+    return f"{steady} unless resets({rng}) > 0 or increase({rng})"
+
+
 def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
-    """Return PromQL for bad events and all events over ``window`` (op: rate or increase)."""
+    """Return PromQL for bad events and all events over ``window``: ``op`` is ``rate`` or
+    ``increase`` (each window's own extrapolation), or ``slice`` (exact counts of the slice
+    ``(t - window, t]``, see :func:`slice_increase`)."""
     w = format_duration(window)
 
     def agg(series: Series, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
         sel = selector(series.metric.name + suffix, series.all_matchers + extra)
+        if op == "slice":
+            return f"sum({slice_increase(sel, w)})"
         return f"sum({op}({sel}[{w}]))"
 
     if sli.kind == "latency":
@@ -163,8 +201,9 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
 
 
 def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:
-    """Return bad and total event counts over each rate window (``or vector(0)``: never empty)."""
-    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "increase")
+    """Return bad and total event counts of each rate-window slice, exact per series (see
+    :func:`slice_increase`; ``or vector(0)``: never empty)."""
+    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "slice")
     labels = names.slo_labels(service, slo)
     return [
         {"record": names.slo_bad_events(service), "expr": f"{bad} or vector(0)", "labels": labels},
@@ -179,6 +218,10 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
     rules: list[Rule] = []
     for window in counted_windows(service) + (slo.period,):
         if window == service.rate_window:
+            # Read raw, every evaluation: a page's short window must see a burn start and
+            # stop within one interval, where a slice is up to a rate window old. rate()'s
+            # extrapolation is one factor per target for its bad and total series (same
+            # scrapes), so it cancels in the ratio; only the long windows sum slices.
             bad, total = _sli_bad_and_total(slo.sli, window, "rate")
             bad = f"({bad} or vector(0))"  # no bad series yet: no bad events
         else:

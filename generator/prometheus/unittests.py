@@ -4,8 +4,9 @@ The files: threshold and TargetDown alerts (threshold_tests.py), MetricAbsent
 (absent_tests.py), SLO burn-rate and budget alerts, SLO values on a known traffic
 pattern (slo_tests.py), the burn-rate pairs' detection and reset times
 (burn_rate_tests.py), and values at the edges: zero denominators, no observations,
-series born non-zero (edge_tests.py). Cases are planned a sample a minute and sampled
-finer where the rate window needs it (resample.py). Every file names the rule
+series born non-zero, a counter reset and a birth inside an event-count slice
+(edge_tests.py). Cases are planned a sample a minute and sampled finer where the rate
+window needs it (resample.py); the slice cases set their own sampling. Every file names the rule
 groups in dependency order (``group_eval_order``): promtool 3 evaluates unnamed groups in
 an arbitrary order, and a rule would then read its inputs from the previous evaluation.
 """
@@ -17,7 +18,7 @@ from ..promql import format_duration
 from ..spec.model import Service
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
-from .edge_tests import edge_cases
+from .edge_tests import edge_cases, slice_cases
 from .resample import resampled_case, samples_per_minute
 from .rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
 from .slo_tests import slo_alert_cases, slo_value_case
@@ -57,12 +58,15 @@ def _suites(service: Service) -> dict[str, dict]:
 
     per_minute = samples_per_minute(service.rate_window)
 
-    def suite(tests: list[dict], interval: str = "1m", with_alerts: bool = True) -> dict:
+    def suite(
+        tests: list[dict], interval: str = "1m", with_alerts: bool = True, sampled=()
+    ) -> dict:
+        """``tests`` are planned a sample a minute; ``sampled`` cases set their own."""
         return {
             "rule_files": files if with_alerts else files[:1],
             "evaluation_interval": interval,
             "group_eval_order": group_order(service, with_alerts),
-            "tests": [resampled_case(t, per_minute) for t in tests],
+            "tests": [resampled_case(t, per_minute) for t in tests] + list(sampled),
         }
 
     out = {}
@@ -88,5 +92,6 @@ def _suites(service: Service) -> dict[str, dict]:
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, g) for g in groups]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
-    out["edge_values_test.yml"] = suite(edge_cases(service), slow, with_alerts=False)
+    slices = [c for g in groups for c in slice_cases(service, g)]
+    out["edge_values_test.yml"] = suite(edge_cases(service), slow, False, slices)
     return out

@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     __package__ = "tests.bench"
 
-from tests.bench import evaluation, fleet_evaluation, generation, suite_cost
+from tests.bench import evaluation, exactness, fleet_evaluation, generation, suite_cost
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 
@@ -169,6 +169,8 @@ def main() -> int:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.write_text(render(ev) + "\n".join(fleet_evaluation.render(fleet, when)))
     print(f"wrote {RESULTS}", flush=True)
+    print("period error bound, every rule engine (minutes per Prometheus)", flush=True)
+    exactness.main()
     print("generated test-suite cost against SLOs, every engine (several minutes)", flush=True)
     suite_cost.main()
     return 0
