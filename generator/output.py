@@ -105,15 +105,6 @@ def _nodes(data: object) -> yaml.Node:
     raise _NotFast
 
 
-def _fast_dump_ok(data: object) -> bool:
-    """True when ``data`` takes the fast path (libyaml, byte-identical to PyYAML)."""
-    try:
-        _nodes(data)
-    except _NotFast:
-        return False
-    return True
-
-
 def to_yaml(data: object, source: str) -> bytes:
     """Return ``data`` (a mapping or list) as YAML with the generated-file header; key order
     is kept. Written by libyaml from nodes built in one walk where its bytes equal PyYAML's

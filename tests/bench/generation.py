@@ -190,12 +190,13 @@ def render(
     runs: list[Run], notes: list[str], per_service: dict[str, float], when: str, load: str
 ) -> str:
     """Return GENERATION.md."""
-    cores = len(os.sched_getaffinity(0))
+    from generator.parallel import cores
+
     lines = [
         "# Generation cost",
         "",
         f"Written by `make bench` (`python -m tests.bench.generation`) on {when}; one run, "
-        f"not an average across runs. Machine: {cores} CPUs, Python "
+        f"not an average across runs. Machine: {cores()} CPUs, Python "
         f"{sys.version.split()[0]}; load average {load} (other work shares the cores: compare "
         "the two versions' ratios, and CPU time, before wall times). Not a test: nothing "
         "asserts on these numbers.",
