@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: generate test check lint format clean tools e2e bench diff help
+.PHONY: generate test deep check lint format clean tools e2e bench diff help
 .DEFAULT_GOAL := help
 
 help: ## Show the targets
@@ -23,6 +23,9 @@ tools: ## Install every engine: Prometheus 2.42/2.53/3.5, VictoriaMetrics, Alert
 
 test: $(STAMP) tools ## Prove the artifacts on every engine (promtool, vmalert, amtool, Alertmanager)
 	$(BIN)/python -m pytest -q -n 2 -m "not e2e"  # make e2e runs the real-server tests
+
+deep: $(STAMP) tools ## The property tests again, each at its full example count (CI runs it)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 -m "(hypothesis or deep) and not e2e"
 
 # E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.
 E2E_ENGINE ?= prometheus-3.5

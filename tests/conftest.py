@@ -1,12 +1,26 @@
-"""Hypothesis profiles. ``make test`` (and CI) runs the ``repeatable`` profile: examples
-derive from each test's name, so a run proves the same cases every time and a failure
-reproduces on any machine. ``HYPOTHESIS_PROFILE=explore`` draws new random examples each
-run, for hunting (a failure it finds is printed with its ``@reproduce_failure`` blob)."""
+"""Loads the Hypothesis profile named by ``HYPOTHESIS_PROFILE`` (tests/depth.py) and registers
+the markers that say how a test's depth follows it."""
 
-import os
+import depth
 
-from hypothesis import settings
 
-settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
-settings.register_profile("explore", derandomize=False, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "deep: how much this test checks follows the profile (tests/depth.py), like a "
+        "Hypothesis test's example count; `make deep` runs these and the Hypothesis tests",
+    )
+    config.addinivalue_line(
+        "markers",
+        "deep_only: too costly for the quick profile; deselected by `make test`, run by "
+        "`make deep` (CI)",
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if depth.PROFILE != "quick":
+        return
+    keep = [item for item in items if item.get_closest_marker("deep_only") is None]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep

@@ -21,6 +21,7 @@ import promql_parser
 import pytest
 import yaml
 from fleet import FAMILIES, generate, rule_files
+from mutants import selectors
 
 from generator import tools
 
@@ -40,21 +41,6 @@ def rules_by_service(out: Path) -> list[tuple[str, str, dict]]:
         for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
             rows += [(path.parts[-3], group["name"], rule) for rule in group["rules"]]
     return rows
-
-
-def selectors(node: object):
-    """Yield every vector selector of a parsed PromQL expression."""
-    if isinstance(node, promql_parser.VectorSelector):
-        yield node
-    elif isinstance(node, promql_parser.MatrixSelector):
-        yield node.vector_selector
-    else:
-        for attr in ("expr", "lhs", "rhs", "param"):
-            child = getattr(node, attr, None)
-            if isinstance(child, promql_parser.Expr):
-                yield from selectors(child)
-        for arg in getattr(node, "args", None) or ():
-            yield from selectors(arg)
 
 
 def _ok(proc) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 from cli_support import SAMOKODER, unit_test_failures
+from depth import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +23,11 @@ from generator.plan import service_files
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
 
-VALID_EXAMPLES = 25
-UNIT_TEST_EXAMPLES = 8
-MUTATION_EXAMPLES = 300
-TEXT_MUTATION_EXAMPLES = 300
+# Example counts (deep, quick): tests/depth.py picks by profile.
+VALID_EXAMPLES = examples(deep=25, quick=8)
+UNIT_TEST_EXAMPLES = examples(deep=8, quick=1)
+MUTATION_EXAMPLES = examples(deep=300, quick=100)
+TEXT_MUTATION_EXAMPLES = examples(deep=300, quick=100)
 
 ERROR_LINE = re.compile(r"^[^:\n]+:[1-9][0-9]*:[1-9][0-9]*: [^\n]+: [^\n]+$")
 
@@ -235,7 +237,7 @@ def test_random_valid_specs_pass_their_own_unit_tests_on_every_engine(spec: dict
 
 # -- validate ok => generate ok, over random matchers ------------------------------------------
 
-SELECTOR_EXAMPLES = 300
+SELECTOR_EXAMPLES = examples(deep=300, quick=100)
 # Pieces of RE2 regexes joined at random, and now and then one that breaks them: a Perl
 # construct, a stray group, a \d that is no PromQL string escape inside double quotes.
 REGEX_ATOMS = ["a", "5", "x", ".", ".*", ".+", "[0-9]", "[^a]", "(a|b)", "?", "*", "{2}",

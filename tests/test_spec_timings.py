@@ -15,8 +15,10 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from cli_support import unit_test_failures
+from depth import examples
 from hypothesis import HealthCheck, example, given, settings
 from timed_specs import timed_specs
 
@@ -26,10 +28,10 @@ from generator.plan import service_files
 from generator.prometheus.synthetic import independent_slos
 from generator.spec.loader import load_text
 
-TIMING_EXAMPLES = 6  # 1-5 SLOs each
+TIMING_EXAMPLES = examples(deep=6, quick=1)  # 1-5 SLOs each, besides the @example
 SCALE_EXAMPLES = 1
-# A spec of many SLOs: 15-20 in `make test`, where one costs about 20 s of CPU per SLO across
-# the four engines (tests/bench/suite_cost.py); TIMING_MAX_SLOS=50 runs the top of the range.
+# A spec of many SLOs: 15-20 in `make deep` (CI; one costs about 20 s of CPU per SLO across the
+# four engines, tests/bench/suite_cost.py); TIMING_MAX_SLOS=50 runs the top of the range.
 SCALE_SLOS = (15, int(os.environ.get("TIMING_MAX_SLOS", "20")))
 
 
@@ -72,6 +74,7 @@ def test_any_timing_passes_its_own_tests_on_every_engine(spec: dict) -> None:
     _check(spec)
 
 
+@pytest.mark.deep_only
 @settings(max_examples=SCALE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=timed_specs(min_slos=SCALE_SLOS[0], max_slos=SCALE_SLOS[1]))
 def test_many_slos_pass_their_own_tests_on_every_engine(spec: dict) -> None:

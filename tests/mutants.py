@@ -1,0 +1,199 @@
+"""Mutation testing of generated rules, run only against the checks that cover the mutation.
+
+A mutation edits a generated rule file (a threshold moved, a guard removed). The rules it
+changes, and every rule that reads them directly or through other recorded series, are the
+*affected* rules. A check of a generated unit-test suite *covers* the mutation when it
+expects an affected alert (``alert_rule_test``) or its expression reads an affected series
+or alert (``promql_expr_test`` / ``metricsql_expr_test``, ``ALERTS{alertname=...}``).
+
+:func:`assert_caught` keeps only the covering checks of the named suites and runs them on the
+mutant: they must fail, and the failure must name an affected rule. The earliest of them also
+run on the original rules and must pass: the subset is a suite the engine runs (that every
+check passes on the original, ``test_generated_unit_tests_pass_*`` prove).
+
+Why a subset is proof for the whole suite: promtool and vmalert-tool evaluate every rule
+group of a test case from 0 up to the case's last ``eval_time``, the same way whichever
+checks it holds, so a check that fails in the subset fails in the whole suite too. And both
+engines stop at that last ``eval_time``, so running the checks up to growing horizons means a
+mutation that a check catches at 5 m no longer replays three days.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import promql_parser
+import yaml
+
+from generator import tools
+from generator.promql import parse_duration
+
+RULE_FILES = ("recording_rules.yml", "alerts.yml")
+ALERT_CHECK = "alert_rule_test"
+CHECKS = (ALERT_CHECK, "promql_expr_test", "metricsql_expr_test")
+
+# A rule's key in the dependency graph: ("record", metric name) or ("alert", alert name).
+Key = tuple[str, str]
+
+
+def selectors(node: object) -> Iterator[promql_parser.VectorSelector]:
+    """Yield every vector selector of a parsed PromQL expression."""
+    if isinstance(node, promql_parser.VectorSelector):
+        yield node
+    elif isinstance(node, promql_parser.MatrixSelector):
+        yield node.vector_selector
+    else:
+        for attr in ("expr", "lhs", "rhs", "param"):
+            child = getattr(node, attr, None)
+            if isinstance(child, promql_parser.Expr):
+                yield from selectors(child)
+        for arg in getattr(node, "args", None) or ():
+            yield from selectors(arg)
+
+
+def reads(expr: str) -> set[Key] | None:
+    """The recorded series and alerts ``expr`` reads; None if it does not parse as PromQL
+    (a MetricsQL-only expression): the caller then keeps the check, to be safe."""
+    try:
+        tree = promql_parser.parse(expr)
+    except ValueError:
+        return None
+    keys: set[Key] = set()
+    for sel in selectors(tree):
+        if sel.name in ("ALERTS", "ALERTS_FOR_STATE"):
+            names = [m.value for m in sel.matchers.matchers if m.name == "alertname"]
+            keys |= {("alert", n) for n in names} or {("alert", "*")}
+        elif sel.name:
+            keys.add(("record", sel.name))
+    return keys
+
+
+def rules_of(folder: Path) -> list[dict]:
+    """Every rule of the generated rule files in ``folder``, in file order."""
+    rules = []
+    for name in RULE_FILES:
+        if (folder / name).is_file():
+            data = yaml.safe_load((folder / name).read_text(encoding="utf-8"))
+            rules += [r for g in data["groups"] for r in g["rules"]]
+    return rules
+
+
+def _key(rule: dict) -> Key:
+    return ("record", rule["record"]) if "record" in rule else ("alert", rule["alert"])
+
+
+def _touches(read: set[Key] | None, hit: set[Key]) -> bool:
+    """Whether a rule or check reading ``read`` sees a change in ``hit``."""
+    if read is None:
+        return True
+    return bool(read & hit) or (("alert", "*") in read and any(k[0] == "alert" for k in hit))
+
+
+def affected(before: list[dict], after: list[dict]) -> set[Key]:
+    """The rules a mutation changed, added or removed, closed over every rule that reads one
+    of them (a recorded series, or an alert through ``ALERTS``)."""
+    hit = {_key(r) for r in before if r not in after} | {_key(r) for r in after if r not in before}
+    readers = [(_key(r), reads(r["expr"])) for r in (*before, *after)]
+    while True:
+        grown = {key for key, read in readers if _touches(read, hit)}
+        if grown <= hit:
+            return hit
+        hit |= grown
+
+
+def only(suite: dict, keep: Callable[[str, dict], bool]) -> dict:
+    """``suite`` with only the checks for which ``keep(field, check)`` holds (``field`` is
+    ``alert_rule_test`` or an expression-check field); cases left without checks go."""
+    kept = []
+    for case in suite["tests"]:
+        checks = {f: [c for c in case[f] if keep(f, c)] for f in CHECKS if f in case}
+        if any(checks.values()):
+            rest = {k: v for k, v in case.items() if k not in CHECKS}
+            kept.append(rest | {f: c for f, c in checks.items() if c})
+    return {**suite, "tests": kept}
+
+
+def covering(suite: dict, hit: set[Key]) -> dict:
+    """``suite`` with only the checks that cover the affected rules ``hit``."""
+    alerts = {name for kind, name in hit if kind == "alert"}
+    return only(
+        suite,
+        lambda field, c: (
+            c["alertname"] in alerts if field == ALERT_CHECK else _touches(reads(c["expr"]), hit)
+        ),
+    )
+
+
+def horizons(suite: dict) -> list[int]:
+    """Growing last evaluation times, in seconds, to run ``suite``'s checks up to, ending with
+    its last ``eval_time``. Each is the latest ``eval_time`` within twice the one before (or,
+    if none is, the next one), so every second step at least doubles: replaying up to each
+    in turn costs at most about 4x replaying up to the first that catches the mutant, and
+    a mutation a check catches at 2 h never waits for a check at 3 days."""
+    times = sorted({parse_duration(c["eval_time"]) for _, c in _checks(suite)})
+    steps = [times[0]]
+    while steps[-1] < times[-1]:
+        within = [t for t in times if steps[-1] < t <= 2 * steps[-1]]
+        steps.append(within[-1] if within else next(t for t in times if t > steps[-1]))
+    return steps
+
+
+def _checks(suite: dict) -> Iterator[tuple[str, dict]]:
+    for case in suite["tests"]:
+        for field in CHECKS:
+            for check in case.get(field, ()):
+                yield field, check
+
+
+def assert_caught(
+    engine: tools.Engine,
+    rules: Path,
+    mutated: str,
+    mutate: Callable[[str], str],
+    suites: Iterable[str],
+    scratch: Path,
+) -> None:
+    """Assert that each suite in ``suites`` (``slo_values``) catches the mutation: once
+    ``mutate`` has rewritten the rule file ``mutated`` (``alerts.yml``) of ``rules`` (a
+    generated ``prometheus/`` folder), the suite's checks that cover it fail, naming an
+    affected rule, while the earliest of those checks pass on the original rules.
+
+    The covering checks run up to each of :func:`horizons` in turn and stop at the first
+    that catches the mutant. Raises AssertionError if the mutation changes nothing, if no
+    check covers it, if the mutant passes every covering check, or if the original fails."""
+    original, mutant = scratch / "original" / "prometheus", scratch / "mutant" / "prometheus"
+    shutil.copytree(rules, original)
+    shutil.copytree(rules, mutant)
+    text = (mutant / mutated).read_text(encoding="utf-8")
+    assert mutate(text) != text, f"the mutation changed nothing in {mutated}"
+    (mutant / mutated).write_text(mutate(text), encoding="utf-8")
+    hit = affected(rules_of(original), rules_of(mutant))
+    names = sorted(name for _, name in hit if name != "*")
+    for suite in suites:
+        paths = [
+            next(p for p in tools.unit_test_files(engine, f / "tests") if p.stem == f"{suite}_test")
+            for f in (original, mutant)
+        ]
+        checks = covering(yaml.safe_load(paths[0].read_text(encoding="utf-8")), hit)
+        assert checks["tests"], f"no check of {suite} covers {names}"
+        for step, horizon in enumerate(horizons(checks)):
+            subset = only(checks, lambda _, c, h=horizon: parse_duration(c["eval_time"]) <= h)
+            for path in paths:
+                path.write_text(yaml.safe_dump(subset, sort_keys=False), encoding="utf-8")
+            if step == 0:  # the subset is a suite this engine runs, and passes unmutated
+                passed = tools.run_unit_tests(engine, paths[:1])
+                assert passed.returncode == 0, (
+                    f"{engine}: {suite}'s covering checks fail unmutated:\n"
+                    f"{passed.stdout}{passed.stderr}"
+                )
+            caught = tools.run_unit_tests(engine, paths[1:])
+            if caught.returncode != 0:
+                break
+        else:
+            raise AssertionError(f"{engine} accepted the mutation of {mutated} in {suite}")
+        report = caught.stdout + caught.stderr
+        assert any(n in report for n in names), (
+            f"{engine}: {suite} failed, naming none of {names}:\n{report}"
+        )
