@@ -84,12 +84,12 @@ def measure(tree: pathlib.Path, args: list[str], version: str, services: int) ->
 
 
 @contextlib.contextmanager
-def baseline_tree() -> Iterator[pathlib.Path]:
-    """Yield a checkout of ``BASELINE`` (removed afterwards)."""
+def baseline_tree(commit: str = BASELINE) -> Iterator[pathlib.Path]:
+    """Yield a checkout of ``commit`` (removed afterwards)."""
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         tree = pathlib.Path(tmp) / "tree"
         git = ["git", "-C", str(ROOT)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(tree), BASELINE], check=True)
+        subprocess.run([*git, "worktree", "add", "--detach", str(tree), commit], check=True)
         try:
             yield tree
         finally:
