@@ -5,6 +5,7 @@ where the two emitters disagree (there ``to_yaml`` falls back to PyYAML)."""
 from __future__ import annotations
 
 import yaml
+from depth import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,11 @@ def _pure_python(data: object, source: str) -> bytes:
     return (output.header(source) + body).encode("utf-8")
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=1500, quick=300),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(st.one_of(st.dictionaries(_TEXT, _TREE, max_size=5), st.lists(_TREE, max_size=5)))
 # Each example is a disagreement fuzzing found between the two emitters.
 @example({"\x85": None})  # NEL: libyaml quotes it as "\N"
