@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 PROFILES = ("quick", "deep", "explore")
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "quick")
@@ -31,3 +31,12 @@ settings.load_profile(PROFILE)
 def examples(deep: int, quick: int) -> int:
     """The ``max_examples`` of a property: ``quick`` under the quick profile, else ``deep``."""
     return quick if PROFILE == "quick" else deep
+
+
+def draws(deep: int, quick: int) -> dict:
+    """``settings`` keywords for a property that draws ``examples(deep, quick)`` examples;
+    a count of 0 runs only the test's explicit ``@example`` cases (its found regressions)."""
+    count = examples(deep, quick)
+    if count == 0:
+        return {"max_examples": 1, "phases": (Phase.explicit,)}
+    return {"max_examples": count}
