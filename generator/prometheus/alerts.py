@@ -64,13 +64,14 @@ def threshold_text(sig: Signal, value: float) -> str:
 def own_labels(service: Service, extra: Labels = ()) -> dict[str, str]:
     """Return the spec's labels of an alert: the service-wide ones, then an SLO's or a
     threshold row's own ``extra`` over them (the loader refuses any the generator sets)."""
-    return {**dict(service.labels), **dict(extra)}
+    return dict(sorted({**dict(service.labels), **dict(extra)}.items()))
 
 
 def own_annotations(service: Service, extra: Labels = ()) -> dict[str, str]:
     """Return the spec's annotations of an alert, as :func:`own_labels`, each printed
     literally (Prometheus would expand ``{{`` as a template)."""
-    return {k: literal(v) for k, v in {**dict(service.annotations), **dict(extra)}.items()}
+    merged = {**dict(service.annotations), **dict(extra)}
+    return {k: literal(v) for k, v in sorted(merged.items())}
 
 
 def _where(sig: Signal) -> str:
@@ -109,11 +110,11 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
                     "service": service.name,
                 },
                 "annotations": {
-                    **own_annotations(service, row.annotations),
                     "summary": literal(row.summary),
                     "description": description,
                     "runbook_url": runbook_url(service, row.alert, row.runbook_url),
                     **alert_annotations(service, signal=sig.key),
+                    **own_annotations(service, row.annotations),
                 },
             }
         )
@@ -154,7 +155,6 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
         **delay,
         "labels": {**_slo_labels(service, slo, burn.severity), "long": long_, "short": short},
         "annotations": {
-            **own_annotations(service, slo.annotations),
             "summary": literal(f"The {slo.name} SLO is burning its error budget too fast."),
             "description": (
                 f"Over the last {long_} the {slo.name} SLO burnt its error budget "
@@ -164,6 +164,7 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
             ),
             "runbook_url": runbook_url(service, slo.burn_alert, slo.runbook_url),
             **alert_annotations(service, slo=slo.name),
+            **own_annotations(service, slo.annotations),
         },
     }
 
@@ -190,7 +191,6 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
                 "for": format_duration(policy.for_),
                 "labels": _slo_labels(service, slo, severity),
                 "annotations": {
-                    **own_annotations(service, slo.annotations),
                     "summary": literal(
                         f"Less than {format_number(below)}% of the {slo.name} error budget is left."
                     ),
@@ -202,6 +202,7 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
                     ),
                     "runbook_url": runbook_url(service, alert, slo.runbook_url),
                     **alert_annotations(service, slo=slo.name),
+                    **own_annotations(service, slo.annotations),
                 },
             }
         )
@@ -227,12 +228,12 @@ def target_rules(service: Service, job: str) -> list[Rule]:
             "for": "5m",
             "labels": {**labels, "severity": "warning"},
             "annotations": {
-                **own_annotations(service),
                 "summary": literal(f"A {job} target is down."),
                 "description": "Prometheus cannot scrape {{ $labels.instance }} of job "
                 "{{ $labels.job }}.",
                 "runbook_url": url,
                 **alert_annotations(service),
+                **own_annotations(service),
             },
         },
         {
@@ -241,12 +242,12 @@ def target_rules(service: Service, job: str) -> list[Rule]:
             "for": format_duration(TARGET_DOWN_FOR),
             "labels": {**labels, "severity": "critical"},
             "annotations": {
-                **own_annotations(service),
                 "summary": literal(f"Every {job} target is down."),
                 "description": "No instance of job {{ $labels.job }} can be scraped, or none "
                 "is discovered: the service is down or invisible, and its SLOs cannot see it.",
                 "runbook_url": url,
                 **alert_annotations(service),
+                **own_annotations(service),
             },
         },
     ]
@@ -400,11 +401,11 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
             "metric": watched.series,
         },
         "annotations": {
-            **own_annotations(service),
             "summary": literal(f"{watched.series} has no series {where}."),
             "description": f"{cause} Blind without it: {blind}. {effect}",
             "runbook_url": runbook_url(service, ABSENT_ALERT),
             **alert_annotations(service),
+            **own_annotations(service),
         },
     }
 
