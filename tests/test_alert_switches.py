@@ -146,6 +146,9 @@ def test_alert_name_names_the_rules_their_runbook_section_and_the_dashboard_link
     assert all(r["annotations"]["runbook_url"].endswith("#ordersuccessburn") for r in burn)
     doc = render.files(service)["alerts.md"]
     assert "\n## OrderSuccessBurn\n" in doc and f"\n## {BURN_ALERT}\n" not in doc
+    section = doc[doc.index("\n## OrderSuccessBurn\n") :].split("\n## ")[1]
+    assert "Labels of its own (for routing): `team=orders`." in section
+    assert "`page: false`: the order-success SLO has no critical burn-rate pairs." in section
     # The budget panel of the SLO links its runbook sections (checkout draws no dashboard).
     panel = SimpleNamespace(slo=service.slo("order-success"))
     links = [a for a, _ in runbook_links(service, panel)]
@@ -191,6 +194,8 @@ def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
     assert quiet and all(chk["exp_alerts"] == [] for c in quiet for chk in c["alert_rule_test"])
     threshold = (folder / "prometheus/tests/threshold_alerts_test.yml").read_text()
     assert "mailer-queue instance is down" not in threshold
+    runbook = (folder / "docs/alerts.md").read_text()
+    assert "Switched off for `mailer-queue` (`target_down: false`)." in runbook
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -26,6 +26,8 @@ from ..spec.model import (
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
+    GENERATED_ANNOTATIONS,
+    RESERVED_LABELS,
     TARGET_DOWN_ALERT,
     Service,
     Signal,
@@ -157,6 +159,7 @@ class AlertDoc:
     exprs: list[str]
     signal_key: str = ""
     timing: Markup | str = ""  # burn-rate alerts: detection and reset times per pair
+    notes: Markup | str = ""  # the spec's labels, annotations and switches (spec_notes)
 
 
 def value_text(unit: str, value: float) -> str:
@@ -562,6 +565,46 @@ def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
     )
 
 
+def spec_notes(service: Service, alert: str) -> list[Markup]:
+    """Return what the spec adds to or removes from ``alert``, in words: the labels and
+    annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
+    jobs whose TargetDown is off."""
+    rules = [r for g in rule_files(service)[ALERTS_FILE] for r in g["rules"]]
+    mine = [r for r in rules if r["alert"] == alert]
+    # Only what an SLO or a row sets over the service-wide ones, which every alert has.
+    skip = {*RESERVED_LABELS, "job"}
+    shared = set(service.labels)
+    labels = sorted(
+        {(k, v) for r in mine for k, v in r["labels"].items() if k not in skip} - shared
+    )
+    notes = []
+    if labels:
+        shown = ", ".join(inline(f"{k}={v}") for k, v in labels)
+        notes.append(md("Labels of its own (for routing): ", Markup(shown), "."))
+    generated = {*GENERATED_ANNOTATIONS, *(k for k, _ in service.annotations)}
+    extra = sorted({k for r in mine for k in r["annotations"] if k not in generated})
+    if extra:
+        shown = ", ".join(inline(k) for k in extra)
+        notes.append(md("Annotations of its own: ", Markup(shown), "."))
+    for slo in service.slos:
+        if slo.burn_alert != alert:
+            continue
+        for switch, severity in (("page", "critical"), ("ticket", "warning")):
+            if not getattr(slo, switch):
+                notes.append(
+                    md(
+                        inline(f"{switch}: false"),
+                        f": the {slo.name} SLO has no {severity} burn-rate pairs.",
+                    )
+                )
+    if alert == TARGET_DOWN_ALERT and service.quiet_jobs:
+        jobs = ", ".join(inline(j) for j in service.quiet_jobs)
+        notes.append(
+            md("Switched off for ", Markup(jobs), " (", inline("target_down: false"), ").")
+        )
+    return notes
+
+
 def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     """Return one runbook section per alert name, in the order of the alert rules file."""
     docs = [_target_doc(service, panels)] if service.target_down_jobs else []
@@ -571,6 +614,8 @@ def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     burning = dict.fromkeys(s.burn_alert for s in service.slos if service.slo_burn_rates(s))
     docs += [_slo_doc(service, a, panels, BURN_ALERT) for a in burning]
     docs += [_slo_doc(service, a, panels) for a in (BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)]
+    for doc in docs:
+        doc.notes = Markup("\n\n").join(spec_notes(service, doc.name))
     for panel in panels:
         shown = panel.panel.signal.key if panel.panel.signal else None
         panel.alerts += [d.name for d in docs if panel in d.panels or d.signal_key == shown]
