@@ -41,7 +41,11 @@ from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
 MAX_FOR = 3600
-# Why a label of the alerted series cannot be an alert's own label.
+MAX_SLOW_BURN_FOR = 3 * 3600
+MAX_AVAILABILITY_WINDOW = 3600
+DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
+# Why a label of the alerted series cannot be an alert's own label: a rule label overwrites
+# the series' label of that name.
 _KEPT_BY_SIGNAL = (
     "is a label of this signal's series (its recording keeps it), and a rule label of that "
     "name would overwrite it and merge the alerts it tells apart"
@@ -50,9 +54,6 @@ _SERIES_LABELS = {
     "job": "is set by the generator on TargetDown and kept on every recording",
     "instance": "tells TargetDown's targets apart (a rule label would merge them)",
 }
-MAX_SLOW_BURN_FOR = 3 * 3600
-MAX_AVAILABILITY_WINDOW = 3600
-DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
 
 
 def schema() -> dict:
@@ -377,7 +378,7 @@ class _Resolver:
         error_budget = self.error_budget()
         rows = self.thresholds(signals)
         thresholds = tuple(row for row, enabled in rows if enabled)
-        self.burn_alert_names(slos, thresholds)
+        self.burn_alert_names(slos)
         quiet_jobs = self.jobs(metrics)
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
@@ -472,10 +473,11 @@ class _Resolver:
                 out.append(job)
         return tuple(out)
 
-    def burn_alert_names(self, slos: tuple[SLO, ...], thresholds: tuple[Threshold, ...]) -> None:
+    def burn_alert_names(self, slos: tuple[SLO, ...]) -> None:
         """An SLO's ``alert_name`` is unique among the service's alerts: no alert the
         generator writes (but ErrorBudgetBurn, the default), no threshold row's, no other
-        SLO's. Two alerts of one name would share a runbook and an inhibition."""
+        SLO's (a switched-off row's name included). Two alerts of one name would share a
+        runbook section and an inhibition."""
         index = {s["name"]: i for i, s in enumerate(self.d["slos"])}
         rows = {t["alert"]: i for i, t in enumerate(self.d.get("thresholds", []))}
         generated = {BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT, TARGET_DOWN_ALERT}
@@ -915,8 +917,13 @@ class _Resolver:
     def thresholds(self, signals: tuple[Signal, ...]) -> list[tuple[Threshold, bool]]:
         """Return every threshold row with its ``enabled`` switch."""
         by_key = {s.key: s for s in signals}
-        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT}
-        taken.add(TARGET_DOWN_ALERT)
+        taken = {
+            BURN_ALERT,
+            BUDGET_LOW_ALERT,
+            BUDGET_CRITICAL_ALERT,
+            ABSENT_ALERT,
+            TARGET_DOWN_ALERT,
+        }
         seen: dict[str, int] = {}
         out = []
         for i, t in enumerate(self.d.get("thresholds", [])):
