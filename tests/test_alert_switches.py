@@ -202,15 +202,16 @@ def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
 def test_switched_mailer_passes_its_alert_suites_on_every_engine(
     engine: tools.Engine, tmp_path: Path
 ) -> None:
-    """The threshold, MetricAbsent and SLO alert suites of :func:`_switched`: per-row and
-    per-SLO labels and literal annotations expected exactly, the renamed page firing, the
-    switched-off TargetDown silent while its job is down."""
+    """The threshold and MetricAbsent suites of :func:`_switched`: a row's labels and
+    literal annotations expected exactly, the switched-off TargetDown silent while its job is
+    down. (The checkout fixture's suites, which tests/test_rules.py runs on every engine,
+    prove an SLO's labels, annotations, ``page: false`` and ``alert_name``.)"""
     folder = _switched(tmp_path)
-    wanted = ("threshold_alerts_test.yml", "absent_data_alerts_test.yml", "slo_alerts_test.yml")
+    wanted = ("threshold_alerts_test.yml", "absent_data_alerts_test.yml")
     files = [
         f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
     ]
-    assert len(files) == 3
+    assert len(files) == 2
     proc = tools.run_unit_tests(engine, files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
