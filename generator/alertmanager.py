@@ -72,7 +72,8 @@ def series_labels(service: Service) -> tuple[str, ...]:
     """Return every label that can tell two alerts of one name apart, sorted.
 
     That is the labels the generator sets on alert rules (``service``, ``slo``, ``slo_type``,
-    the burn-rate windows ``long``/``short``, the spec's own ``labels``) and the labels the
+    the burn-rate windows ``long``/``short``, the spec's own ``labels``, service-wide, per SLO
+    and per threshold row) and the labels the
     alerted series carry: ``job`` and ``instance`` (``up`` and per-node signals), every
     signal's ``by`` labels, and the label of every ``=`` matcher (``absent()`` keeps those).
     A list covering all alert kinds at once is sound because Alertmanager compares a label
@@ -80,6 +81,9 @@ def series_labels(service: Service) -> tuple[str, ...]:
     stop its inhibition, while one it does carry must match.
     """
     labels = {"job", "instance", *(k for k, _ in service.labels)}
+    # An SLO's or a threshold row's own labels: the same on both severities of one alert, so
+    # they never stop its inhibition, and they keep apart alerts that differ only in them.
+    labels |= {k for x in (*service.slos, *service.thresholds) for k, _ in x.labels}
     labels |= set(RESERVED_LABELS) - {"alertname", "severity"}
     for sig in service.signals:
         labels |= set(names.by_labels(sig.by))

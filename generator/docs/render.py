@@ -26,6 +26,8 @@ from ..spec.model import (
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
     BURN_ALERT,
+    GENERATED_ANNOTATIONS,
+    RESERVED_LABELS,
     TARGET_DOWN_ALERT,
     Service,
     Signal,
@@ -157,6 +159,7 @@ class AlertDoc:
     exprs: list[str]
     signal_key: str = ""
     timing: Markup | str = ""  # burn-rate alerts: detection and reset times per pair
+    notes: Markup | str = ""  # the spec's labels, annotations and switches (spec_notes)
 
 
 def value_text(unit: str, value: float) -> str:
@@ -314,12 +317,14 @@ def threshold_checks(service: Service, sig: Signal, panel: PanelDoc | None) -> l
     return [first, second, third]
 
 
-def _slo_rows(service: Service, alert: str) -> list[dict[str, str]]:
+def _slo_rows(service: Service, alert: str, kind: str) -> list[dict[str, str]]:
     rows = []
     policy = service.error_budget
     for slo in service.slos:
-        if alert == BURN_ALERT:
-            for b in service.burn_rates:
+        if kind == BURN_ALERT:
+            if slo.burn_alert != alert:
+                continue
+            for b in service.slo_burn_rates(slo):
                 rows.append(
                     {
                         "slo": slo.name,
@@ -365,7 +370,8 @@ SLO_TEXT = {
 
 
 def slo_checks(service: Service, alert: str, panel: PanelDoc | None) -> list[Markup | str]:
-    """Return the first three things to check for an SLO alert."""
+    """Return the first three things to check for an SLO alert (``alert`` names its kind:
+    BURN_ALERT for every burn-rate alert, whatever its ``alert_name``)."""
     where = f"the panel “{panel.panel.title}”" if panel else "the SLO panels of the dashboard"
     metrics = sorted({s.sli.total.metric.name for s in service.slos})
     if alert == BURN_ALERT:
@@ -394,7 +400,10 @@ def slo_checks(service: Service, alert: str, panel: PanelDoc | None) -> list[Mar
     ]
 
 
-def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
+def _slo_doc(service: Service, alert: str, panels: list[PanelDoc], kind: str = "") -> AlertDoc:
+    """Return the section of an SLO alert: ``alert`` is its name, ``kind`` the generated
+    name of its kind (BURN_ALERT for an SLO's ``alert_name``; default ``alert``)."""
+    kind = kind or alert
     rules_ = rule_files(service)[ALERTS_FILE]
     exprs = [
         str(r["expr"])
@@ -402,19 +411,20 @@ def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
         for r in g["rules"]
         if r["alert"] == alert  # type: ignore[union-attr]
     ]
-    budget_panels = [p for s in service.slos if (p := _panel_for(panels, None, s.name))]
-    meaning, words = SLO_TEXT[alert]
+    slos = [s for s in service.slos if kind != BURN_ALERT or s.burn_alert == alert]
+    budget_panels = [p for s in slos if (p := _panel_for(panels, None, s.name))]
+    meaning, words = SLO_TEXT[kind]
     return AlertDoc(
         name=alert,
         anchor=alerts.anchor(alert),
         summary=meaning,
         meaning=meaning,
         words=words,
-        rules=_slo_rows(service, alert),
-        checks=slo_checks(service, alert, budget_panels[0] if budget_panels else None),
+        rules=_slo_rows(service, alert, kind),
+        checks=slo_checks(service, kind, budget_panels[0] if budget_panels else None),
         panels=budget_panels,
         exprs=exprs,
-        timing=_burn_timing(service) if alert == BURN_ALERT else "",
+        timing=_burn_timing(service) if kind == BURN_ALERT else "",
     )
 
 
@@ -448,7 +458,7 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
             "for": str(r["for"]),
             "paged": paged(service.routing, str(r["labels"]["severity"])),  # type: ignore[index]
         }
-        for job in service.jobs
+        for job in service.target_down_jobs
         for i, r in enumerate(alerts.target_rules(service, job))
     ]
     traffic = [p for p in panels if p.panel.source == "rate"][:1]
@@ -475,7 +485,11 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
             "scrape configuration.",
         ],
         panels=traffic,
-        exprs=[str(r["expr"]) for j in service.jobs for r in alerts.target_rules(service, j)],
+        exprs=[
+            str(r["expr"])
+            for j in service.target_down_jobs
+            for r in alerts.target_rules(service, j)
+        ],
     )
 
 
@@ -551,14 +565,57 @@ def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
     )
 
 
+def spec_notes(service: Service, alert: str) -> list[Markup]:
+    """Return what the spec adds to or removes from ``alert``, in words: the labels and
+    annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
+    jobs whose TargetDown is off."""
+    rules = [r for g in rule_files(service)[ALERTS_FILE] for r in g["rules"]]
+    mine = [r for r in rules if r["alert"] == alert]
+    # Only what an SLO or a row sets over the service-wide ones, which every alert has.
+    skip = {*RESERVED_LABELS, "job"}
+    shared = set(service.labels)
+    labels = sorted(
+        {(k, v) for r in mine for k, v in r["labels"].items() if k not in skip} - shared
+    )
+    notes = []
+    if labels:
+        shown = ", ".join(inline(f"{k}={v}") for k, v in labels)
+        notes.append(md("Labels of its own (for routing): ", Markup(shown), "."))
+    generated = {*GENERATED_ANNOTATIONS, *(k for k, _ in service.annotations)}
+    extra = sorted({k for r in mine for k in r["annotations"] if k not in generated})
+    if extra:
+        shown = ", ".join(inline(k) for k in extra)
+        notes.append(md("Annotations of its own: ", Markup(shown), "."))
+    for slo in service.slos:
+        if slo.burn_alert != alert:
+            continue
+        for switch, severity in (("page", "critical"), ("ticket", "warning")):
+            if not getattr(slo, switch):
+                notes.append(
+                    md(
+                        inline(f"{switch}: false"),
+                        f": the {slo.name} SLO has no {severity} burn-rate pairs.",
+                    )
+                )
+    if alert == TARGET_DOWN_ALERT and service.quiet_jobs:
+        jobs = ", ".join(inline(j) for j in service.quiet_jobs)
+        notes.append(
+            md("Switched off for ", Markup(jobs), " (", inline("target_down: false"), ").")
+        )
+    return notes
+
+
 def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     """Return one runbook section per alert name, in the order of the alert rules file."""
-    docs = [_target_doc(service, panels)] if service.jobs else []
+    docs = [_target_doc(service, panels)] if service.target_down_jobs else []
     docs += [_absent_doc(service, panels)] if alerts.watched_metrics(service) else []
     docs += [_threshold_doc(service, row, panels) for row in service.thresholds]
-    docs += [
-        _slo_doc(service, a, panels) for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
-    ]
+    # One section per burn-rate alert name (an SLO's alert_name, else ErrorBudgetBurn).
+    burning = dict.fromkeys(s.burn_alert for s in service.slos if service.slo_burn_rates(s))
+    docs += [_slo_doc(service, a, panels, BURN_ALERT) for a in burning]
+    docs += [_slo_doc(service, a, panels) for a in (BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)]
+    for doc in docs:
+        doc.notes = Markup("\n\n").join(spec_notes(service, doc.name))
     for panel in panels:
         shown = panel.panel.signal.key if panel.panel.signal else None
         panel.alerts += [d.name for d in docs if panel in d.panels or d.signal_key == shown]

@@ -18,7 +18,7 @@ from ..output import header
 from ..prometheus import alerts
 from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
-from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, BURN_ALERT, Service
+from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, Service
 from . import compat, links
 from .queries import ALL_VALUE, queries
 
@@ -148,9 +148,10 @@ def runbook_links(service: Service, panel: Panel) -> list[tuple[str, str]]:
         rows = [r for r in service.thresholds if links.shows_signal(service, panel, r.signal.key)]
         found = {r.alert: alerts.runbook_url(service, r.alert, r.runbook_url) for r in rows}
         return list(found.items())
+    burn = (panel.slo.burn_alert,) if service.slo_burn_rates(panel.slo) else ()
     return [
         (a, alerts.runbook_url(service, a, panel.slo.runbook_url))
-        for a in (BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+        for a in (*burn, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
     ]
 
 

@@ -11,10 +11,10 @@ from ..spec.model import (
     ABSENT_ALERT,
     BUDGET_CRITICAL_ALERT,
     BUDGET_LOW_ALERT,
-    BURN_ALERT,
     SLO,
     TARGET_DOWN_ALERT,
     BurnRate,
+    Labels,
     Metric,
     Service,
     Signal,
@@ -61,6 +61,19 @@ def threshold_text(sig: Signal, value: float) -> str:
     return format_number(value) + UNIT_WORDS.get(sig.unit, "")
 
 
+def own_labels(service: Service, extra: Labels = ()) -> dict[str, str]:
+    """Return the spec's labels of an alert: the service-wide ones, then an SLO's or a
+    threshold row's own ``extra`` over them (the loader refuses any the generator sets)."""
+    return dict(sorted({**dict(service.labels), **dict(extra)}.items()))
+
+
+def own_annotations(service: Service, extra: Labels = ()) -> dict[str, str]:
+    """Return the spec's annotations of an alert, as :func:`own_labels`, each printed
+    literally (Prometheus would expand ``{{`` as a template)."""
+    merged = {**dict(service.annotations), **dict(extra)}
+    return {k: literal(v) for k, v in sorted(merged.items())}
+
+
 def _where(sig: Signal) -> str:
     return " on {{ $labels.instance }}" if "instance" in sig.by else ""
 
@@ -91,12 +104,17 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
                 "alert": row.alert,
                 "expr": f"{series} {op} {format_number(value)}",
                 "for": format_duration(row.for_),
-                "labels": {**dict(service.labels), "severity": severity, "service": service.name},
+                "labels": {
+                    **own_labels(service, row.labels),
+                    "severity": severity,
+                    "service": service.name,
+                },
                 "annotations": {
                     "summary": literal(row.summary),
                     "description": description,
                     "runbook_url": runbook_url(service, row.alert, row.runbook_url),
                     **alert_annotations(service, signal=sig.key),
+                    **own_annotations(service, row.annotations),
                 },
             }
         )
@@ -105,7 +123,7 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
 
 def _slo_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
     return {
-        **dict(service.labels),
+        **own_labels(service, slo.labels),
         "severity": severity,
         "service": service.name,
         "slo": slo.name,
@@ -132,7 +150,7 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
     # No `for` unless the spec sets one: the short window resets the alert (SRE Workbook).
     delay = {"for": format_duration(burn.for_)} if burn.for_ else {}
     return {
-        "alert": BURN_ALERT,
+        "alert": slo.burn_alert,
         "expr": expr,
         **delay,
         "labels": {**_slo_labels(service, slo, burn.severity), "long": long_, "short": short},
@@ -144,8 +162,9 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
                 f"{period} period allows (alert above {factor}x, confirmed over {short}). "
                 f"At {factor}x, {spent}% of the {period} budget is gone in {long_}."
             ),
-            "runbook_url": runbook_url(service, BURN_ALERT, slo.runbook_url),
+            "runbook_url": runbook_url(service, slo.burn_alert, slo.runbook_url),
             **alert_annotations(service, slo=slo.name),
+            **own_annotations(service, slo.annotations),
         },
     }
 
@@ -183,6 +202,7 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
                     ),
                     "runbook_url": runbook_url(service, alert, slo.runbook_url),
                     **alert_annotations(service, slo=slo.name),
+                    **own_annotations(service, slo.annotations),
                 },
             }
         )
@@ -199,7 +219,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     so no SLO alert can fire; this is the page that does."""
     up = selector("up", (Matcher("job", "=", quote(job)),))
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
-    labels = {**dict(service.labels), "service": service.name, "job": job}
+    labels = {**own_labels(service), "service": service.name, "job": job}
     url = runbook_url(service, TARGET_DOWN_ALERT)
     return [
         {
@@ -213,6 +233,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "{{ $labels.job }}.",
                 "runbook_url": url,
                 **alert_annotations(service),
+                **own_annotations(service),
             },
         },
         {
@@ -226,6 +247,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "is discovered: the service is down or invisible, and its SLOs cannot see it.",
                 "runbook_url": url,
                 **alert_annotations(service),
+                **own_annotations(service),
             },
         },
     ]
@@ -373,7 +395,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
         "expr": expr,
         "for": format_duration(absent_for(watched)),
         "labels": {
-            **dict(service.labels),
+            **own_labels(service),
             "severity": service.absent_data.severity,
             "service": service.name,
             "metric": watched.series,
@@ -383,6 +405,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
             "description": f"{cause} Blind without it: {blind}. {effect}",
             "runbook_url": runbook_url(service, ABSENT_ALERT),
             **alert_annotations(service),
+            **own_annotations(service),
         },
     }
 
@@ -393,7 +416,7 @@ def groups(service: Service) -> list[dict[str, object]]:
     out = [
         {
             "name": f"{svc}-target-alerts",
-            "rules": [r for job in service.jobs for r in target_rules(service, job)],
+            "rules": [r for job in service.target_down_jobs for r in target_rules(service, job)],
         },
         {
             "name": f"{svc}-absent-data-alerts",
@@ -406,7 +429,9 @@ def groups(service: Service) -> list[dict[str, object]]:
         {
             "name": f"{svc}-slo-burn-rate-alerts",
             "rules": [
-                burn_rate_rule(service, s, b) for s in service.slos for b in service.burn_rates
+                burn_rate_rule(service, s, b)
+                for s in service.slos
+                for b in service.slo_burn_rates(s)
             ],
         },
         {

@@ -83,7 +83,7 @@ def key(pair: Pair) -> Key:
 def alert_selector(service: Service, slo: SLO, burn: BurnRate) -> str:
     """Return the selector of the engine's ``ALERTS`` series of one firing SLO x pair."""
     rule = alerts.burn_rate_rule(service, slo, burn)
-    labels = {"alertname": BURN_ALERT, "alertstate": "firing", **rule["labels"]}  # type: ignore[dict-item]
+    labels = {"alertname": rule["alert"], "alertstate": "firing", **rule["labels"]}  # type: ignore[dict-item]
     # A JSON string is a valid PromQL string literal (Go's escapes).
     inner = ", ".join(f"{k}={json.dumps(str(v), ensure_ascii=False)}" for k, v in labels.items())
     return f"ALERTS{{{inner}}}"
@@ -149,7 +149,7 @@ def _pairs(service: Service, clean: list[Feed] | None, hot: list[Feed]) -> list[
             bad0, events0 = sli_counts(slo.sli, clean)
             if events != events0 or bad0:
                 continue
-        out += [Pair(slo, b, bad / events / slo.error_budget) for b in service.burn_rates]
+        out += [Pair(slo, b, bad / events / slo.error_budget) for b in service.slo_burn_rates(slo)]
     return out
 
 
@@ -288,8 +288,10 @@ def burn_rate_cases(service: Service) -> list[dict]:
     not yet measured above its factor. Each prefix is as long as its own pairs' windows.
     """
     groups = _groups(service)
-    every = {(s.name, b.long, b.short) for s in service.slos for b in service.burn_rates}
-    longest = max(b.long for b in service.burn_rates)
+    every = {(s.name, b.long, b.short) for s in service.slos for b in service.slo_burn_rates(s)}
+    if not every:  # every SLO's pairs switched off
+        return []
+    longest = max(long_ for _, long_, _ in every)
     cases: list[dict] = []
     done: set[Key] = set()
     used: set[float] = set()
@@ -318,7 +320,7 @@ def burn_rate_cases(service: Service) -> list[dict]:
             case = step_case(service, burns, only=todo)
             if case is not None:
                 cases.append(case)
-    factors = sorted({b.factor(s.period) for s in service.slos for b in service.burn_rates})
+    factors = sorted({b.factor(s.period) for s in service.slos for b in service.slo_burn_rates(s)})
     for factor in factors:
         case = steady_case(service, factor)
         if case is not None:

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from .. import signals as names
 from ..promql import format_duration, format_number
-from ..spec.model import BURN_ALERT, SLO, Service
+from ..spec.model import SLO, Service
 from . import alerts
 from .promtool_cases import expect, input_series, labels_text
 from .synthetic import PER_MINUTE, Feed, segments, sli_error_ratio, sli_feeds
@@ -24,10 +24,10 @@ def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple
         ratio = sli_error_ratio(slo.sli, feeds)
         burn = ratio / slo.error_budget
         if kind == "burn":
-            for b in service.burn_rates:
+            for b in service.slo_burn_rates(slo):
                 if burn > b.factor(slo.period) * 1.0000001:
                     rule = alerts.burn_rate_rule(service, slo, b)
-                    out.append((BURN_ALERT, expect(rule, burn, names.slo_labels(service, slo))))
+                    out.append((slo.burn_alert, expect(rule, burn, names.slo_labels(service, slo))))
         else:
             remaining = 100 * (1 - burn)
             rules = alerts.budget_rules(service, slo)
@@ -49,7 +49,7 @@ def _burn_states(service: Service, errors: dict[str, list[float]], at: int):
             span = e[max(0, t - window // 60) : t]
             return sum(span) / len(span) / slo.error_budget if span else 0.0
 
-        for b in service.burn_rates:
+        for b in service.slo_burn_rates(slo):
             f = b.factor(slo.period)
             held, t = 0, at
             while t > 0 and burn(t, b.long) > f and burn(t, b.short) > f:
@@ -61,6 +61,11 @@ def _titles(group: tuple[SLO, ...]) -> str:
     return ", ".join(slo.name for slo in group)
 
 
+def burn_alert_names(service: Service, group: tuple[SLO, ...]) -> list[str]:
+    """Return the burn-rate alert names of ``group``'s SLOs that have any pair, sorted."""
+    return sorted({slo.burn_alert for slo in group if service.slo_burn_rates(slo)})
+
+
 def _burst_case(service: Service, group: tuple[SLO, ...]) -> dict | None:
     """A burst that has just ended, on every SLO of ``group`` at once: the fastest pair's
     long window is still hot, its short window is clean, and nothing may page (the short
@@ -70,6 +75,8 @@ def _burst_case(service: Service, group: tuple[SLO, ...]) -> dict | None:
     factor and every pending condition at least 10 minutes away from its ``for``; with
     continuous windows and no near-misses, promtool's 5m grid cannot tip the outcome.
     """
+    if not burn_alert_names(service, group):
+        return None
     # The fastest pair is the same for every period: a factor is proportional to it.
     fastest = max(service.burn_rates, key=lambda b: b.factor(group[0].period))
     tail = 2 * fastest.short // 60
@@ -107,14 +114,16 @@ def _burst_case(service: Service, group: tuple[SLO, ...]) -> dict | None:
             f"{slo.name} {format_number(round(ratios[slo.name] / slo.error_budget, 3))}x"
             for slo in group
         )
+        alertnames = "/".join(burn_alert_names(service, group))
         return {
-            "name": f"{BURN_ALERT} {_titles(group)}: a {burst}m burst ({burns}) ended {tail}m "
+            "name": f"{alertnames} {_titles(group)}: a {burst}m burst ({burns}) ended {tail}m "
             f"ago: the {format_duration(fastest.long)} window is hot, the "
             f"{format_duration(fastest.short)} window is clean, nothing pages",
             "interval": "1m",
             "input_series": [{"series": k, "values": segments(v)} for k, v in series.items()],
             "alert_rule_test": [
-                {"eval_time": format_duration(end * 60), "alertname": BURN_ALERT, "exp_alerts": []}
+                {"eval_time": format_duration(end * 60), "alertname": name, "exp_alerts": []}
+                for name in burn_alert_names(service, group)
             ],
         }
     return None
@@ -132,7 +141,8 @@ def _burst_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
 def slo_alert_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
     """Return the burn-rate and budget alert cases of ``group`` (SLOs whose series are
     independent, see ``independent_slos``): each case drives every member at once."""
-    cases = _burst_cases(service, group)
+    burning = burn_alert_names(service, group)
+    cases = _burst_cases(service, group) if burning else []
     longest_for = max([b.for_ for b in service.burn_rates] + [service.error_budget.for_])
     step = service.rate_window // 60
     minutes = -(-((SETTLE + longest_for) // 60 + 10) // step) * step  # a whole evaluation
@@ -148,16 +158,24 @@ def slo_alert_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
         driven = [(slo, b) for slo, b in zip(group, burns, strict=True) if b * slo.error_budget < 1]
         if not driven:
             continue
+        if not burning:
+            break
         feeds = [f for slo, b in driven for f in sli_feeds(slo.sli, b * slo.error_budget)]
-        expected = [e for _, e in _slo_alerts_at(service, feeds, "burn")]
+        expected = _slo_alerts_at(service, feeds, "burn")
         rates = ", ".join(f"{slo.name} {format_number(round(b, 6))}x" for slo, b in driven)
         cases.append(
             {
-                "name": f"{BURN_ALERT} burning {rates} ({len(expected)} window pairs firing)",
+                "name": f"{'/'.join(burning)} burning {rates} "
+                f"({len(expected)} window pairs firing)",
                 "interval": "1m",
                 "input_series": input_series(feeds, minutes),
                 "alert_rule_test": [
-                    {"eval_time": eval_time, "alertname": BURN_ALERT, "exp_alerts": expected}
+                    {
+                        "eval_time": eval_time,
+                        "alertname": name,
+                        "exp_alerts": [e for n, e in expected if n == name],
+                    }
+                    for name in burning
                 ],
             }
         )

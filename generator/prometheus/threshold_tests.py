@@ -162,7 +162,7 @@ def target_cases(service: Service) -> list[dict]:
             "alert_rule_test": [{**check, "exp_alerts": []}],
         }
     ]
-    for job in service.jobs:
+    for job in service.target_down_jobs:
         warning, critical = alerts.target_rules(service, job)
         others = tuple(j for j in service.jobs if j != job)
         cases.append(

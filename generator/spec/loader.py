@@ -21,17 +21,21 @@ from .model import (
     BUDGET_LOW_ALERT,
     BURN_ALERT,
     DEFAULT_BURN_RATES,
+    GENERATED_ANNOTATIONS,
     RESERVED_LABELS,
     SLI,
     SLO,
+    TARGET_DOWN_ALERT,
     AbsentDataPolicy,
     BurnRate,
     ErrorBudgetPolicy,
+    Labels,
     Metric,
     Series,
     Service,
     Signal,
     Threshold,
+    scrape_jobs,
 )
 from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
@@ -40,6 +44,16 @@ MAX_FOR = 3600
 MAX_SLOW_BURN_FOR = 3 * 3600
 MAX_AVAILABILITY_WINDOW = 3600
 DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
+# Why a label of the alerted series cannot be an alert's own label: a rule label overwrites
+# the series' label of that name.
+_KEPT_BY_SIGNAL = (
+    "is a label of this signal's series (its recording keeps it), and a rule label of that "
+    "name would overwrite it and merge the alerts it tells apart"
+)
+_SERIES_LABELS = {
+    "job": "is set by the generator on TargetDown and kept on every recording",
+    "instance": "tells TargetDown's targets apart (a rule label would merge them)",
+}
 
 
 def schema() -> dict:
@@ -245,6 +259,7 @@ def _pattern_message(path: Path, value: object) -> str:
         "starting with a letter",
         "name": "a name is lower-case letters, digits and '-', starting with a letter",
         "alert": "an alert name is CamelCase letters and digits, under 40 characters",
+        "alert_name": "an alert name is CamelCase letters and digits, under 40 characters",
         "runbook_url": URL_RULE,
         "runbook_base_url": URL_RULE,
         "grafana_url": URL_RULE,
@@ -349,15 +364,9 @@ class _Resolver:
                 (("rate_window",), ("scrape_interval",)),
                 "a rate window must span at least two scrape intervals",
             )
-        labels = tuple(sorted(self.d.get("labels", {}).items()))
-        for key, value in labels:
-            if key in RESERVED_LABELS:
-                self.fail(("labels", key), f"{key!r} is set by the generator; choose another label")
-            if not value.isprintable():
-                self.fail(("labels", key), "a label value is one line of printable text")
-            elif "{{" in value:
-                # Prometheus expands templates in alert labels; a routing label must be literal.
-                self.fail(("labels", key), "a label value cannot contain '{{' (template syntax)")
+        # TargetDown sets `job` and reads `up`'s `instance`: a rule label would merge them.
+        labels = self.alert_labels(("labels",), _SERIES_LABELS)
+        annotations = self.alert_annotations(("annotations",))
         self.grouping_labels({key for key, _ in labels})
         metrics = self.metrics()
         slos = self.slos(metrics, period)
@@ -367,7 +376,10 @@ class _Resolver:
         windows = sorted({rate_window} | {w for b in burn_rates for w in (b.long, b.short)})
         signals = self.signals(metrics, slos, windows)
         error_budget = self.error_budget()
-        thresholds = self.thresholds(signals)
+        rows = self.thresholds(signals)
+        thresholds = tuple(row for row, enabled in rows if enabled)
+        self.burn_alert_names(slos)
+        quiet_jobs = self.jobs(metrics)
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
             # The default runbook_url is a path in this repository: fine on a dashboard
@@ -379,7 +391,9 @@ class _Resolver:
                 f"https://git.example.com/org/repo/blob/main/out/{self.d['service']}"
                 "/docs/alerts.md",
             )
-        dashboard = resolve_dashboard(self, metrics, signals, slos, thresholds, error_budget)
+        # A switched-off row still colours its signal's panels.
+        every_row = tuple(row for row, _ in rows)
+        dashboard = resolve_dashboard(self, metrics, signals, slos, every_row, error_budget)
         deploy = resolve_deploy(self.src, self.errors)
         if self.errors:
             raise SpecInvalid(self.errors)
@@ -404,7 +418,90 @@ class _Resolver:
             dashboard=dashboard,
             grafana_url=self.d.get("grafana_url", "").rstrip("/"),
             deploy=deploy,
+            annotations=annotations,
+            quiet_jobs=quiet_jobs,
         )
+
+    def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
+        """Return the labels at ``path`` (a mapping; none when absent), sorted.
+
+        A label the generator sets on the alert (:data:`RESERVED_LABELS`), or one of
+        ``generated`` (name -> why), is refused: a rule label overwrites the series' own, so
+        it would break routing, inhibition or the alert's identity. A value is one printable
+        line without ``{{`` (Prometheus expands templates in labels)."""
+        out = tuple(sorted((self._get(path) or {}).items()))
+        for key, value in out:
+            at = (*path, key)
+            if key in RESERVED_LABELS:
+                self.fail(at, f"{key!r} is set by the generator; choose another label")
+            elif generated and key in generated:
+                self.fail(at, f"{key!r} {generated[key]}; choose another label")
+            if not value.isprintable():
+                self.fail(at, "a label value is one line of printable text")
+            elif "{{" in value:
+                # Prometheus expands templates in alert labels; a routing label must be literal.
+                self.fail(at, "a label value cannot contain '{{' (template syntax)")
+        return out
+
+    def alert_annotations(self, path: Path) -> Labels:
+        """Return the annotations at ``path`` (a mapping; none when absent), sorted; the ones
+        the generator writes (:data:`GENERATED_ANNOTATIONS`) are refused."""
+        out = tuple(sorted((self._get(path) or {}).items()))
+        for key, _ in out:
+            if key in GENERATED_ANNOTATIONS:
+                self.fail(
+                    (*path, key),
+                    f"{key!r} is an annotation the generator writes on every alert; choose "
+                    "another name",
+                )
+        return out
+
+    def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
+        """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
+        false``); a job the metrics' selectors do not name is refused."""
+        known = scrape_jobs(tuple(metrics.values()))
+        out = []
+        for job, settings in sorted(self.d.get("jobs", {}).items()):
+            if job not in known:
+                names = f"name {', '.join(known)}" if known else "name no job"
+                self.fail(
+                    ("jobs", job),
+                    f"unknown job {job!r}: the metrics' selectors {names}, and only those get "
+                    "TargetDown",
+                )
+            elif settings.get("target_down", True) is False:
+                out.append(job)
+        return tuple(out)
+
+    def burn_alert_names(self, slos: tuple[SLO, ...]) -> None:
+        """An SLO's ``alert_name`` is unique among the service's alerts: no alert the
+        generator writes (but ErrorBudgetBurn, the default), no threshold row's, no other
+        SLO's (a switched-off row's name included). Two alerts of one name would share a
+        runbook section and an inhibition."""
+        index = {s["name"]: i for i, s in enumerate(self.d["slos"])}
+        rows = {t["alert"]: i for i, t in enumerate(self.d.get("thresholds", []))}
+        generated = {BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT, TARGET_DOWN_ALERT}
+        seen: dict[str, str] = {}
+        for slo in slos:
+            path = ("slos", index[slo.name], "alert_name")
+            name = slo.burn_alert
+            if not self._written(path):
+                continue
+            if name in generated:
+                self.fail(path, f"{name!r} is an alert the generator writes; choose another")
+            elif name in rows:
+                self.fail(
+                    path,
+                    f"{name!r} is already the alert of thresholds[{rows[name]}]; an alert "
+                    "name is used by one alert only",
+                )
+            elif name in seen and name != BURN_ALERT:
+                self.fail(
+                    path,
+                    f"{name!r} is already the burn-rate alert of the {seen[name]} SLO; an "
+                    "alert name is used by one SLO only",
+                )
+            seen.setdefault(name, slo.name)
 
     def metrics(self) -> dict[str, Metric]:
         out = {}
@@ -551,6 +648,11 @@ class _Resolver:
                     description=s.get("description", ""),
                     runbook_url=s.get("runbook_url", ""),
                     sli=sli,
+                    labels=self.alert_labels((*path, "labels")),
+                    annotations=self.alert_annotations((*path, "annotations")),
+                    page=s.get("page", True),
+                    ticket=s.get("ticket", True),
+                    burn_alert=s.get("alert_name", BURN_ALERT),
                 )
             )
         periods = {s.period for s in out}
@@ -812,9 +914,16 @@ class _Resolver:
             self.fail(("error_budget", "for"), "`for` is at most 1h")
         return policy
 
-    def thresholds(self, signals: tuple[Signal, ...]) -> tuple[Threshold, ...]:
+    def thresholds(self, signals: tuple[Signal, ...]) -> list[tuple[Threshold, bool]]:
+        """Return every threshold row with its ``enabled`` switch."""
         by_key = {s.key: s for s in signals}
-        taken = {BURN_ALERT, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT, ABSENT_ALERT}
+        taken = {
+            BURN_ALERT,
+            BUDGET_LOW_ALERT,
+            BUDGET_CRITICAL_ALERT,
+            ABSENT_ALERT,
+            TARGET_DOWN_ALERT,
+        }
         seen: dict[str, int] = {}
         out = []
         for i, t in enumerate(self.d.get("thresholds", [])):
@@ -882,17 +991,23 @@ class _Resolver:
             for_ = self.duration((*path, "for"), "5m")
             if for_ > MAX_FOR:
                 self.fail((*path, "for"), "`for` is at most 1h; a longer one hides real incidents")
+            kept = {k: _KEPT_BY_SIGNAL for k in recorded_names.by_labels(signal.by)}
             out.append(
-                Threshold(
-                    alert=name,
-                    signal=signal,
-                    direction=direction,
-                    warning=warning,
-                    critical=critical,
-                    for_=for_,
-                    summary=t["summary"],
-                    description=t.get("description", ""),
-                    runbook_url=t.get("runbook_url", ""),
+                (
+                    Threshold(
+                        alert=name,
+                        signal=signal,
+                        direction=direction,
+                        warning=warning,
+                        critical=critical,
+                        for_=for_,
+                        summary=t["summary"],
+                        description=t.get("description", ""),
+                        runbook_url=t.get("runbook_url", ""),
+                        labels=self.alert_labels((*path, "labels"), kept),
+                        annotations=self.alert_annotations((*path, "annotations")),
+                    ),
+                    t.get("enabled", True),
                 )
             )
-        return tuple(out)
+        return out

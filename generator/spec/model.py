@@ -46,6 +46,8 @@ RESERVED_LABELS = (
     "short",
     "metric",
 )
+# Annotations every alert gets from the generator; a spec sets them through their own fields.
+GENERATED_ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url", "panel_url")
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,16 @@ class SLI:
     threshold: float = 0.0  # latency: the bucket bound (le) in seconds
 
 
+Labels = tuple[tuple[str, str], ...]  # (name, value) pairs, sorted by name
+
+
 @dataclass(frozen=True)
 class SLO:
-    """A service level objective over a period."""
+    """A service level objective over a period.
+
+    ``labels`` and ``annotations`` are the SLO's own, set on its burn-rate and budget alerts
+    over the service-wide ones; ``page`` and ``ticket`` switch its critical and warning
+    burn-rate pairs; ``burn_alert`` names its burn-rate alerts."""
 
     name: str
     slo_type: str
@@ -121,6 +130,11 @@ class SLO:
     description: str
     runbook_url: str
     sli: SLI
+    labels: Labels = ()
+    annotations: Labels = ()
+    page: bool = True
+    ticket: bool = True
+    burn_alert: str = BURN_ALERT
 
     @property
     def target(self) -> float:
@@ -183,6 +197,8 @@ class Threshold:
     summary: str
     description: str
     runbook_url: str
+    labels: Labels = ()  # the row's own, over the service-wide ones
+    annotations: Labels = ()
 
     def levels(self) -> tuple[tuple[str, float], ...]:
         """Return ``(severity, value)`` pairs, warning first."""
@@ -190,6 +206,18 @@ class Threshold:
         if self.critical is not None:
             out += (("critical", self.critical),)
         return out
+
+
+def scrape_jobs(metrics: tuple[Metric, ...]) -> tuple[str, ...]:
+    """Return the scrape jobs ``metrics`` select, sorted (see :attr:`Service.jobs`)."""
+    out = set()
+    for x in metrics:
+        for m in x.matchers:
+            if (m.name, m.op) == ("job", "="):
+                out.add(m.text)
+            elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.text):
+                out.update(m.text.strip("()").split("|"))
+    return tuple(sorted(out))
 
 
 @dataclass(frozen=True)
@@ -202,7 +230,7 @@ class Service:
     period: int
     scrape_interval: int
     rate_window: int
-    labels: tuple[tuple[str, str], ...]
+    labels: Labels
     runbook_base_url: str
     metrics: tuple[Metric, ...]
     signals: tuple[Signal, ...]
@@ -216,6 +244,8 @@ class Service:
     dashboard: Dashboard | None = None  # no dashboard section: no Grafana files
     grafana_url: str = ""  # where Grafana is served; "" leaves alerts without dashboard links
     deploy: Deploy = field(default=Deploy())  # no deploy section: plain rule files only
+    annotations: Labels = ()  # extra annotations on every alert
+    quiet_jobs: tuple[str, ...] = ()  # scrape jobs with `target_down: false`
 
     @property
     def metric_prefix(self) -> str:
@@ -230,14 +260,18 @@ class Service:
         selects exactly those jobs, and an outage of each must page). A regex that matches
         unboundedly many jobs (``shop-.*``) names none: MetricAbsent's ``absent()`` of the
         metric's selector is then its outage alert."""
-        out = set()
-        for x in self.metrics:
-            for m in x.matchers:
-                if (m.name, m.op) == ("job", "="):
-                    out.add(m.text)
-                elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.text):
-                    out.update(m.text.strip("()").split("|"))
-        return tuple(sorted(out))
+        return scrape_jobs(self.metrics)
+
+    @property
+    def target_down_jobs(self) -> tuple[str, ...]:
+        """Return the jobs that get TargetDown: :attr:`jobs` without those switched off."""
+        return tuple(j for j in self.jobs if j not in self.quiet_jobs)
+
+    def slo_burn_rates(self, slo: SLO) -> tuple[BurnRate, ...]:
+        """Return the burn-rate pairs ``slo`` alerts on: the critical ones (pages) unless
+        ``page: false``, the warning ones (tickets) unless ``ticket: false``."""
+        on = {"critical": slo.page, "warning": slo.ticket}
+        return tuple(b for b in self.burn_rates if on[b.severity])
 
     def signal(self, key: str) -> Signal:
         """Return the signal called ``key``."""

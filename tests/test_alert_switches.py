@@ -1,0 +1,321 @@
+"""Per-alert labels, annotations and switches (``labels``, ``annotations``, ``page``,
+``ticket``, ``alert_name`` per SLO; ``labels``, ``annotations``, ``enabled`` per threshold
+row; ``jobs.<job>.target_down``): the rules carry them, the generated tests, runbooks and
+Alertmanager inhibitions follow them, and one small generated suite proves it on every
+engine. Colliding labels and names are refused (tests/fixtures/bad/113-119)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from cli_support import CHECKOUT, ROOT
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from generator import alertmanager, tools
+from generator.docs import render
+from generator.grafana.dashboard import runbook_links
+from generator.output import write_tree
+from generator.plan import service_files
+from generator.prometheus import alerts, unittests
+from generator.spec.errors import SpecInvalid, format_path
+from generator.spec.loader import load, load_text
+from generator.spec.model import (
+    BURN_ALERT,
+    RESERVED_LABELS,
+    TARGET_DOWN_ALERT,
+    Service,
+)
+
+MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
+ENGINES = [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES]
+
+
+def _mailer(**changes: object) -> dict:
+    """The mailer fixture (two jobs, a per-queue threshold, one SLO) with a second SLO on the
+    same counter, and ``changes`` set at the top level."""
+    data = yaml.safe_load(MAILER.read_text())
+    strict = copy.deepcopy(data["slos"][0]) | {"name": "delivery-strict", "objective": 99.9}
+    data["slos"].append(strict)
+    return data | changes
+
+
+def _load(data: dict) -> Service:
+    return load_text("spec.yaml", yaml.safe_dump(data, sort_keys=False))
+
+
+def _rules(service: Service) -> list[dict]:
+    return [r for g in alerts.groups(service) for r in g["rules"]]
+
+
+def _checks(service: Service) -> list[dict]:
+    """Every ``alert_rule_test`` entry of the generated suites."""
+    return [
+        check
+        for suite in unittests.suites(service).values()
+        for case in suite["tests"]
+        for check in case.get("alert_rule_test", [])
+    ]
+
+
+def _expected(service: Service, alertname: str) -> list[dict]:
+    return [e for c in _checks(service) if c["alertname"] == alertname for e in c["exp_alerts"]]
+
+
+# -- instances ----------------------------------------------------------------------------------
+
+
+def test_row_and_slo_labels_are_set_over_the_service_wide_ones_and_expected_by_the_tests() -> None:
+    service = load(CHECKOUT)
+    rules = _rules(service)
+    slow = [r for r in rules if r["alert"] == "PaymentsSlow"]
+    assert slow and all(
+        r["labels"].items() >= {"team": "payments-gateway", "component": "psp", "tier": "1"}.items()
+        for r in slow
+    )
+    assert all(r["annotations"]["vendor_status"].startswith("https://status.") for r in slow)
+    burn = [r for r in rules if r.get("labels", {}).get("slo") == "order-success"]
+    assert burn and all(r["labels"]["team"] == "orders" for r in burn)
+    assert all(r["annotations"]["chat"] == "#orders-oncall" for r in burn)
+    down = [r for r in rules if r["alert"] == TARGET_DOWN_ALERT]
+    assert down and all(r["labels"]["team"] == "payments" for r in down)  # service-wide only
+    fired = _expected(service, "PaymentsSlow")
+    assert fired and all(e["exp_labels"]["component"] == "psp" for e in fired)
+    assert all("vendor_status" in e["exp_annotations"] for e in fired)
+
+
+def test_page_false_drops_the_pages_and_the_tickets_still_fire() -> None:
+    service = load(CHECKOUT)
+    slo = service.slo("order-success")
+    burn = [r for r in _rules(service) if r["alert"] == slo.burn_alert]
+    assert {r["labels"]["severity"] for r in burn} == {"warning"}
+    assert len(burn) == sum(b.severity == "warning" for b in service.burn_rates)
+    fastest_page = max(b.factor(slo.period) for b in service.burn_rates if b.severity == "critical")
+    # A case burning past the fastest page's factor expects every ticket, and no page.
+    cases = unittests.suites(service)["slo_alerts_test.yml"]["tests"]
+    above = [
+        c
+        for c in cases
+        if (m := re.search(r"burning order-success ([0-9.]+)x", c["name"]))
+        and float(m[1]) > fastest_page
+    ]
+    assert above
+    for case in above:
+        (check,) = case["alert_rule_test"]
+        assert [e["exp_labels"]["severity"] for e in check["exp_alerts"]] == ["warning"] * len(burn)
+
+
+def test_ticket_false_drops_the_tickets_and_keeps_the_pages() -> None:
+    data = _mailer()
+    data["slos"][1]["ticket"] = False
+    service = _load(data)
+    strict = [r for r in _rules(service) if r["labels"].get("slo") == "delivery-strict"]
+    burn = {r["labels"]["severity"] for r in strict if "long" in r["labels"]}
+    assert burn == {"critical"}
+    expected = [
+        e for e in _expected(service, BURN_ALERT) if e["exp_labels"]["slo"] == "delivery-strict"
+    ]
+    assert expected and {e["exp_labels"]["severity"] for e in expected} == {"critical"}
+    # Its budget alerts are no burn-rate pair: they stay.
+    assert {r["alert"] for r in strict} >= {"ErrorBudgetLow", "ErrorBudgetCritical"}
+
+
+def test_a_disabled_row_has_no_rule_no_test_no_runbook_and_no_absence_watch() -> None:
+    service = load(CHECKOUT)
+    assert "CheckoutBusy" not in {r["alert"] for r in _rules(service)}
+    assert "CheckoutBusy" not in yaml.safe_dump(unittests.suites(service))
+    assert "## CheckoutBusy" not in render.files(service)["alerts.md"]
+    # Its gauge was watched for it alone.
+    assert "shop_checkout_inflight_requests" not in {
+        w.series for w in alerts.watched_metrics(service)
+    }
+    # The row still colours its signal's panels: the dashboard reads every row.
+    data = yaml.safe_load(CHECKOUT.read_text())
+    assert any(t["alert"] == "CheckoutBusy" and t["enabled"] is False for t in data["thresholds"])
+
+
+def test_alert_name_names_the_rules_their_runbook_section_and_the_dashboard_links() -> None:
+    service = load(CHECKOUT)
+    burn = [r for r in _rules(service) if "long" in r["labels"]]
+    assert burn and {r["alert"] for r in burn} == {"OrderSuccessBurn"}
+    assert all(r["annotations"]["runbook_url"].endswith("#ordersuccessburn") for r in burn)
+    doc = render.files(service)["alerts.md"]
+    assert "\n## OrderSuccessBurn\n" in doc and f"\n## {BURN_ALERT}\n" not in doc
+    section = doc[doc.index("\n## OrderSuccessBurn\n") :].split("\n## ")[1]
+    assert "Labels of its own (for routing): `team=orders`." in section
+    assert "`page: false`: the order-success SLO has no critical burn-rate pairs." in section
+    # The budget panel of the SLO links its runbook sections (checkout draws no dashboard).
+    panel = SimpleNamespace(slo=service.slo("order-success"))
+    links = [a for a, _ in runbook_links(service, panel)]
+    assert "OrderSuccessBurn" in links and BURN_ALERT not in links
+
+
+def test_per_alert_labels_are_compared_by_every_inhibition() -> None:
+    service = load(CHECKOUT)
+    equal = set(alertmanager.series_labels(service))
+    assert {"component", "team"} <= equal
+
+
+def _switched(tmp: Path) -> Path:
+    """The mailer with TargetDown off for its queue job, an SLO paging only under its own
+    name, and row and SLO annotations holding template syntax (printed literally)."""
+    data = _mailer(jobs={"mailer-queue": {"target_down": False}})
+    data["slos"][1] |= {
+        "ticket": False,
+        "alert_name": "StrictDeliveryBurn",
+        "labels": {"owner": "smtp"},
+        "annotations": {"note": "{{ $value }} is not a template here"},
+    }
+    data["thresholds"][0] |= {"labels": {"owner": "queues"}, "annotations": {"chat": "{{ x }}"}}
+    service = _load(data)
+    write_tree(tmp, service_files(service))
+    return tmp / service.name
+
+
+def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
+    tmp_path: Path,
+) -> None:
+    folder = _switched(tmp_path)
+    rules = [
+        r
+        for g in yaml.safe_load((folder / "prometheus/alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
+    assert {r["labels"]["job"] for r in rules if r["alert"] == TARGET_DOWN_ALERT} == {
+        "mailer-worker"
+    }
+    absent = yaml.safe_load((folder / "prometheus/tests/absent_data_alerts_test.yml").read_text())
+    quiet = [c for c in absent["tests"] if "job mailer-queue is down" in c["name"]]
+    assert quiet and all(chk["exp_alerts"] == [] for c in quiet for chk in c["alert_rule_test"])
+    threshold = (folder / "prometheus/tests/threshold_alerts_test.yml").read_text()
+    assert "mailer-queue instance is down" not in threshold
+    runbook = (folder / "docs/alerts.md").read_text()
+    assert "Switched off for `mailer-queue` (`target_down: false`)." in runbook
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_switched_mailer_passes_its_alert_suites_on_every_engine(
+    engine: tools.Engine, tmp_path: Path
+) -> None:
+    """The threshold and MetricAbsent suites of :func:`_switched`: a row's labels and
+    literal annotations expected exactly, the switched-off TargetDown silent while its job is
+    down. (The checkout fixture's suites, which tests/test_rules.py runs on every engine,
+    prove an SLO's labels, annotations, ``page: false`` and ``alert_name``.)"""
+    folder = _switched(tmp_path)
+    wanted = ("threshold_alerts_test.yml", "absent_data_alerts_test.yml")
+    files = [
+        f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
+    ]
+    assert len(files) == 2
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- the kind: random labels and switches keep rules, tests, runbooks and inhibitions in step --
+
+# Free label names far more often than colliding ones, so that about half the specs load.
+LABEL_NAMES = ["team", "owner", "component"] * 12 + ["severity", "slo", "long", "job", "queue"]
+LABEL_NAMES += ["instance"]
+ALERT_NAMES = [None] * 4 + ["DeliveryBurn", "StrictBurn", BURN_ALERT, "QueueBacklog", "TargetDown"]
+LABELS = st.dictionaries(st.sampled_from(LABEL_NAMES), st.sampled_from(["a", "b"]), max_size=2)
+# What each scope may not set: the labels the generator writes on its alerts, and those of
+# the alerted series a rule label would overwrite (the queue signal keeps job and queue).
+REFUSED = {
+    "service": set(RESERVED_LABELS) | {"job", "instance"},
+    "slo": set(RESERVED_LABELS),
+    "row": set(RESERVED_LABELS) | {"job", "queue"},
+}
+GENERATED_NAMES = {"ErrorBudgetLow", "ErrorBudgetCritical", "MetricAbsent", "TargetDown"}
+
+
+@st.composite
+def switched_specs(draw: st.DrawFn) -> tuple[dict, set[tuple]]:
+    """Return (a mailer spec with random labels and switches, the YAML paths of the errors
+    it must get: every colliding label and every alert name used twice)."""
+    data = _mailer(labels=draw(LABELS))
+    errors = {("labels", k) for k in data["labels"] if k in REFUSED["service"]}
+    if "queue" in data["labels"]:  # a service-wide label is refused where a signal groups by it
+        errors.add(("signals", "queue_depth", "by", 0))
+    names: list[str] = []
+    for i, slo in enumerate(data["slos"]):
+        slo |= {"labels": draw(LABELS), "page": draw(st.booleans()), "ticket": draw(st.booleans())}
+        errors |= {("slos", i, "labels", k) for k in slo["labels"] if k in REFUSED["slo"]}
+        if (name := draw(st.sampled_from(ALERT_NAMES))) is not None:
+            slo["alert_name"] = name
+            taken = name in GENERATED_NAMES | {"QueueBacklog"} or name in names
+            if taken and name != BURN_ALERT:
+                errors.add(("slos", i, "alert_name"))
+            names.append(name)
+    row = data["thresholds"][0]
+    row |= {"labels": draw(LABELS), "enabled": draw(st.booleans())}
+    errors |= {("thresholds", 0, "labels", k) for k in row["labels"] if k in REFUSED["row"]}
+    data["jobs"] = {
+        j: {"target_down": draw(st.booleans())} for j in ("mailer-queue", "mailer-worker")
+    }
+    return data, errors
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(drawn=switched_specs())
+def test_random_labels_and_switches_keep_rules_tests_runbooks_and_inhibitions_in_step(
+    drawn: tuple[dict, set[tuple]],
+) -> None:
+    data, errors = drawn
+    try:
+        service = _load(data)
+    except SpecInvalid as exc:
+        event("refused")
+        assert {e.path for e in exc.errors} == {format_path(p) for p in errors}
+        return
+    event("generated")
+    assert not errors
+    rules = _rules(service)
+    merged = dict(data["labels"])
+    for slo_spec in data["slos"]:
+        slo = service.slo(slo_spec["name"])
+        own = [r for r in rules if r["labels"].get("slo") == slo.name]
+        assert all(r["labels"].items() >= (merged | slo_spec["labels"]).items() for r in own)
+        burn = {r["labels"]["severity"] for r in own if "long" in r["labels"]}
+        assert burn == {s for s, on in (("critical", slo.page), ("warning", slo.ticket)) if on}
+        assert all(
+            r["alert"] == slo_spec.get("alert_name", BURN_ALERT)
+            for r in own
+            if "long" in r["labels"]
+        )
+    row = data["thresholds"][0]
+    backlog = [r for r in rules if r["alert"] == "QueueBacklog"]
+    assert len(backlog) == (2 if row["enabled"] else 0)
+    assert all(r["labels"].items() >= (merged | row["labels"]).items() for r in backlog)
+    down = {r["labels"]["job"] for r in rules if r["alert"] == TARGET_DOWN_ALERT}
+    assert down == {j for j, s in data["jobs"].items() if s["target_down"]}
+    # Every rule's alerts are expected, with its labels, by some generated test, and every
+    # expectation is an alert some rule raises: nothing switched off is expected.
+    checks = _checks(service)
+    for rule in rules:
+        name = rule["alert"]
+        assert any(
+            e["exp_labels"].items() >= rule["labels"].items()
+            for c in checks
+            if c["alertname"] == name
+            for e in c["exp_alerts"]
+        ), rule
+    for check in checks:
+        for e in check["exp_alerts"]:
+            assert any(
+                r["alert"] == check["alertname"] and e["exp_labels"].items() >= r["labels"].items()
+                for r in rules
+            ), (check["alertname"], e)
+    names = {r["alert"] for r in rules}
+    assert {c["alertname"] for c in checks} - names <= {TARGET_DOWN_ALERT}  # a silent check
+    times = yaml.safe_dump(unittests.suites(service).get("burn_rate_times_test.yml", {}))
+    assert set(re.findall(r'alertname="(\w+)"', times)) <= names
+    # One runbook section per alert name; inhibitions compare every label the spec sets.
+    doc = render.files(service)["alerts.md"]
+    assert {n for n in names} <= set(re.findall(r"^## (\w+)$", doc, re.M))
+    own_names = {k for x in (*service.slos, *service.thresholds) for k, _ in x.labels}
+    assert own_names <= set(alertmanager.series_labels(service))
