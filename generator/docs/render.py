@@ -31,7 +31,7 @@ from ..spec.model import (
     Signal,
     Threshold,
 )
-from ..spec.routing import Routing
+from ..spec.routing import Receiver
 
 # Characters that start emphasis, code, links or table cells anywhere in a line.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -236,16 +236,28 @@ def _panel_for(panels: list[PanelDoc], signal: Signal | None, slo: str = "") -> 
     return budget[0] if budget else None
 
 
-def paged(routing: Routing | None, severity: str) -> str:
-    """Return who a severity reaches, in words."""
+def receiver_words(receiver: Receiver) -> str:
+    """Return who a receiver notifies, in words (never a secret: those are file paths)."""
+    if receiver.name == "pager" and receiver.kind == "webhook":
+        return "the pager webhook"
+    words = {
+        "telegram": lambda: f"Telegram chat {receiver.get('chat_id')}",
+        "email": lambda: f"e-mail to {receiver.get('to')}",
+        "slack": lambda: f"Slack {receiver.get('channel') or f'webhook {receiver.name}'}",
+        "pagerduty": lambda: f"PagerDuty ({receiver.name})",
+        "opsgenie": lambda: f"Opsgenie ({receiver.name})",
+        "webhook": lambda: f"webhook {receiver.name}",
+    }
+    return words[receiver.kind]()
+
+
+def paged(service: Service, severity: str) -> str:
+    """Return who an alert of ``severity`` carrying the service's labels reaches, in words."""
+    routing = service.routing
     if routing is None:
         return "nobody yet: the spec has no routing section"
-    words = {
-        "telegram": f"Telegram chat {routing.telegram.chat_id}",
-        "email": f"e-mail to {routing.email.to}" if routing.email else "",
-        "pager": "the pager webhook",
-    }
-    return ", ".join(words[r] for r in routing.receivers(severity))
+    labels = {**dict(service.labels), "service": service.name, "severity": severity}
+    return ", ".join(receiver_words(routing.receiver(r)) for r in routing.reached(labels))
 
 
 def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> AlertDoc:
@@ -257,7 +269,7 @@ def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> 
             "severity": severity,
             "condition": f"{word} {alerts.threshold_text(sig, value)}",
             "for": format_duration(row.for_),
-            "paged": paged(service.routing, severity),
+            "paged": paged(service, severity),
         }
         for severity, value in row.levels()
     ]
@@ -327,7 +339,7 @@ def _slo_rows(service: Service, alert: str) -> list[dict[str, str]]:
                         "condition": f"burn rate above {describe_factor(slo, b)}x over "
                         f"{format_duration(b.long)} and {format_duration(b.short)}",
                         "for": format_duration(b.for_) if b.for_ else "0s",
-                        "paged": paged(service.routing, b.severity),
+                        "paged": paged(service, b.severity),
                     }
                 )
         else:
@@ -340,7 +352,7 @@ def _slo_rows(service: Service, alert: str) -> list[dict[str, str]]:
                     "severity": severity,
                     "condition": f"budget left below {format_number(below)}%",
                     "for": format_duration(policy.for_),
-                    "paged": paged(service.routing, severity),
+                    "paged": paged(service, severity),
                 }
             )
     return rows
@@ -446,7 +458,7 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
             "condition": f"job {job}: "
             + ("an instance is down" if i == 0 else "every instance down or none discovered"),
             "for": str(r["for"]),
-            "paged": paged(service.routing, str(r["labels"]["severity"])),  # type: ignore[index]
+            "paged": paged(service, str(r["labels"]["severity"])),  # type: ignore[index]
         }
         for job in service.jobs
         for i, r in enumerate(alerts.target_rules(service, job))
@@ -494,7 +506,7 @@ def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
                 f" while job {w.job} is up" if w.job else " at all (the selector names no job)",
             ),
             "for": format_duration(alerts.absent_for(w)),
-            "paged": paged(service.routing, severity),
+            "paged": paged(service, severity),
         }
         for w in watched
     ]
@@ -592,7 +604,7 @@ def files(service: Service) -> dict[str, str]:
         "dashboard": dashboard,
         "link": link,
         "anchor": alerts.anchor,
-        "paged": lambda severity: paged(service.routing, severity),
+        "paged": lambda severity: paged(service, severity),
     }
     out = {
         "alerts.md": env.get_template("alerts.md.j2").render(**common, alerts=docs),
