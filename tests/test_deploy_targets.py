@@ -102,8 +102,22 @@ def test_alertmanagerconfig_routes_like_the_plain_config(generated) -> None:
     _validates(v1alpha1.AlertmanagerConfig, crd)
     for route in crd["spec"]["route"]["routes"]:
         _validates(v1alpha1.Route, route)  # the CRD types sub-routes as free-form objects
-    plain = _read(base / "alertmanager" / "alertmanager.yml")
+    plain = _read(base / "alertmanager" / "route.yml")
     route, plain_route = crd["spec"]["route"], plain["route"]
+    # route.yml names receivers <service>/<name> and matches the service once, on its route;
+    # the operator prefixes the names itself, so the CRD matches the service on each route.
+    prefix = f"{service.name}/"
+    on_service = plain_route["matchers"]
+    assert on_service == [f'service="{service.name}"']
+    plain_route = {**plain_route, "receiver": plain_route["receiver"].removeprefix(prefix)}
+    plain_route["routes"] = [
+        {
+            **r,
+            "receiver": r["receiver"].removeprefix(prefix),
+            "matchers": [*on_service, *r["matchers"]],
+        }
+        for r in plain_route["routes"]
+    ]
     for crd_key, plain_key in (
         ("receiver", "receiver"),
         ("groupBy", "group_by"),
@@ -123,14 +137,12 @@ def test_alertmanagerconfig_routes_like_the_plain_config(generated) -> None:
     # Each secret file of the plain config is a key of the one Secret, named after the file.
     crd_secrets, plain_files = set(), set()
     for crd_rx, plain_rx in zip(crd["spec"]["receivers"], plain["receivers"], strict=True):
-        assert crd_rx["name"] == plain_rx["name"]
-        for tg in crd_rx.get("telegramConfigs", []):
-            crd_secrets.add((tg["botToken"]["name"], tg["botToken"]["key"]))
-        for mail in crd_rx.get("emailConfigs", []):
-            if "authPassword" in mail:
-                crd_secrets.add((mail["authPassword"]["name"], mail["authPassword"]["key"]))
-        for hook in crd_rx.get("webhookConfigs", []):
-            crd_secrets.add((hook["urlSecret"]["name"], hook["urlSecret"]["key"]))
+        assert prefix + crd_rx["name"] == plain_rx["name"]
+        for configs in crd_rx.values():
+            for config in configs if isinstance(configs, list) else ():
+                crd_secrets |= {
+                    (v["name"], v["key"]) for v in config.values() if isinstance(v, dict)
+                }
         for configs in plain_rx.values():
             for config in configs if isinstance(configs, list) else ():
                 plain_files |= {v for k, v in config.items() if k.endswith("_file")}
