@@ -184,7 +184,7 @@ def resolve(source: Source, errors: list[SpecError]) -> Routing | None:
                 matchers.append(parse(text))
             except MatcherError as exc:
                 where = f" at character {exc.column}" if exc.column > 1 else ""
-                fail((*at, "matchers", j), f"{text!r}{where}: {exc}")
+                fail((*at, "matchers", j), f"matcher `{text}`{where}: {exc}")
         for j, name in enumerate(entry["receivers"]):
             if name not in known:
                 fail((*at, "receivers", j), _unknown(name, known))
