@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from generator import alertmanager_config, tools
 from generator.alertmanager import route_file
+from generator.docs import render as docs
 from generator.output import to_yaml, write_tree
 from generator.plan import shared_files
 from generator.spec.loader import load_text
@@ -238,3 +239,17 @@ def test_random_routing_passes_amtool_and_routes_as_the_spec_says(routing: dict)
                 want = [f"shop/{r}" for r in expected_receivers(routing, labels)]
                 for amtool in engines:
                     reached(amtool, path, labels, want)
+
+
+def test_the_runbook_spells_out_the_label_routes() -> None:
+    """docs/alerts.md lists the routes in order, in words, and who gets the rest."""
+    service = load_text("shop.yaml", with_routing(CHECKOUT, EVERY_KIND, "shop"))
+    alerts_md = docs.files(service)["alerts.md"]
+    table = alerts_md.split("| Alerts with | Go to |\n|---|---|\n")[1].split("\n\n")[0]
+    assert table.splitlines() == [
+        '| `severity="critical"`, `team="payments"` | PagerDuty (payments-pd), Slack #payments |',
+        '| `team="payments"` | Slack #payments |',
+        '| `severity="critical"`, `team=~"sre\\|infra"` | Opsgenie (sre-opsgenie) |',
+        '| `severity="warning"` | webhook tickets, e-mail to sre@example.org |',
+        "| anything else | Telegram chat -100 |",
+    ]

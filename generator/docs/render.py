@@ -260,6 +260,23 @@ def paged(service: Service, severity: str) -> str:
     return ", ".join(receiver_words(routing.receiver(r)) for r in routing.reached(labels))
 
 
+def label_routes(service: Service) -> list[tuple[Markup, str]]:
+    """Return ``(conditions, receivers in words)`` for each route, in order, when some route
+    reads a label other than ``severity`` (else the severity table says it all), then the
+    default receiver as ``("anything else", …)``."""
+    routing = service.routing
+    if routing is None or all(m.name == "severity" for r in routing.routes for m in r.matchers):
+        return []
+    rows = [
+        (
+            Markup(", ".join(inline(str(m)) for m in route.matchers)),
+            ", ".join(receiver_words(routing.receiver(n)) for n in route.receivers),
+        )
+        for route in routing.routes
+    ]
+    return [*rows, (Markup("anything else"), receiver_words(routing.receiver(routing.default)))]
+
+
 def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> AlertDoc:
     sig = row.signal
     word = "above" if row.direction == "above" else "below"
@@ -605,6 +622,7 @@ def files(service: Service) -> dict[str, str]:
         "link": link,
         "anchor": alerts.anchor,
         "paged": lambda severity: paged(service, severity),
+        "label_routes": label_routes(service),
     }
     out = {
         "alerts.md": env.get_template("alerts.md.j2").render(**common, alerts=docs),
