@@ -3,10 +3,12 @@ by severity and by label, its inhibitions, and its receivers, which read secrets
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from . import signals as names
 from .promql import format_duration
 from .spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, RESERVED_LABELS, Service
-from .spec.routing import Receiver, Routing
+from .spec.routing import Receiver, Route, Routing
 
 GROUP_BY = ["alertname", "service", "slo"]
 # Alertmanager's Telegram notifier sends HTML; its default template prints each alert's
@@ -55,17 +57,26 @@ def integration(receiver: Receiver) -> dict[str, list[dict[str, object]]]:
     return {f"{kind}_configs": [cfg]}
 
 
-def _child_routes(routing: Routing, name) -> list[dict[str, object]]:
-    """One route per (spec route, receiver); ``continue`` on all but a spec route's last
-    receiver lets its alerts reach every receiver it names, and no later route."""
-    out = []
+def route_steps(routing: Routing) -> Iterator[tuple[Route, str, bool]]:
+    """Yield ``(spec route, receiver, continue)``: one Alertmanager route per spec route and
+    receiver, in order. ``continue`` on all but a spec route's last receiver lets its alerts
+    reach every receiver it names, and no later route."""
     for spec_route in routing.routes:
-        matchers = [str(m) for m in spec_route.matchers]
+        last = len(spec_route.receivers) - 1
         for i, receiver in enumerate(spec_route.receivers):
-            route: dict[str, object] = {"receiver": name(receiver), "matchers": matchers}
-            if i < len(spec_route.receivers) - 1:
-                route["continue"] = True
-            out.append(route)
+            yield spec_route, receiver, i < last
+
+
+def _child_routes(routing: Routing, name: Callable[[str], str]) -> list[dict[str, object]]:
+    out = []
+    for spec_route, receiver, more in route_steps(routing):
+        route: dict[str, object] = {
+            "receiver": name(receiver),
+            "matchers": [str(m) for m in spec_route.matchers],
+        }
+        if more:
+            route["continue"] = True
+        out.append(route)
     return out
 
 

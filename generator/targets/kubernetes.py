@@ -17,7 +17,7 @@ models: they cost 3 s of import for every run, 10 times a whole service's planni
 
 from __future__ import annotations
 
-from ..alertmanager import GROUP_BY, integration, series_labels
+from ..alertmanager import GROUP_BY, integration, route_steps, series_labels
 from ..grafana import dashboard
 from ..grafana.files import DASHBOARD_FILE
 from ..output import Files, to_json, to_yaml
@@ -99,16 +99,14 @@ def alertmanager_config(service: Service) -> dict:
     assert k8s is not None and routing is not None
     svc = _equal("service", service.name)
     routes = []
-    for spec_route in routing.routes:
+    for spec_route, receiver, more in route_steps(routing):
         matchers = [
-            svc,
-            *({"name": m.name, "value": m.text, "matchType": m.op} for m in spec_route.matchers),
+            {"name": m.name, "value": m.text, "matchType": m.op} for m in spec_route.matchers
         ]
-        for i, receiver in enumerate(spec_route.receivers):
-            route: dict[str, object] = {"receiver": receiver, "matchers": matchers}
-            if i < len(spec_route.receivers) - 1:
-                route["continue"] = True
-            routes.append(route)
+        route: dict[str, object] = {"receiver": receiver, "matchers": [svc, *matchers]}
+        if more:
+            route["continue"] = True
+        routes.append(route)
     equal = list(series_labels(service))
     manifest = {
         "apiVersion": MONITORING_V1ALPHA1,
