@@ -1,71 +1,83 @@
-"""Alertmanager configuration: routes per severity, inhibitions, receivers reading secret files."""
+"""A service's Alertmanager subtree (``alertmanager/route.yml``): its route, with child routes
+by severity and by label, its inhibitions, and its receivers, which read secrets from files."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from . import signals as names
 from .promql import format_duration
 from .spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, RESERVED_LABELS, Service
-from .spec.routing import Routing
+from .spec.routing import Receiver, Route, Routing
 
 GROUP_BY = ["alertname", "service", "slo"]
-SEVERITIES = ("critical", "warning")
 # Alertmanager's Telegram notifier sends HTML; its default template prints each alert's
 # summary, so on-call sees the same words as in the e-mail.
 TELEGRAM_PARSE_MODE = "HTML"
 
 
-def _receivers(routing: Routing) -> list[dict[str, object]]:
-    tg = routing.telegram
-    out: list[dict[str, object]] = [
-        {
-            "name": "telegram",
-            "telegram_configs": [
-                {
-                    "bot_token_file": tg.bot_token_file,
-                    "chat_id": tg.chat_id,
-                    "parse_mode": TELEGRAM_PARSE_MODE,
-                    "send_resolved": True,
-                }
-            ],
+def receiver_name(service: Service, name: str) -> str:
+    """Return the name of a service's receiver in a shared config: ``<service>/<name>``
+    (service names are unique in a tree, so receivers of two services never clash)."""
+    return f"{service.name}/{name}"
+
+
+def integration(receiver: Receiver) -> dict[str, list[dict[str, object]]]:
+    """Return a receiver's Alertmanager integration, as ``{"<kind>_configs": [config]}``.
+
+    Every secret is a ``*_file`` field (read by Alertmanager 0.28.1 and 0.33.1 alike), and
+    every integration also says when an alert is resolved.
+    """
+    s = dict(receiver.settings)
+    kind = receiver.kind
+    if kind == "telegram":
+        cfg: dict[str, object] = {
+            "bot_token_file": s["bot_token_file"],
+            "chat_id": s["chat_id"],
+            "parse_mode": TELEGRAM_PARSE_MODE,
         }
-    ]
-    if routing.email is not None:
-        e = routing.email
-        email: dict[str, object] = {
-            "to": e.to,
-            "from": e.sender,
-            "smarthost": e.smarthost,
-            "require_tls": True,
-            "send_resolved": True,
+    elif kind == "email":
+        cfg = {"to": s["to"], "from": s["from"], "smarthost": s["smarthost"], "require_tls": True}
+        if s.get("auth_username"):
+            cfg["auth_username"] = s["auth_username"]
+            cfg["auth_password_file"] = s["auth_password_file"]
+    elif kind == "slack":
+        cfg = {"api_url_file": s["api_url_file"]}
+        if "channel" in s:
+            cfg["channel"] = s["channel"]
+    elif kind == "pagerduty":
+        cfg = {"routing_key_file": s["routing_key_file"]}
+    elif kind == "opsgenie":
+        cfg = {"api_key_file": s["api_key_file"]}
+        if "api_url" in s:
+            cfg["api_url"] = s["api_url"]
+    else:
+        cfg = {"url_file": s["url_file"]}
+    cfg["send_resolved"] = True
+    return {f"{kind}_configs": [cfg]}
+
+
+def route_steps(routing: Routing) -> Iterator[tuple[Route, str, bool]]:
+    """Yield ``(spec route, receiver, continue)``: one Alertmanager route per spec route and
+    receiver, in order. ``continue`` on all but a spec route's last receiver lets its alerts
+    reach every receiver it names, and no later route."""
+    for spec_route in routing.routes:
+        last = len(spec_route.receivers) - 1
+        for i, receiver in enumerate(spec_route.receivers):
+            yield spec_route, receiver, i < last
+
+
+def _child_routes(routing: Routing, name: Callable[[str], str]) -> list[dict[str, object]]:
+    out = []
+    for spec_route, receiver, more in route_steps(routing):
+        route: dict[str, object] = {
+            "receiver": name(receiver),
+            "matchers": [str(m) for m in spec_route.matchers],
         }
-        if e.auth_username:
-            email["auth_username"] = e.auth_username
-            email["auth_password_file"] = e.auth_password_file
-        out.append({"name": "email", "email_configs": [email]})
-    if routing.pager_url_file:
-        out.append(
-            {
-                "name": "pager",
-                "webhook_configs": [{"url_file": routing.pager_url_file, "send_resolved": True}],
-            }
-        )
+        if more:
+            route["continue"] = True
+        out.append(route)
     return out
-
-
-def _severity_routes(service: Service, routing: Routing) -> list[dict[str, object]]:
-    """One route per (severity, receiver); ``continue`` lets an alert reach every receiver."""
-    routes = []
-    for severity in SEVERITIES:
-        receivers = routing.receivers(severity)
-        for i, receiver in enumerate(receivers):
-            route: dict[str, object] = {
-                "receiver": receiver,
-                "matchers": [f'service="{service.name}"', f'severity="{severity}"'],
-            }
-            if i < len(receivers) - 1:
-                route["continue"] = True
-            routes.append(route)
-    return routes
 
 
 def series_labels(service: Service) -> tuple[str, ...]:
@@ -119,20 +131,28 @@ def inhibit_rules(service: Service) -> list[dict[str, object]]:
     ]
 
 
-def config(service: Service) -> dict[str, object] | None:
-    """Return the Alertmanager configuration of a service, or None without a routing section."""
+def route_file(service: Service) -> dict[str, object] | None:
+    """Return the service's subtree, ready to merge into an Alertmanager config: ``route``
+    (one route for the service's alerts, to add under the top route's ``routes``),
+    ``receivers`` (named ``<service>/<name>``) and ``inhibit_rules``. None without a
+    ``routing`` section."""
     routing = service.routing
     if routing is None:
         return None
+
+    def name(receiver: str) -> str:
+        return receiver_name(service, receiver)
+
     return {
         "route": {
-            "receiver": "telegram",  # anything unmatched still reaches a human
+            "receiver": name(routing.default),  # what no route takes
+            "matchers": [f'service="{service.name}"'],
             "group_by": GROUP_BY,
             "group_wait": format_duration(routing.group_wait),
             "group_interval": format_duration(routing.group_interval),
             "repeat_interval": format_duration(routing.repeat_interval),
-            "routes": _severity_routes(service, routing),
+            "routes": _child_routes(routing, name),
         },
         "inhibit_rules": inhibit_rules(service),
-        "receivers": _receivers(routing),
+        "receivers": [{"name": name(r.name), **integration(r)} for r in routing.receivers],
     }

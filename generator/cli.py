@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import output
+from .alertmanager_config import FILE as ALERTMANAGER_FILE
 from .grafana.provisioning import TREE
 from .parallel import cores, ordered_map
 from .plan import service_files, shared_files
@@ -184,14 +185,14 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
     except SpecInvalid as exc:
         _fail(exc)
     regenerated = {s.name for s in services}
-    # The shared files need every spec: with --spec an existing shared tree is kept.
-    keep_shared = bool(specs) and (out / TREE).exists()
+    # The shared files need every spec: with --spec an existing shared tree (or file) is kept.
+    kept = {top for top in (TREE, ALERTMANAGER_FILE) if specs and (out / top).exists()}
     written = 0
     try:
         with output.replacing(out, only=regenerated if specs else None) as stage:
             for files in planned(services, jobs):
-                if keep_shared:
-                    files = {p: v for p, v in files.items() if p.split("/", 1)[0] in regenerated}
+                if kept:
+                    files = {p: v for p, v in files.items() if p.split("/", 1)[0] not in kept}
                 stage.add(files)
                 written += len(files)
     except SpecInvalid as exc:

@@ -288,7 +288,7 @@ def _digests(root: Path) -> dict[str, bytes]:
 def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]:
     """Yield a Stage to write the new tree into; when the block ends without an exception,
     make ``out`` hold exactly what was added, atomically. With ``only``, replace just those
-    top-level folders (services) and keep every other one as it is.
+    top-level folders (services) and keep every other top-level folder and file as it is.
 
     The other folders are listed under the lock on ``out``'s parent, so two runs for two
     services, started together, each keep what the other wrote (listing them before the
@@ -314,14 +314,19 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
             _rmtree(aside)
         keep = []
         if only is not None and out.is_dir():
-            keep = sorted(p.name for p in out.iterdir() if p.is_dir() and p.name not in only)
+            keep = sorted(p.name for p in out.iterdir() if p.name not in only)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         swapped = False
         try:
             stage = Stage(staging)
             for name in keep:
-                shutil.copytree(out / name, staging / name)
-                stage.digests.update({f"{name}/{k}": v for k, v in _digests(out / name).items()})
+                if (out / name).is_dir():
+                    shutil.copytree(out / name, staging / name)
+                    digests = {f"{name}/{k}": v for k, v in _digests(out / name).items()}
+                else:  # a file the services share, such as alertmanager.yml
+                    shutil.copy2(out / name, staging / name)
+                    digests = {name: hashlib.sha256((out / name).read_bytes()).digest()}
+                stage.digests.update(digests)
             yield stage
             if _digests(staging) != stage.digests:
                 raise OutputError(f"the staged tree in {staging} differs from the plan")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import alertmanager, targets
+from . import alertmanager, alertmanager_config, targets
 from .docs import render as docs
 from .grafana.files import files as grafana_files
 from .grafana.provisioning import tree_files
@@ -24,8 +24,8 @@ def service_files(service: Service) -> Files:
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
     for name, suite in vmalert_unittests.vmalert_suites(service).items():
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
-    if (routes := alertmanager.config(service)) is not None:
-        files[f"{base}/alertmanager/alertmanager.yml"] = to_yaml(routes, src)
+    if (subtree := alertmanager.route_file(service)) is not None:
+        files[f"{base}/alertmanager/route.yml"] = to_yaml(subtree, src)
     for name, text in docs.files(service).items():
         files[f"{base}/docs/{name}"] = text.encode("utf-8")
     files.update(grafana_files(service))
@@ -34,6 +34,11 @@ def service_files(service: Service) -> Files:
 
 
 def shared_files(services: list[Service]) -> Files:
-    """Return the files every service shares (Grafana provisioning), keyed by path under
-    ``out/``. Raises SpecInvalid when services clash (two dashboards with one uid)."""
-    return tree_files(services)
+    """Return the files every service shares (Grafana provisioning, the Alertmanager config),
+    keyed by path under ``out/``. Raises SpecInvalid when services clash (two dashboards
+    with one uid)."""
+    files = tree_files(services)
+    if (config := alertmanager_config.config(services)) is not None:
+        sources = ", ".join(sorted(s.source for s in services if s.routing is not None))
+        files[alertmanager_config.FILE] = to_yaml(config, sources)
+    return files

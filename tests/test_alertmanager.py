@@ -10,9 +10,10 @@ import yaml
 from cli_support import SAMOKODER, run_cli
 
 from generator import tools
-from generator.alertmanager import config
+from generator.alertmanager import route_file
+from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
 from generator.output import write_tree
-from generator.plan import service_files
+from generator.plan import service_files, shared_files
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load, load_text
 
@@ -38,17 +39,21 @@ def spec_text(pager: bool, email: bool = True) -> str:
 
 
 def generate(tmp_path: Path, text: str) -> Path:
+    """Write the service's files and the tree's ``alertmanager.yml``; return its folder."""
     service = load_text(str(tmp_path / "spec.yaml"), text)
-    write_tree(tmp_path / "out", service_files(service))
+    write_tree(tmp_path / "out", {**service_files(service), **shared_files([service])})
     return tmp_path / "out" / service.name
 
 
 def expected(spec: dict, severity: str) -> str:
-    """Receivers as the spec's routing section reads (the contract in the issue)."""
+    """Receivers as the spec's routing section reads (the contract in the issue), named
+    ``<service>/<name>`` as in the shared config."""
     routing = spec["routing"]
     if severity == "critical":
-        return "telegram,pager" if "pager" in routing else "telegram"
-    return "telegram,email" if "email" in routing else "telegram"
+        names = ["telegram", "pager"] if "pager" in routing else ["telegram"]
+    else:
+        names = ["telegram", "email"] if "email" in routing else ["telegram"]
+    return ",".join(f"{spec['service']}/{n}" for n in names)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +66,7 @@ def test_amtool_checks_the_config_and_routes_every_alert(
 ) -> None:
     text = spec_text(pager, email)
     out = generate(tmp_path, text)
-    config = out / "alertmanager" / "alertmanager.yml"
+    config = out.parent / ALERTMANAGER_FILE
     check = tools.run(amtool, "check-config", config)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout
@@ -99,8 +104,8 @@ def test_a_wrong_expectation_fails(amtool: Path, tmp_path: Path) -> None:
         "config",
         "routes",
         "test",
-        f"--config.file={out / 'alertmanager' / 'alertmanager.yml'}",
-        "--verify.receivers=telegram,pager",
+        f"--config.file={out.parent / ALERTMANAGER_FILE}",
+        "--verify.receivers=samokoder/telegram,samokoder/pager",
         "severity=warning",
         "service=samokoder",
         "alertname=HighCPUUsage",
@@ -110,7 +115,7 @@ def test_a_wrong_expectation_fails(amtool: Path, tmp_path: Path) -> None:
 
 def test_inhibitions_and_grouping() -> None:
     service = load(SAMOKODER)
-    cfg = config(service)
+    cfg = route_file(service)
     assert cfg is not None
     assert cfg["route"]["group_by"] == ["alertname", "service", "slo"]
     # What the inhibitions do is proven on live servers (test_alertmanager_inhibition.py).
@@ -130,7 +135,7 @@ def test_secrets_come_from_files_and_never_reach_out(tmp_path: Path) -> None:
         "/etc/alertmanager/secrets/telegram_bot_token", str(secret)
     )
     out = generate(tmp_path, text)
-    body = (out / "alertmanager" / "alertmanager.yml").read_text()
+    body = (out / "alertmanager" / "route.yml").read_text()
     receivers = yaml.safe_load(body)["receivers"]
     tg = receivers[0]["telegram_configs"][0]
     assert tg["bot_token_file"] == str(secret) and "bot_token" not in tg

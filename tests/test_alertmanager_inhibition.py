@@ -1,7 +1,7 @@
 """The generated inhibitions, applied by real Alertmanagers (every CONFIG_ALERTMANAGERS).
 
 amtool can check the syntax of ``inhibit_rules`` but not what they do. Here each spec's
-generated ``alertmanager.yml`` is loaded into a running server, alerts carrying the labels of
+generated ``out/alertmanager.yml`` is loaded into a running server, alerts carrying the labels of
 the generated alert rules are posted to its v2 API, and the server's own verdict
 (``status.state`` and ``status.inhibitedBy`` of ``GET /api/v2/alerts``) is compared with the
 contract: a critical hides the warning of the same alert on the same series (and
@@ -31,8 +31,9 @@ from cli_support import CHECKOUT, ROOT, SAMOKODER
 from e2e.prom import _ready, _stop, free_port
 
 from generator import tools
+from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
 from generator.output import write_tree
-from generator.plan import service_files
+from generator.plan import service_files, shared_files
 from generator.spec.loader import load
 from generator.spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT
 
@@ -173,7 +174,7 @@ def generated(spec: Path, out: Path) -> Path:
     copy = out.parent / spec.name
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
     service = load(copy)
-    write_tree(out, service_files(service))
+    write_tree(out, {**service_files(service), **shared_files([service])})
     return out / service.name
 
 
@@ -291,8 +292,7 @@ def test_a_critical_hides_its_own_series_warning_and_no_other(
             shown[key(warning)] = warning
     assert not set(hidden) & set(shown)
     assert len(hidden) >= 2, f"{spec.name}: only {len(hidden)} criticals"
-    config = out / "alertmanager" / "alertmanager.yml"
-    with running(engine, config, tmp_path) as am:
+    with running(engine, out.parent / ALERTMANAGER_FILE, tmp_path) as am:
         verdicts(am, hidden, list(shown.values()))
 
 
@@ -309,5 +309,5 @@ def test_a_critical_on_one_queue_keeps_another_queues_warning(
     critical = {**rules["critical"], "queue": "orders"}
     same = {**rules["warning"], "queue": "orders"}
     other = {**rules["warning"], "queue": "emails"}
-    with running(engine, out / "alertmanager" / "alertmanager.yml", tmp_path) as am:
+    with running(engine, out.parent / ALERTMANAGER_FILE, tmp_path) as am:
         verdicts(am, {key(same): (same, critical)}, [critical, other])

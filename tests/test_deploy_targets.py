@@ -5,7 +5,8 @@ written to disk, read back and checked against what loads it in production:
 
 - Kubernetes: each manifest validates against the Prometheus Operator's (and Kubernetes')
   own schemas, from cloudcoil's models; the PrometheusRule's groups are the plain files'
-  groups; the AlertmanagerConfig routes, inhibits and notifies like the plain alertmanager.yml;
+  groups; the AlertmanagerConfig routes, inhibits and notifies like alertmanager/route.yml
+  (for every receiver kind, too);
   the ConfigMap holds the dashboard JSON with the sidecar's label;
 - Mimir: the namespace file parses back to a namespace and plain groups, which promtool 3.5
   and ``vmalert -dryRun`` load;
@@ -22,18 +23,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import ROOT
+from cli_support import CHECKOUT, ROOT
 from cloudcoil.models.kubernetes.core import v1 as core
 from cloudcoil.models.prometheus_operator import v1, v1alpha1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import valid_specs
+from test_receivers import EVERY_KIND, with_routing
 
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
 from generator.spec.deploy import Deploy, Kubernetes, Mimir, Thanos, secret_key
 from generator.spec.loader import load, load_text
+from generator.targets import kubernetes
 
 SPECS = sorted([*ROOT.glob("slo_specs/*.yaml"), *ROOT.glob("tests/fixtures/specs/*.yaml")])
 EVERY_TARGET = Deploy(
@@ -102,8 +105,22 @@ def test_alertmanagerconfig_routes_like_the_plain_config(generated) -> None:
     _validates(v1alpha1.AlertmanagerConfig, crd)
     for route in crd["spec"]["route"]["routes"]:
         _validates(v1alpha1.Route, route)  # the CRD types sub-routes as free-form objects
-    plain = _read(base / "alertmanager" / "alertmanager.yml")
+    plain = _read(base / "alertmanager" / "route.yml")
     route, plain_route = crd["spec"]["route"], plain["route"]
+    # route.yml names receivers <service>/<name> and matches the service once, on its route;
+    # the operator prefixes the names itself, so the CRD matches the service on each route.
+    prefix = f"{service.name}/"
+    on_service = plain_route["matchers"]
+    assert on_service == [f'service="{service.name}"']
+    plain_route = {**plain_route, "receiver": plain_route["receiver"].removeprefix(prefix)}
+    plain_route["routes"] = [
+        {
+            **r,
+            "receiver": r["receiver"].removeprefix(prefix),
+            "matchers": [*on_service, *r["matchers"]],
+        }
+        for r in plain_route["routes"]
+    ]
     for crd_key, plain_key in (
         ("receiver", "receiver"),
         ("groupBy", "group_by"),
@@ -123,19 +140,46 @@ def test_alertmanagerconfig_routes_like_the_plain_config(generated) -> None:
     # Each secret file of the plain config is a key of the one Secret, named after the file.
     crd_secrets, plain_files = set(), set()
     for crd_rx, plain_rx in zip(crd["spec"]["receivers"], plain["receivers"], strict=True):
-        assert crd_rx["name"] == plain_rx["name"]
-        for tg in crd_rx.get("telegramConfigs", []):
-            crd_secrets.add((tg["botToken"]["name"], tg["botToken"]["key"]))
-        for mail in crd_rx.get("emailConfigs", []):
-            if "authPassword" in mail:
-                crd_secrets.add((mail["authPassword"]["name"], mail["authPassword"]["key"]))
-        for hook in crd_rx.get("webhookConfigs", []):
-            crd_secrets.add((hook["urlSecret"]["name"], hook["urlSecret"]["key"]))
+        assert prefix + crd_rx["name"] == plain_rx["name"]
+        for configs in crd_rx.values():
+            for config in configs if isinstance(configs, list) else ():
+                crd_secrets |= {
+                    (v["name"], v["key"]) for v in config.values() if isinstance(v, dict)
+                }
         for configs in plain_rx.values():
             for config in configs if isinstance(configs, list) else ():
                 plain_files |= {v for k, v in config.items() if k.endswith("_file")}
     assert crd_secrets == {("am-secrets", secret_key(f)) for f in plain_files}
     assert len(crd_secrets) == len(plain_files)
+
+
+def test_every_receiver_kind_validates_in_the_alertmanagerconfig(tmp_path: Path) -> None:
+    """Slack, PagerDuty, Opsgenie, e-mail, webhook and Telegram in the CRD's own schema, each
+    secret a key of the one Secret, and routes by label with the CRD's matchers."""
+    text = with_routing(CHECKOUT, EVERY_KIND, "shop")
+    service = dataclasses.replace(load_text("shop.yaml", text), deploy=EVERY_TARGET)
+    crd = kubernetes.alertmanager_config(service)
+    _validates(v1alpha1.AlertmanagerConfig, crd)
+    for route in crd["spec"]["route"]["routes"]:
+        _validates(v1alpha1.Route, route)
+    receivers = {r["name"]: r for r in crd["spec"]["receivers"]}
+    assert set(receivers) == set(EVERY_KIND["receivers"])
+    secrets = {
+        "oncall-tg": ("telegramConfigs", "botToken", "tg"),
+        "payments-pd": ("pagerdutyConfigs", "routingKey", "pd_payments"),
+        "payments-slack": ("slackConfigs", "apiURL", "slack_payments"),
+        "sre-opsgenie": ("opsgenieConfigs", "apiKey", "opsgenie"),
+        "tickets": ("webhookConfigs", "urlSecret", "tickets_url"),
+        "mail": ("emailConfigs", "authPassword", "smtp"),
+    }
+    for name, (configs, field, key) in secrets.items():
+        (config,) = receivers[name][configs]
+        assert config[field] == {"name": "am-secrets", "key": key}, (name, config)
+    first = crd["spec"]["route"]["routes"][0]
+    assert first["receiver"] == "payments-pd" and first["continue"] is True
+    assert {"name": "team", "value": "payments", "matchType": "="} in first["matchers"]
+    regex = crd["spec"]["route"]["routes"][3]
+    assert {"name": "team", "value": "sre|infra", "matchType": "=~"} in regex["matchers"]
 
 
 def test_dashboard_configmap_holds_the_dashboard_for_the_sidecar(generated) -> None:

@@ -10,8 +10,9 @@ import pytest
 from cli_support import SAMOKODER
 
 from generator import tools
+from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
 from generator.output import write_tree
-from generator.plan import service_files
+from generator.plan import shared_files
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
 
@@ -29,8 +30,8 @@ def _spec(chat_id: int) -> str:
 @pytest.mark.parametrize("chat_id", [-INT64, INT64 - 1, -1001234567890, 1])
 def test_accepted_chat_ids_load_in_alertmanager(engine, chat_id: int, tmp_path: Path) -> None:
     service = load_text(str(tmp_path / "spec.yaml"), _spec(chat_id))
-    write_tree(tmp_path / "out", service_files(service))
-    cfg = tmp_path / "out" / service.name / "alertmanager" / "alertmanager.yml"
+    write_tree(tmp_path / "out", shared_files([service]))
+    cfg = tmp_path / "out" / ALERTMANAGER_FILE
     proc = tools.run(engine.tool("amtool"), "check-config", cfg)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from cli_support import CHECKOUT, SAMOKODER, run_cli
 
+# What every tree holds besides its services (Samokoder has routing).
+SHARED = {"_grafana", "alertmanager.yml"}
+
 
 def test_yml_and_yaml_specs_are_both_read(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
@@ -22,7 +25,7 @@ def test_yml_and_yaml_specs_are_both_read(tmp_path: Path) -> None:
     assert "checkout.yml: ok" in proc.stdout and "samokoder.yaml: ok" in proc.stdout
     proc = run_cli("generate", "--spec-dir", specs, "--out", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"samokoder", "checkout", "_grafana"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == SHARED | {"samokoder", "checkout"}
 
 
 def test_the_same_service_as_yml_and_yaml_is_an_error(tmp_path: Path) -> None:

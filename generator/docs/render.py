@@ -33,7 +33,7 @@ from ..spec.model import (
     Signal,
     Threshold,
 )
-from ..spec.routing import Routing
+from ..spec.routing import Receiver
 
 # Characters that start emphasis, code, links or table cells anywhere in a line.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -239,16 +239,45 @@ def _panel_for(panels: list[PanelDoc], signal: Signal | None, slo: str = "") -> 
     return budget[0] if budget else None
 
 
-def paged(routing: Routing | None, severity: str) -> str:
-    """Return who a severity reaches, in words."""
+def receiver_words(receiver: Receiver) -> str:
+    """Return who a receiver notifies, in words (never a secret: those are file paths)."""
+    if receiver.name == "pager" and receiver.kind == "webhook":
+        return "the pager webhook"
+    words = {
+        "telegram": lambda: f"Telegram chat {receiver.get('chat_id')}",
+        "email": lambda: f"e-mail to {receiver.get('to')}",
+        "slack": lambda: f"Slack {receiver.get('channel') or f'webhook {receiver.name}'}",
+        "pagerduty": lambda: f"PagerDuty ({receiver.name})",
+        "opsgenie": lambda: f"Opsgenie ({receiver.name})",
+        "webhook": lambda: f"webhook {receiver.name}",
+    }
+    return words[receiver.kind]()
+
+
+def paged(service: Service, severity: str) -> str:
+    """Return who an alert of ``severity`` carrying the service's labels reaches, in words."""
+    routing = service.routing
     if routing is None:
         return "nobody yet: the spec has no routing section"
-    words = {
-        "telegram": f"Telegram chat {routing.telegram.chat_id}",
-        "email": f"e-mail to {routing.email.to}" if routing.email else "",
-        "pager": "the pager webhook",
-    }
-    return ", ".join(words[r] for r in routing.receivers(severity))
+    labels = {**dict(service.labels), "service": service.name, "severity": severity}
+    return ", ".join(receiver_words(routing.receiver(r)) for r in routing.reached(labels))
+
+
+def label_routes(service: Service) -> list[tuple[Markup, str]]:
+    """Return ``(conditions, receivers in words)`` for each route, in order, when some route
+    reads a label other than ``severity`` (else the severity table says it all), then the
+    default receiver as ``("anything else", …)``."""
+    routing = service.routing
+    if routing is None or all(m.name == "severity" for r in routing.routes for m in r.matchers):
+        return []
+    rows = [
+        (
+            Markup(", ".join(inline(str(m)) for m in route.matchers)),
+            ", ".join(receiver_words(routing.receiver(n)) for n in route.receivers),
+        )
+        for route in routing.routes
+    ]
+    return [*rows, (Markup("anything else"), receiver_words(routing.receiver(routing.default)))]
 
 
 def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> AlertDoc:
@@ -260,7 +289,7 @@ def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> 
             "severity": severity,
             "condition": f"{word} {alerts.threshold_text(sig, value)}",
             "for": format_duration(row.for_),
-            "paged": paged(service.routing, severity),
+            "paged": paged(service, severity),
         }
         for severity, value in row.levels()
     ]
@@ -332,7 +361,7 @@ def _slo_rows(service: Service, alert: str, kind: str) -> list[dict[str, str]]:
                         "condition": f"burn rate above {describe_factor(slo, b)}x over "
                         f"{format_duration(b.long)} and {format_duration(b.short)}",
                         "for": format_duration(b.for_) if b.for_ else "0s",
-                        "paged": paged(service.routing, b.severity),
+                        "paged": paged(service, b.severity),
                     }
                 )
         else:
@@ -345,7 +374,7 @@ def _slo_rows(service: Service, alert: str, kind: str) -> list[dict[str, str]]:
                     "severity": severity,
                     "condition": f"budget left below {format_number(below)}%",
                     "for": format_duration(policy.for_),
-                    "paged": paged(service.routing, severity),
+                    "paged": paged(service, severity),
                 }
             )
     return rows
@@ -456,7 +485,7 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
             "condition": f"job {job}: "
             + ("an instance is down" if i == 0 else "every instance down or none discovered"),
             "for": str(r["for"]),
-            "paged": paged(service.routing, str(r["labels"]["severity"])),  # type: ignore[index]
+            "paged": paged(service, str(r["labels"]["severity"])),  # type: ignore[index]
         }
         for job in service.target_down_jobs
         for i, r in enumerate(alerts.target_rules(service, job))
@@ -508,7 +537,7 @@ def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
                 f" while job {w.job} is up" if w.job else " at all (the selector names no job)",
             ),
             "for": format_duration(alerts.absent_for(w)),
-            "paged": paged(service.routing, severity),
+            "paged": paged(service, severity),
         }
         for w in watched
     ]
@@ -649,7 +678,8 @@ def files(service: Service) -> dict[str, str]:
         "dashboard": dashboard,
         "link": link,
         "anchor": alerts.anchor,
-        "paged": lambda severity: paged(service.routing, severity),
+        "paged": lambda severity: paged(service, severity),
+        "label_routes": label_routes(service),
     }
     out = {
         "alerts.md": env.get_template("alerts.md.j2").render(**common, alerts=docs),

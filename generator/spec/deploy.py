@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import Path, SpecError
+from .routing import secret_files
 from .yaml_source import Source
 
 # The label the Grafana sidecar of kube-prometheus-stack looks for on dashboard ConfigMaps;
@@ -122,13 +123,7 @@ def _secret_keys(routing: object, fail) -> None:
     """Check that routing's secret files can share one Kubernetes Secret, keyed by file name."""
     if not isinstance(routing, dict):
         return
-    files: list[tuple[str, Path]] = [
-        (routing["telegram"]["bot_token_file"], ("routing", "telegram", "bot_token_file"))
-    ]
-    if password := routing.get("email", {}).get("auth_password_file"):
-        files.append((password, ("routing", "email", "auth_password_file")))
-    if pager := routing.get("pager", {}).get("url_file"):
-        files.append((pager, ("routing", "pager", "url_file")))
+    files = [(name, ("routing", *path)) for name, path in secret_files(routing)]
     seen: dict[str, str] = {}
     for name, path in files:
         key = secret_key(name)

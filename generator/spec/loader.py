@@ -148,6 +148,9 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
         ),
         "minItems": lambda: "at least one entry is required",
         "minProperties": lambda: "at least one entry is required",
+        "maxProperties": lambda: (
+            f"write only one of these here; found {', '.join(map(str, error.instance))}"
+        ),
         "minLength": lambda: "must not be empty",
         "maxLength": lambda: (
             f"{len(error.instance)} characters is too long; the limit is {error.validator_value}"
@@ -199,7 +202,7 @@ def _describe_alternatives(source: Source, error: jsonschema.ValidationError) ->
 
 
 # What a reader calls the values that a oneOf lets take several forms.
-_FORM_NOUNS = {"sli": "an SLI"}
+_FORM_NOUNS = {"sli": "an SLI", "routes": "a route"}
 
 
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
@@ -244,6 +247,9 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+RECEIVER_NAME_RULE = (
+    "a receiver name is lower-case letters, digits, '_' and '-', starting with a letter"
+)
 URL_RULE = (
     "a URL starts with http:// or https:// and has no spaces or braces (Prometheus would "
     "read '{{' as a Go template; write a brace as %7B or %7D)"
@@ -260,6 +266,8 @@ def _pattern_message(path: Path, value: object) -> str:
         "name": "a name is lower-case letters, digits and '-', starting with a letter",
         "alert": "an alert name is CamelCase letters and digits, under 40 characters",
         "alert_name": "an alert name is CamelCase letters and digits, under 40 characters",
+        "receivers": RECEIVER_NAME_RULE,
+        "default": RECEIVER_NAME_RULE,
         "runbook_url": URL_RULE,
         "runbook_base_url": URL_RULE,
         "grafana_url": URL_RULE,

@@ -3,7 +3,7 @@
 - ``prometheusrule.yaml``: a ``monitoring.coreos.com/v1`` PrometheusRule holding the plain
   files' rule groups unchanged;
 - ``alertmanagerconfig.yaml`` (with ``routing``): a ``monitoring.coreos.com/v1alpha1``
-  AlertmanagerConfig with the plain ``alertmanager.yml``'s routes, inhibitions and receivers;
+  AlertmanagerConfig with the routes, inhibitions and receivers of ``alertmanager/route.yml``;
   each secret file becomes a key (its file name) of one Kubernetes Secret the spec names;
 - ``dashboard-configmap.yaml`` (with ``dashboard``): a ConfigMap labelled
   ``grafana_dashboard: "1"``, which the Grafana sidecar loads.
@@ -17,7 +17,7 @@ models: they cost 3 s of import for every run, 10 times a whole service's planni
 
 from __future__ import annotations
 
-from ..alertmanager import GROUP_BY, SEVERITIES, TELEGRAM_PARSE_MODE, series_labels
+from ..alertmanager import GROUP_BY, integration, route_steps, series_labels
 from ..grafana import dashboard
 from ..grafana.files import DASHBOARD_FILE
 from ..output import Files, to_json, to_yaml
@@ -25,6 +25,7 @@ from ..prometheus.rule_files import all_groups
 from ..promql import format_duration
 from ..spec.deploy import DASHBOARD_LABEL, Kubernetes, secret_key
 from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, Service
+from ..spec.routing import Receiver
 
 FOLDER = "kubernetes"
 MONITORING_V1 = "monitoring.coreos.com/v1"
@@ -56,58 +57,56 @@ def _equal(name: str, value: str) -> dict:
     return {"name": name, "value": value, "matchType": "="}
 
 
-def _receivers(service: Service, secret: str) -> list[dict]:
-    routing = service.routing
-    assert routing is not None
-    tg = routing.telegram
-    out: list[dict] = [
-        {
-            "name": "telegram",
-            "telegramConfigs": [
-                {
-                    "botToken": {"name": secret, "key": secret_key(tg.bot_token_file)},
-                    "chatID": tg.chat_id,
-                    "parseMode": TELEGRAM_PARSE_MODE,
-                    "sendResolved": True,
-                }
-            ],
-        }
-    ]
-    if (e := routing.email) is not None:
-        email: dict[str, object] = {
-            "to": e.to,
-            "from": e.sender,
-            "smarthost": e.smarthost,
-            "requireTLS": True,
-            "sendResolved": True,
-        }
-        if e.auth_username:
-            email["authUsername"] = e.auth_username
-            email["authPassword"] = {"name": secret, "key": secret_key(e.auth_password_file)}
-        out.append({"name": "email", "emailConfigs": [email]})
-    if routing.pager_url_file:
-        url = {"name": secret, "key": secret_key(routing.pager_url_file)}
-        out.append({"name": "pager", "webhookConfigs": [{"urlSecret": url, "sendResolved": True}]})
-    return out
+# The CRD's name of each field of the plain config (the operator's Go structs spell them).
+_CRD_FIELDS = {
+    "bot_token_file": "botToken",
+    "chat_id": "chatID",
+    "parse_mode": "parseMode",
+    "to": "to",
+    "from": "from",
+    "smarthost": "smarthost",
+    "require_tls": "requireTLS",
+    "auth_username": "authUsername",
+    "auth_password_file": "authPassword",
+    "api_url_file": "apiURL",
+    "channel": "channel",
+    "routing_key_file": "routingKey",
+    "api_key_file": "apiKey",
+    "api_url": "apiURL",
+    "url_file": "urlSecret",
+    "send_resolved": "sendResolved",
+}
+
+
+def _integration(receiver: Receiver, secret: str) -> dict[str, list[dict[str, object]]]:
+    """Return a receiver's plain integration (:func:`alertmanager.integration`) in the CRD's
+    shape: each secret file becomes the key (its file name) of the one Kubernetes Secret."""
+    ((_, (plain,)),) = integration(receiver).items()
+    crd = {
+        _CRD_FIELDS[field]: {"name": secret, "key": secret_key(str(value))}
+        if field.endswith("_file")
+        else value
+        for field, value in plain.items()
+    }
+    return {f"{receiver.kind}Configs": [crd]}
 
 
 def alertmanager_config(service: Service) -> dict:
     """Return the AlertmanagerConfig manifest (the operator adds a ``namespace`` matcher to
-    its top route, so it only sees alerts of rules in its own namespace)."""
+    its top route, so it only sees alerts of rules in its own namespace, and prefixes the
+    receiver names with the namespace and name of the manifest)."""
     k8s, routing = service.deploy.kubernetes, service.routing
     assert k8s is not None and routing is not None
     svc = _equal("service", service.name)
     routes = []
-    for severity in SEVERITIES:
-        receivers = routing.receivers(severity)
-        for i, receiver in enumerate(receivers):
-            route: dict[str, object] = {
-                "receiver": receiver,
-                "matchers": [svc, _equal("severity", severity)],
-            }
-            if i < len(receivers) - 1:
-                route["continue"] = True
-            routes.append(route)
+    for spec_route, receiver, more in route_steps(routing):
+        matchers = [
+            {"name": m.name, "value": m.text, "matchType": m.op} for m in spec_route.matchers
+        ]
+        route: dict[str, object] = {"receiver": receiver, "matchers": [svc, *matchers]}
+        if more:
+            route["continue"] = True
+        routes.append(route)
     equal = list(series_labels(service))
     manifest = {
         "apiVersion": MONITORING_V1ALPHA1,
@@ -115,7 +114,7 @@ def alertmanager_config(service: Service) -> dict:
         "metadata": _metadata(service, k8s, service.name),
         "spec": {
             "route": {
-                "receiver": "telegram",
+                "receiver": routing.default,
                 "groupBy": GROUP_BY,
                 "groupWait": format_duration(routing.group_wait),
                 "groupInterval": format_duration(routing.group_interval),
@@ -134,7 +133,9 @@ def alertmanager_config(service: Service) -> dict:
                     "equal": equal,
                 },
             ],
-            "receivers": _receivers(service, k8s.secret),
+            "receivers": [
+                {"name": r.name, **_integration(r, k8s.secret)} for r in routing.receivers
+            ],
         },
     }
     return manifest
