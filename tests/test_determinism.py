@@ -14,6 +14,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
 
+from generator import alertmanager_config
 from generator.grafana import provisioning
 
 SPECS = [SAMOKODER, CHECKOUT, ROOT / "tests" / "fixtures" / "hostile" / "literal-text.yaml"]
@@ -43,7 +44,7 @@ def generated(project: Path, *args: str, **env: str) -> dict[str, bytes | str]:
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes | str]:
     project = make_project(tmp_path_factory.mktemp("baseline"), originals())
     out = generated(project)
-    services = {k.split("/")[0] for k in out} - {provisioning.TREE}  # shared Grafana files
+    services = {k.split("/")[0] for k in out} - {provisioning.TREE, alertmanager_config.FILE}
     assert services == {"samokoder", "checkout", "literal-text"}
     assert any("ünïcode".encode() in v for v in out.values() if isinstance(v, bytes))
     return out

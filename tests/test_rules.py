@@ -168,8 +168,9 @@ MUTATIONS = {
 def test_unit_tests_catch_a_broken_rule(
     samokoder_rules: Path, tmp_path: Path, name: str, engine: tools.Engine
 ) -> None:
-    """The checks of the named suite that cover the mutated rule pass unmutated and fail on
-    the mutant (tests/mutants.py says why that subset is proof for the whole suite)."""
+    """The checks of the named suite that cover the mutated rule fail on the mutant, and the
+    earliest of them pass unmutated (tests/mutants.py says why that subset is proof for the
+    whole suite)."""
     file, mutate, suite = MUTATIONS[name]
     assert_caught(engine, samokoder_rules, file, mutate, [suite], tmp_path)
 
