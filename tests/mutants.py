@@ -63,8 +63,12 @@ def reads(expr: str) -> set[Key] | None:
     keys: set[Key] = set()
     for sel in selectors(tree):
         if sel.name in ("ALERTS", "ALERTS_FOR_STATE"):
-            names = [m.value for m in sel.matchers.matchers if m.name == "alertname"]
-            keys |= {("alert", n) for n in names} or {("alert", "*")}
+            # An alert named by equality; any other alertname matcher, or none, may read any.
+            on_name = [m for m in sel.matchers.matchers if m.name == "alertname"]
+            if on_name and all(m.op == promql_parser.MatchOp.Equal for m in on_name):
+                keys |= {("alert", m.value) for m in on_name}
+            else:
+                keys.add(("alert", "*"))
         elif sel.name:
             keys.add(("record", sel.name))
     return keys

@@ -48,6 +48,8 @@ def test_a_change_reaches_every_reader_through_recorded_series() -> None:
         {"alert": "High", "expr": "a:x:ratio > 1"},
         {"alert": "Other", "expr": "b:y:rate5m > 1"},
         {"alert": "Watch", "expr": 'ALERTS{alertname="High"} == 1'},
+        {"alert": "Either", "expr": 'ALERTS{alertname=~"Hi.*|Low"} == 1'},
+        {"alert": "Unread", "expr": 'ALERTS{alertname="Other"} == 1'},
     ]
     after = [dict(r) for r in before]
     after[0]["expr"] = "rate(x[10m])"
@@ -57,6 +59,7 @@ def test_a_change_reaches_every_reader_through_recorded_series() -> None:
         ("record", "a:x:ratio"),
         ("alert", "High"),
         ("alert", "Watch"),
+        ("alert", "Either"),
     }
     suite = {
         "tests": [
