@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
+from generator.spec.yaml_source import read
 
 BASE = CHECKOUT.read_text(encoding="utf-8")
 TIMING = re.compile(r"^(period|scrape_interval|rate_window): .*\n", re.M)
@@ -59,3 +60,32 @@ def test_the_instances():
     scrape = _errors(_spec({"period": None, "scrape_interval": "10m", "rate_window": None}))
     assert {e.path for e in scrape} == {"scrape_interval"}, scrape
     assert "rate_window is not set: its default is 5m" in scrape[0].message
+
+
+def _renamed_keys(text: str):
+    """Yield (line, text) for each mapping key of ``text`` written plain at the start of its
+    line, with that one key renamed to a name no field, label or receiver accepts."""
+    source, _ = read("spec.yaml", text)
+    lines = text.splitlines(keepends=True)
+    for path, (line, column) in source.positions.items():
+        key = path[-1] if path else None
+        here = lines[line - 1]
+        if not isinstance(key, str) or not here[column - 1 :].startswith(f"{key}:"):
+            continue
+        renamed = here[: column - 1] + '"Bad Key!"' + here[column - 1 + len(key) :]
+        yield line, "".join(lines[: line - 1]) + renamed + "".join(lines[line:])
+
+
+def test_a_bad_key_is_reported_at_the_key():
+    """The kind behind "a bad receiver name points at `receivers:`": JSON Schema reports a
+    key that breaks ``propertyNames`` (receiver names, label names, Kubernetes labels) or
+    ``additionalProperties`` at the mapping holding it. Every key of a full spec is renamed
+    in turn; each error that names the new key must be on that key's own line."""
+    checked = named = 0
+    for line, text in _renamed_keys(BASE):
+        for e in _errors(text):
+            if "'Bad Key!'" in e.message:
+                named += 1
+                assert e.line == line, (line, str(e))
+        checked += 1
+    assert checked > 50 and named > checked // 2, (checked, named)

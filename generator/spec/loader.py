@@ -172,6 +172,9 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
     message = messages.get(error.validator, lambda: error.message)()
     if error.validator == "type" and error.validator_value == "number":
         message += _seconds_hint(error.instance)
+    if "propertyNames" in error.absolute_schema_path:
+        # JSON Schema reports a bad key at the mapping that holds it; point at the key.
+        return [source.error((*path, error.instance), message)]
     return [source.error(path, message)]
 
 
