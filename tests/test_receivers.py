@@ -23,6 +23,7 @@ from generator.alertmanager import route_file
 from generator.docs import render as docs
 from generator.output import to_yaml, write_tree
 from generator.plan import shared_files
+from generator.prometheus import unittests
 from generator.spec.loader import load_text
 
 SECRETS = "/etc/alertmanager/secrets"
@@ -263,3 +264,64 @@ def test_the_runbook_spells_out_the_label_routes() -> None:
         '| `severity="warning"` | webhook tickets, e-mail to sre@example.org |',
         "| anything else | Telegram chat -100 |",
     ]
+
+
+# ---- end to end: the labels a firing alert really carries ----------------------------------
+
+# Routes by the per-SLO and per-threshold labels of the checkout fixture (issue 15 section 2):
+# its burn alerts carry team=orders, PaymentsSlow team=payments-gateway, the rest the
+# service-wide team=payments.
+BY_ALERT_LABELS = {
+    "receivers": {
+        "orders-slack": {"slack": {"api_url_file": f"{SECRETS}/orders", "channel": "#orders"}},
+        "gateway-pd": {"pagerduty": {"routing_key_file": f"{SECRETS}/gateway"}},
+        "api-hook": {"webhook": {"url_file": f"{SECRETS}/api"}},
+        "payments-tg": {"telegram": {"chat_id": -42, "bot_token_file": f"{SECRETS}/tg"}},
+    },
+    "default": "payments-tg",
+    "routes": [
+        {"labels": {"team": "orders"}, "receivers": ["orders-slack"]},
+        {
+            "severity": "warning",
+            "matchers": ['team="payments-gateway"'],
+            "receivers": ["gateway-pd"],
+        },
+        {"matchers": ['component=~"orders-api|acquirer"'], "receivers": ["api-hook"]},
+    ],
+}
+
+
+def _by_reading(labels: dict[str, str]) -> list[str]:
+    """BY_ALERT_LABELS's routes read as documented: the first route whose conditions all hold."""
+    if labels.get("team") == "orders":
+        return ["orders-slack"]
+    if labels["severity"] == "warning" and labels.get("team") == "payments-gateway":
+        return ["gateway-pd"]
+    if labels.get("component") in ("orders-api", "acquirer"):
+        return ["api-hook"]
+    return ["payments-tg"]
+
+
+def test_alerts_route_by_the_labels_they_fire_with(tmp_path: Path) -> None:
+    """Every alert the generated promtool tests expect to fire (each suite passes on every
+    engine elsewhere: tests/test_alert_switches.py) is routed by amtool with exactly the
+    labels it fires with: per-SLO and per-threshold labels reach their team's route."""
+    service = load_text("shop.yaml", with_routing(CHECKOUT, BY_ALERT_LABELS, "shop"))
+    fired = {
+        tuple(sorted(alert["exp_labels"].items()))
+        for suite in unittests.suites(service).values()
+        for case in suite["tests"]
+        for check in case.get("alert_rule_test", [])
+        for alert in check["exp_alerts"]
+    }
+    path = tmp_path / alertmanager_config.FILE
+    path.write_bytes(to_yaml(alertmanager_config.config([service]), "shop.yaml"))
+    seen = set()
+    for amtool in (e.tool("amtool") for e in tools.CONFIG_ALERTMANAGERS):
+        check(amtool, path)
+        for labels in map(dict, fired):
+            want = _by_reading(labels)
+            reached(amtool, path, labels, [f"shop/{r}" for r in want])
+            seen.update(want)
+    # Not vacuous: the fired alerts reach every route and the default.
+    assert seen == set(BY_ALERT_LABELS["receivers"]), seen
