@@ -105,3 +105,27 @@ def unit_test_failures(tests_dir: Path, workers: int = 2) -> list[str]:
         for e, r in zip(engines, runs, strict=True)
         if r.returncode != 0
     ]
+
+
+def routes_test(
+    amtool: Path, config: Path, labels: Mapping[str, str], want: list[str]
+) -> subprocess.CompletedProcess:
+    """Run ``amtool config routes test`` on ``config`` for an alert with ``labels``, asking
+    it to verify that the alert reaches exactly ``want`` in order (exit status 0 if so).
+    Label values are passed double-quoted, so quotes, spaces and backslashes survive."""
+    from generator import tools
+
+    return tools.run(
+        amtool,
+        "config",
+        "routes",
+        "test",
+        f"--config.file={config}",
+        f"--verify.receivers={','.join(want)}",
+        *(f"{k}={am_quoted(v)}" for k, v in sorted(labels.items())),
+    )
+
+
+def am_quoted(value: str) -> str:
+    """``value`` as a double-quoted Alertmanager matcher string."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

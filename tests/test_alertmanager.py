@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import SAMOKODER, run_cli
+from cli_support import SAMOKODER, routes_test, run_cli
 
 from generator import tools
 from generator.alertmanager import route_file
@@ -81,15 +81,7 @@ def test_amtool_checks_the_config_and_routes_every_alert(
     for rule in rules:
         labels = {**rule["labels"], "alertname": rule["alert"]}
         want = expected(spec, labels["severity"])
-        proc = tools.run(
-            amtool,
-            "config",
-            "routes",
-            "test",
-            f"--config.file={config}",
-            f"--verify.receivers={want}",
-            *(f"{k}={v}" for k, v in sorted(labels.items())),
-        )
+        proc = routes_test(amtool, config, labels, want.split(","))
         assert proc.returncode == 0, (rule["alert"], labels, proc.stdout, proc.stderr)
         assert proc.stdout.strip() == want
         seen.add((rule["alert"], labels["severity"], want))
@@ -99,17 +91,9 @@ def test_amtool_checks_the_config_and_routes_every_alert(
 def test_a_wrong_expectation_fails(amtool: Path, tmp_path: Path) -> None:
     """The route test can fail: a warning never reaches the pager."""
     out = generate(tmp_path, spec_text(pager=True))
-    proc = tools.run(
-        amtool,
-        "config",
-        "routes",
-        "test",
-        f"--config.file={out.parent / ALERTMANAGER_FILE}",
-        "--verify.receivers=samokoder/telegram,samokoder/pager",
-        "severity=warning",
-        "service=samokoder",
-        "alertname=HighCPUUsage",
-    )
+    labels = {"severity": "warning", "service": "samokoder", "alertname": "HighCPUUsage"}
+    want = ["samokoder/telegram", "samokoder/pager"]
+    proc = routes_test(amtool, out.parent / ALERTMANAGER_FILE, labels, want)
     assert proc.returncode != 0
 
 

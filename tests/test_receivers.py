@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import CHECKOUT, SAMOKODER
+from cli_support import CHECKOUT, SAMOKODER, am_quoted, routes_test
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,15 +97,7 @@ def check(amtool: Path, config: Path) -> None:
 
 def reached(amtool: Path, config: Path, labels: dict[str, str], want: list[str]) -> None:
     """Assert that amtool sends an alert with ``labels`` to exactly ``want``, in order."""
-    proc = tools.run(
-        amtool,
-        "config",
-        "routes",
-        "test",
-        f"--config.file={config}",
-        f"--verify.receivers={','.join(want)}",
-        *(f"{k}={quoted(v)}" for k, v in sorted(labels.items())),
-    )
+    proc = routes_test(amtool, config, labels, want)
     assert proc.returncode == 0, (labels, want, proc.stdout, proc.stderr)
     assert proc.stdout.strip() == ",".join(want), (labels, proc.stdout)
 
@@ -172,11 +164,6 @@ TEAMS = ["payments", "pay-ments", 'web "b"', "a.b", "a-b", "c\\d"]
 SEVERITIES = ["critical", "warning"]
 
 
-def quoted(value: str) -> str:
-    """``value`` as a double-quoted Alertmanager string."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 @st.composite
 def routings(draw) -> tuple[dict, list[tuple]]:
     """Return a random routing section and, for each route, what it means:
@@ -206,7 +193,7 @@ def routings(draw) -> tuple[dict, list[tuple]]:
             if op in ("=", "!="):
                 value = value.split("|")[0]
             matcher = (op, value)
-            route["matchers"] = [f"team{op}{quoted(value)}"]
+            route["matchers"] = [f"team{op}{am_quoted(value)}"]
         routes.append(route)
         meanings.append((severity, team, matcher, to))
     default = draw(st.sampled_from(names))
