@@ -17,6 +17,26 @@ def by_labels(extra: tuple[str, ...]) -> tuple[str, ...]:
     return AGGREGATION_ROOT + tuple(x for x in extra if x not in AGGREGATION_ROOT)
 
 
+def kept_labels(service: Service, slo: SLO | None = None) -> tuple[str, ...]:
+    """Return the labels every aggregation keeps beyond its own ``by``: the service's
+    ``cluster_label``, then (for the rules of ``slo``) the SLO's ``group_by`` labels; empty
+    without either. This is the one place that says which labels split a service's series
+    into independent ones: recordings, alerts, inhibitions, tests and the dashboard read it.
+    """
+    out = (service.cluster_label,) if service.cluster_label else ()
+    if slo is not None:
+        out += tuple(x for x in slo.group_by if x not in out)
+    return out
+
+
+def aggregation_labels(service: Service, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the ``by`` of a service-wide recording: :func:`by_labels` of ``extra`` and then
+    the kept labels (the cluster). A recording's name says only its :func:`by_labels`, so it
+    reads the same with or without a cluster label."""
+    own = by_labels(extra)
+    return own + tuple(x for x in kept_labels(service) if x not in own)
+
+
 def _level(labels: tuple[str, ...]) -> str:
     return "_".join(labels)
 

@@ -50,6 +50,13 @@ _KEPT_BY_SIGNAL = (
     "is a label of this signal's series (its recording keeps it), and a rule label of that "
     "name would overwrite it and merge the alerts it tells apart"
 )
+# Labels that cannot be a cluster_label or a group_by label, and why.
+_NOT_KEPT = {
+    **{k: "is a label the generator sets on its rules" for k in RESERVED_LABELS},
+    "job": "is kept on every recording already",
+    "le": "is a histogram's bucket bound",
+    "alertstate": "is the label Prometheus sets on ALERTS",
+}
 _SERIES_LABELS = {
     "job": "is set by the generator on TargetDown and kept on every recording",
     "instance": "tells TargetDown's targets apart (a rule label would merge them)",
@@ -387,6 +394,7 @@ class _Resolver:
         rows = self.thresholds(signals)
         thresholds = tuple(row for row, enabled in rows if enabled)
         self.burn_alert_names(slos)
+        self.kept_labels(slos)
         quiet_jobs = self.jobs(metrics)
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
@@ -428,6 +436,7 @@ class _Resolver:
             deploy=deploy,
             annotations=annotations,
             quiet_jobs=quiet_jobs,
+            cluster_label=self.d.get("cluster_label", ""),
         )
 
     def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
@@ -463,6 +472,67 @@ class _Resolver:
                     "another name",
                 )
         return out
+
+    def kept_labels(self, slos: tuple[SLO, ...]) -> None:
+        """Check ``cluster_label`` and every SLO's ``group_by``: labels the rules keep through
+        every aggregation (see ``signals.kept_labels``).
+
+        Refused: a label the generator sets or already keeps (:data:`_NOT_KEPT`), a label
+        some alert sets as its own (it would overwrite the series' value and merge the
+        clusters or groups), the cluster label again in ``group_by``, and a ``group_by``
+        label the SLI's selectors make useless: one that the total's selector fixes to one
+        value (a single group), or one that tells bad events from good ones (every group
+        would be all bad or all good).
+        """
+        cluster = self.d.get("cluster_label", "")
+        own = [(("labels",), self.d.get("labels") or {})]
+        slo_specs = enumerate(self.d["slos"])
+        own += [(("slos", i, "labels"), s.get("labels") or {}) for i, s in slo_specs]
+        rows = self.d.get("thresholds") or []
+        own += [(("thresholds", i, "labels"), t.get("labels") or {}) for i, t in enumerate(rows)]
+
+        def check(at: Path, label: str, what: str) -> bool:
+            if label in _NOT_KEPT:
+                self.fail(at, f"{label!r} {_NOT_KEPT[label]}, so it cannot be {what}")
+                return False
+            if label.startswith("__"):
+                self.fail(at, f"{label!r} is reserved for Prometheus's internal use")
+                return False
+            for path, labels in own:
+                if label in labels:
+                    self.fail(
+                        (*path, label),
+                        f"{label!r} is the {what}, which every alert keeps from its series; an "
+                        "alert label of that name would overwrite it and merge the alerts it "
+                        "tells apart",
+                    )
+            return True
+
+        if cluster:
+            check(("cluster_label",), cluster, "cluster label")
+        raw = {s["name"]: i for i, s in enumerate(self.d["slos"])}
+        for slo in slos:
+            for j, label in enumerate(slo.group_by):
+                at = ("slos", raw[slo.name], "group_by", j)
+                if label == cluster:
+                    self.fail(at, f"{label!r} is the cluster label, which every SLO keeps already")
+                    continue
+                if not check(at, label, "group_by label of an SLO"):
+                    continue
+                fixed = [m for m in slo.sli.total.all_matchers if m.name == label and m.op == "="]
+                if fixed:
+                    self.fail(
+                        at,
+                        f"the SLI's total selects only {label}={fixed[0].text!r}, so grouping by "
+                        f"{label!r} gives one group; remove it from group_by or from the selector",
+                    )
+                part = slo.sli.bad or slo.sli.good
+                if part is not None and any(m.name == label for m in part.matchers):
+                    self.fail(
+                        at,
+                        f"{label!r} tells the SLI's bad events from its good ones, so every "
+                        "group would be all bad or all good; group by a label both share",
+                    )
 
     def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
         """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
@@ -661,6 +731,7 @@ class _Resolver:
                     page=s.get("page", True),
                     ticket=s.get("ticket", True),
                     burn_alert=s.get("alert_name", BURN_ALERT),
+                    group_by=tuple(s.get("group_by", ())),
                 )
             )
         periods = {s.period for s in out}
