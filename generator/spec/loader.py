@@ -502,14 +502,14 @@ class _Resolver:
                 if label in labels:
                     self.fail(
                         (*path, label),
-                        f"{label!r} is the {what}, which every alert keeps from its series; an "
+                        f"{label!r} is {what}, which every alert keeps from its series; an "
                         "alert label of that name would overwrite it and merge the alerts it "
                         "tells apart",
                     )
             return True
 
         if cluster:
-            check(("cluster_label",), cluster, "cluster label")
+            check(("cluster_label",), cluster, "the cluster label")
         raw = {s["name"]: i for i, s in enumerate(self.d["slos"])}
         for slo in slos:
             for j, label in enumerate(slo.group_by):
@@ -517,13 +517,13 @@ class _Resolver:
                 if label == cluster:
                     self.fail(at, f"{label!r} is the cluster label, which every SLO keeps already")
                     continue
-                if not check(at, label, "group_by label of an SLO"):
+                if not check(at, label, "a group_by label"):
                     continue
                 fixed = [m for m in slo.sli.total.all_matchers if m.name == label and m.op == "="]
                 if fixed:
                     self.fail(
                         at,
-                        f"the SLI's total selects only {label}={fixed[0].text!r}, so grouping by "
+                        f"the SLI's total selects only {fixed[0]}, so grouping by "
                         f"{label!r} gives one group; remove it from group_by or from the selector",
                     )
                 part = slo.sli.bad or slo.sli.good
