@@ -101,6 +101,8 @@ def series_labels(service: Service) -> tuple[str, ...]:
     # mute the ticket of another.
     labels |= {k for slo in service.slos for k in names.kept_labels(service, slo)}
     labels |= set(names.kept_labels(service))
+    if service.environments:  # each environment's rules carry its name
+        labels.add(names.ENV_LABEL)
     for sig in service.signals:
         labels |= set(names.by_labels(sig.by))
     series = [s for sig in service.signals for s in (sig.numerator, sig.denominator, sig.series)]

@@ -44,15 +44,23 @@ SUITE = "kept_labels_test.yml"
 
 
 @pytest.fixture(scope="module")
-def service() -> Service:
+def base() -> Service:
     return load(CLUSTERS)
 
 
 @pytest.fixture(scope="module")
-def out(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def service(base: Service) -> Service:
+    """The prod environment's copy (its rules carry env="prod")."""
+    assert [e.environment for e in base.environments] == ["prod", "staging"]
+    return base.environments[0]
+
+
+@pytest.fixture(scope="module")
+def out(base: Service, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated tree's prod folder (prometheus/prod/: its rule files and tests)."""
     root = tmp_path_factory.mktemp("clusters") / "out"
-    write_tree(root, {**service_files(service), **shared_files([service])})
-    return root / service.name
+    write_tree(root, {**service_files(base), **shared_files([base])})
+    return root / base.name / "prometheus" / "prod"
 
 
 def _rules(service: Service) -> list[dict]:
@@ -77,7 +85,7 @@ def test_the_suite_covers_two_clusters_and_two_groups(service: Service) -> None:
 def test_an_outage_in_one_cluster_pages_for_that_cluster_only(
     engine: tools.Engine, out: Path
 ) -> None:
-    files = [f for f in tools.unit_test_files(engine, out / "prometheus/tests") if f.name == SUITE]
+    files = [f for f in tools.unit_test_files(engine, out / "tests") if f.name == SUITE]
     assert len(files) == 1
     proc = tools.run_unit_tests(engine, files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -85,14 +93,14 @@ def test_an_outage_in_one_cluster_pages_for_that_cluster_only(
 
 def test_the_suite_fails_when_the_rules_drop_the_cluster(out: Path, tmp_path: Path) -> None:
     """The suite can fail: rules that sum the cluster away page without a cluster label."""
-    rules = (out / "prometheus/recording_rules.yml").read_text()
+    rules = (out / "recording_rules.yml").read_text()
     dropped = rules.replace(", cluster", "").replace("by (cluster) ", "")
     assert dropped != rules
     (tmp_path / "prometheus/tests").mkdir(parents=True)
     (tmp_path / "prometheus/recording_rules.yml").write_text(dropped)
-    (tmp_path / "prometheus/alerts.yml").write_text((out / "prometheus/alerts.yml").read_text())
+    (tmp_path / "prometheus/alerts.yml").write_text((out / "alerts.yml").read_text())
     suite = tmp_path / "prometheus/tests" / SUITE
-    suite.write_text((out / "prometheus/tests" / SUITE).read_text())
+    suite.write_text((out / "tests" / SUITE).read_text())
     proc = tools.run_unit_tests(tools.PROMETHEUS_3_5, [suite])
     assert proc.returncode != 0 and "ErrorBudgetBurn" in proc.stdout + proc.stderr
 
@@ -107,7 +115,7 @@ def _absence_suite(service: Service, out: Path, cases: list[dict], engine: tools
         "group_eval_order": unittests.group_order(service),
         "tests": cases,
     }
-    path = out / "prometheus" / "tests" / f"absence_{engine.name}.yml"
+    path = out / "tests" / f"absence_{engine.name}.yml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     return path
 
@@ -136,7 +144,10 @@ def test_a_metric_or_every_target_gone_in_one_cluster_alerts_for_that_cluster_on
     def present(cluster: str, until: int | None = None, without: object = None) -> list[dict]:
         values = live if until is None else f"1+0x{until}"
         return [
-            {"series": f'{w.series}{{job="{w.job}", cluster="{cluster}"}}', "values": values}
+            {
+                "series": f'{w.series}{{job="{w.job}", env="prod", cluster="{cluster}"}}',
+                "values": values,
+            }
             for w in watched.values()
             if w is not without
         ]
@@ -148,11 +159,11 @@ def test_a_metric_or_every_target_gone_in_one_cluster_alerts_for_that_cluster_on
             *present("us-1"),
             *present("eu-1", without=requests),
             {
-                "series": 'edge_http_requests_total{job="edge-api", cluster="eu-1"}',
+                "series": 'edge_http_requests_total{job="edge-api", env="prod", cluster="eu-1"}',
                 "values": "1+0x10",
             },
             *(
-                {"series": f'up{{job="{j}", cluster="{c}"}}', "values": live}
+                {"series": f'up{{job="{j}", env="prod", cluster="{c}"}}', "values": live}
                 for j in service.jobs
                 for c in ("eu-1", "us-1")
             ),
@@ -174,7 +185,7 @@ def test_a_metric_or_every_target_gone_in_one_cluster_alerts_for_that_cluster_on
             *present("us-1", 10),
             *(
                 {
-                    "series": f'up{{job="{j}", cluster="{c}"}}',
+                    "series": f'up{{job="{j}", env="prod", cluster="{c}"}}',
                     "values": live if c == "eu-1" else "1+0x10",
                 }
                 for j in service.jobs
@@ -233,12 +244,13 @@ def test_a_critical_in_one_cluster_or_group_never_mutes_a_warning_in_another(
         budget["ErrorBudgetLow"] | group | {"endpoint": "/search"},
     ]
     hidden = {key(same): (same, critical), key(low): (low, exhausted)}
-    with running(engine, out.parent / ALERTMANAGER_FILE, tmp_path) as am:
-        verdicts(am, hidden, [critical, other_cluster, exhausted, *low_elsewhere])
+    other_env = same | {"env": "staging"}
+    with running(engine, out.parents[2] / ALERTMANAGER_FILE, tmp_path) as am:
+        verdicts(am, hidden, [critical, other_cluster, exhausted, *low_elsewhere, other_env])
 
 
-def test_every_panel_query_filters_on_the_cluster_variable(service: Service) -> None:
-    board = dashboard.build(service)
+def test_every_panel_query_filters_on_the_cluster_variable(base: Service) -> None:
+    board = dashboard.build(base)
     assert not grafana_problems(board)
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["cluster"]["query"].endswith(", cluster)")

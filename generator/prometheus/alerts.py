@@ -90,7 +90,7 @@ def _lead(row: Threshold, sig: Signal) -> str:
 def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
     """Return one rule per severity of a threshold-table row, warning first."""
     sig = row.signal
-    series = f'{names.signal(service, sig)}{{service="{service.name}"}}'
+    series = f"{names.signal(service, sig)}{{{names.own_matchers(service)}}}"
     op = ">" if row.direction == "above" else "<"
     word = "above" if row.direction == "above" else "below"
     rules = []
@@ -248,7 +248,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     """Return TargetDown for one scrape job: one instance down (warning), or every instance
     down or gone from service discovery (critical). During an outage no requests arrive,
     so no SLO alert can fire; this is the page that does."""
-    up_matchers = (Matcher("job", "=", quote(job)),)
+    up_matchers = (Matcher("job", "=", quote(job)), *service.environment_matchers)
     up = selector("up", up_matchers)
     nl = "\n" if service.cluster_label else " "
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
@@ -403,7 +403,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
     """
     job = watched.job
     if job:
-        up = selector("up", (Matcher("job", "=", quote(job)),))
+        up = selector("up", (Matcher("job", "=", quote(job)), *service.environment_matchers))
         by = ", ".join(keyed(service, ("job",)))
         expr = f"max by ({by}) ({up}) == 1\nunless on ({by})\ncount by ({by}) ({watched.selector})"
         where = f"while job {job} is up"
@@ -450,7 +450,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
 
 def groups(service: Service) -> list[dict[str, object]]:
     """Return the alert rule groups of a service."""
-    svc = service.name
+    svc = names.group_prefix(service)
     out = [
         {
             "name": f"{svc}-target-alerts",

@@ -59,12 +59,12 @@ def golden_signal_rules(service: Service) -> list[Rule]:
     return rules
 
 
-def observed_buckets(buckets: str, by: tuple[str, ...], service: str) -> str:
+def observed_buckets(buckets: str, by: tuple[str, ...], service: Service) -> str:
     """Return the recorded bucket rates ``buckets`` (by ``by`` and ``le``) of ``service``
     without the groups that observed nothing: histogram_quantile of all-zero buckets is NaN,
     which must reach neither an alert nor a panel. The ``service`` matcher keeps another
     service's recording of the same metric name (one exporter, two services) out."""
-    own = f'service="{service}"'
+    own = names.own_matchers(service)
     return f'{buckets}{{{own}}} and on ({_by(by)}) ({buckets}{{{own}, le="+Inf"}} > 0)'
 
 
@@ -78,7 +78,7 @@ def quantile_rules(service: Service) -> list[Rule]:
             + observed_buckets(
                 names.bucket_rate(service, metric, breakdown),
                 names.aggregation_labels(service, breakdown),
-                service.name,
+                service,
             )
             + ")",
         }
@@ -307,7 +307,7 @@ def groups(service: Service) -> list[Group]:
     (promtool's ``group_eval_order``), and a ruler that evaluates groups independently lags
     by at most one interval per level.
     """
-    svc = service.name
+    svc = names.group_prefix(service)
     counts: Group = {
         "name": f"{svc}-slo-event-counts",
         # One evaluation per rate window: every count covers its own slice of time, so the
@@ -332,6 +332,6 @@ def groups(service: Service) -> list[Group]:
     }
     for group in (golden, quantiles, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]
-            rule.setdefault("labels", {"service": svc})
+            rule.setdefault("labels", names.own_labels(service))
     ordered = (golden, quantiles, derived, counts, ratios, budget, slo_signals)
     return [g for g in ordered if g["rules"]]

@@ -41,6 +41,7 @@ from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
 MAX_FOR = 3600
+ENV_LABEL = recorded_names.ENV_LABEL
 MAX_SLOW_BURN_FOR = 3 * 3600
 MAX_AVAILABILITY_WINDOW = 3600
 DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
@@ -301,6 +302,8 @@ class _Resolver:
         self.src = source
         self.d: dict = source.data  # type: ignore[assignment]
         self.errors: list[SpecError] = []
+        self.environment = ""  # resolving one environment's copy of the service
+        self.environment_matchers: tuple[promql.Matcher, ...] = ()
 
     def fail(self, path: Path, message: str) -> None:
         self.errors.append(self.src.error(path, message))
@@ -382,7 +385,8 @@ class _Resolver:
         # TargetDown sets `job` and reads `up`'s `instance`: a rule label would merge them.
         labels = self.alert_labels(("labels",), _SERIES_LABELS)
         annotations = self.alert_annotations(("annotations",))
-        self.grouping_labels({key for key, _ in labels})
+        envs = {ENV_LABEL} if self.d.get("environments") else set()  # set on every rule
+        self.grouping_labels({key for key, _ in labels} | envs)
         metrics = self.metrics()
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
@@ -411,8 +415,11 @@ class _Resolver:
         every_row = tuple(row for row, _ in rows)
         dashboard = resolve_dashboard(self, metrics, signals, slos, every_row, error_budget)
         deploy = resolve_deploy(self.src, self.errors)
+        environments = self.environments() if not self.errors and not self.environment else ()
         if self.errors:
             raise SpecInvalid(self.errors)
+        if self.environment:
+            labels = tuple(sorted((*labels, (ENV_LABEL, self.environment))))
         return Service(
             name=self.d["service"],
             source=self.src.file,
@@ -437,7 +444,55 @@ class _Resolver:
             annotations=annotations,
             quiet_jobs=quiet_jobs,
             cluster_label=self.d.get("cluster_label", ""),
+            environments=environments,
+            environment=self.environment,
+            environment_matchers=self.environment_matchers,
         )
+
+    def environments(self) -> tuple[Service, ...]:
+        """Return one resolved copy of the service per environment, sorted by name: every
+        metric's selector (and ``up``'s) gains the environment's matchers, and every rule an
+        ``env`` label. An environment's selector is parsed with the PromQL matcher grammar
+        (regexes as RE2); one that no series can satisfy together with a metric's selector
+        is reported at that metric's selector."""
+        envs = self.d.get("environments") or {}
+        if not envs:
+            return ()
+        for path, labels in (
+            (("labels",), self.d.get("labels") or {}),
+            *((("slos", i, "labels"), s.get("labels") or {}) for i, s in enumerate(self.d["slos"])),
+        ):
+            if ENV_LABEL in labels:
+                self.fail(
+                    (*path, ENV_LABEL),
+                    f"{ENV_LABEL!r} is set on every rule to its environment's name; choose "
+                    "another label",
+                )
+        if self.d.get("cluster_label") == ENV_LABEL:
+            self.fail(
+                ("cluster_label",),
+                f"{ENV_LABEL!r} is set on every rule to its environment's name; choose "
+                "another label",
+            )
+        for i, s in enumerate(self.d["slos"]):
+            for j, label in enumerate(s.get("group_by", [])):
+                if label == ENV_LABEL:
+                    self.fail(
+                        ("slos", i, "group_by", j),
+                        f"{ENV_LABEL!r} is set per environment; each environment has its own rules",
+                    )
+        out = []
+        for name in sorted(envs):
+            matchers = self.matchers(("environments", name))
+            if self.errors:
+                continue
+            copy = _Resolver(self.src)
+            copy.environment, copy.environment_matchers = name, matchers
+            try:
+                out.append(copy.service())
+            except SpecInvalid as exc:
+                self.errors += exc.errors
+        return tuple(out)
 
     def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
         """Return the labels at ``path`` (a mapping; none when absent), sorted.
@@ -603,8 +658,9 @@ class _Resolver:
                 self.fail(
                     (*path, "name"), "name a histogram without its _bucket/_count/_sum suffix"
                 )
-            matchers = self.matchers((*path, "selector"))
-            self.selects((*path, "selector"), matchers)
+            matchers = self.matchers((*path, "selector")) + self.environment_matchers
+            where = f"in environment {self.environment!r}: " if self.environment else ""
+            self.selects((*path, "selector"), matchers, prefix=f"invalid selector: {where}")
             for i, labels in enumerate(m.get("breakdowns", [])):
                 if "le" in labels:
                     self.fail((*path, "breakdowns", i), "'le' is the histogram's bucket label")

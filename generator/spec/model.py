@@ -248,6 +248,11 @@ class Service:
     annotations: Labels = ()  # extra annotations on every alert
     quiet_jobs: tuple[str, ...] = ()  # scrape jobs with `target_down: false`
     cluster_label: str = ""  # the label naming a series' cluster; "" when there is none
+    # A spec with `environments`: one resolved copy of the service per environment (in name
+    # order), each with its name and its selector's matchers (added to every metric's).
+    environments: tuple[Service, ...] = ()
+    environment: str = ""
+    environment_matchers: tuple[Matcher, ...] = ()
 
     @property
     def metric_prefix(self) -> str:
