@@ -31,9 +31,16 @@ from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
 from generator.grafana import dashboard
 from generator.output import write_tree
 from generator.plan import service_files, shared_files
-from generator.prometheus import alerts, recording, unittests, vmalert_unittests
+from generator.prometheus import (
+    alerts,
+    environment_tests,
+    recording,
+    unittests,
+    vmalert_unittests,
+)
 from generator.prometheus.alerts import absent_rule, watched_metrics
 from generator.prometheus.promtool_cases import EXPRESSION_TESTS
+from generator.prometheus.rule_files import all_groups, plain_rule_files
 from generator.spec.loader import load, load_text
 from generator.spec.model import Service
 
@@ -89,6 +96,46 @@ def test_an_outage_in_one_cluster_pages_for_that_cluster_only(
     assert len(files) == 1
     proc = tools.run_unit_tests(engine, files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_outage_in_one_environment_pages_for_that_environment_only(
+    engine: tools.Engine, out: Path
+) -> None:
+    """Every environment's rule files loaded at once (as one Prometheus would load them):
+    prod's outage pages with env="prod", staging's SLO stays silent."""
+    tests = out.parent / "tests"
+    name = environment_tests.FILE
+    path = tests / "vmalert" / name if engine.family == "victoriametrics" else tests / name
+    proc = tools.run_unit_tests(engine, [path])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_environment_group_names_and_recorded_series_never_collide(base: Service) -> None:
+    groups = all_groups(base)
+    names = [g["name"] for g in groups]
+    assert (
+        len(names)
+        == len(set(names))
+        == 2 * len(plain_rule_files(base)["alerts.yml"])
+        + 2 * len(plain_rule_files(base)["recording_rules.yml"])
+    )
+    series = [
+        (r["record"], tuple(sorted(r["labels"].items())))
+        for g in groups
+        for r in g["rules"]
+        if "record" in r
+    ]
+    assert len(series) == len(set(series))
+    assert {dict(labels).get("env") for _, labels in series} == {"prod", "staging"}
+    # Each environment reads only its own recordings.
+    for env in base.environments:
+        for rule in (r for g in plain_rule_files(env).values() for x in g for r in x["rules"]):
+            for sel in _selectors(promql_parser.parse(rule["expr"])):
+                if ":" in sel.name:
+                    assert ("env", env.environment) in {
+                        (m.name, m.value) for m in sel.matchers.matchers
+                    }, rule
 
 
 def test_the_suite_fails_when_the_rules_drop_the_cluster(out: Path, tmp_path: Path) -> None:
