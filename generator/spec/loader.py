@@ -280,6 +280,8 @@ def _pattern_message(path: Path, value: object) -> str:
         "runbook_base_url": URL_RULE,
         "grafana_url": URL_RULE,
         "datasource_url": URL_RULE,
+        "environments": "an environment name is lower-case letters, digits, '_' and '-', "
+        "starting with a letter, at most 31 characters",
     }
     return f"{value!r} is not valid: " + hints.get(
         field, "use letters, digits and '_', starting with a letter"
