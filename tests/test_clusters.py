@@ -296,17 +296,20 @@ def test_a_critical_in_one_cluster_or_group_never_mutes_a_warning_in_another(
         verdicts(am, hidden, [critical, other_cluster, exhausted, *low_elsewhere, other_env])
 
 
-def test_every_panel_query_filters_on_the_cluster_variable(base: Service) -> None:
+def test_every_panel_query_filters_on_the_cluster_and_environment_variables(base: Service) -> None:
     board = dashboard.build(base)
     assert not grafana_problems(board)
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["cluster"]["query"].endswith(", cluster)")
+    assert variables["env"]["query"].endswith(", env)")
     assert "endpoint" in variables["endpoint"]["query"]
     targets = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
     assert targets
     for expr in targets:
         for sel in _selectors(promql_parser.parse(_grafana(expr))):
             assert ("cluster", "$cluster") in _regex_matchers(sel), (expr, sel)
+            # Every panel here reads a recording, which carries its environment's name.
+            assert ("env", "$env") in _regex_matchers(sel), (expr, sel)
     budget = [e for e in targets if 'slo="availability"' in e]
     assert budget and all('endpoint=~"$endpoint"' in e for e in budget)
 

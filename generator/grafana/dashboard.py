@@ -190,6 +190,16 @@ def _variable(name: str, label: str, query: str) -> g.Template:
     )
 
 
+def _environment_variable(service: Service) -> list[g.Template]:
+    """Return the ``env`` variable (the environments' names, as the recordings carry them),
+    or none without environments."""
+    if not service.environments:
+        return []
+    env = names.ENV_LABEL
+    query = f'label_values({names.SLO_OBJECTIVE}{{service="{service.name}"}}, {env})'
+    return [_variable(env, "Environment", query)]
+
+
 def _cluster_variable(service: Service) -> list[g.Template]:
     """Return the ``cluster`` variable (the values of ``cluster_label`` among the service's
     jobs' ``up``), or none without a cluster label."""
@@ -238,7 +248,11 @@ def build(service: Service) -> dict:
         query=compat.DATASOURCE_TYPE,
         type="datasource",
     )
-    chained = [*_cluster_variable(service), _variable("job", "Job", job_query(service))]
+    chained = [
+        *_environment_variable(service),
+        *_cluster_variable(service),
+        _variable("job", "Job", job_query(service)),
+    ]
     if any("$instance" in t.expr for p in panels for t in getattr(p, "targets", [])):
         chained.append(_variable("instance", "Instance", 'label_values(up{job=~"$job"}, instance)'))
     chained += _group_variables(service)

@@ -91,8 +91,17 @@ def group_variables(slo) -> tuple[Matcher, ...]:
     return tuple(Matcher(x, "=~", f"${x}") for x in slo.group_by)
 
 
+def recorded_variables(service: Service) -> tuple[Matcher, ...]:
+    """Return ``env=~"$env"`` for a service with environments (every recording carries its
+    environment's name), else nothing."""
+    if not service.environments:
+        return ()
+    return (Matcher(names.ENV_LABEL, "=~", f"${names.ENV_LABEL}"),)
+
+
 def _recorded(service: Service, name: str, panel: Panel, labels: tuple[str, ...]) -> str:
-    sel = selector(name, (Matcher("service", "=", service.name), *honoured(labels, service)))
+    own = (Matcher("service", "=", service.name), *recorded_variables(service))
+    sel = selector(name, (*own, *honoured(labels, service)))
     how = summary(panel)
     return f"{how[0]}({sel}[{INTERVAL}])" if how else sel
 
@@ -168,7 +177,8 @@ def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]
     if panel.source == "budget":
         assert panel.slo is not None
         own = (Matcher("service", "=", service.name), Matcher("slo", "=", panel.slo.name))
-        variables = honoured((), service) + group_variables(panel.slo)
+        variables = recorded_variables(service) + honoured((), service)
+        variables += group_variables(panel.slo)
         sel = selector(names.budget_remaining_percent(service), own + variables)
         return [Query(_aggregate(panel.aggregate, by, sel), _legend(by, panel.slo.name))]
     assert panel.metric is not None
