@@ -324,6 +324,7 @@ def _with_dimensions(spec: Path) -> Service:
     data = yaml.safe_load(spec.read_text(encoding="utf-8"))
     data["cluster_label"] = CLUSTER
     data["slos"][0]["group_by"] = [GROUP]
+    data["environments"] = {"blue": 'stage="blue"', "green": 'stage=~"green|teal"'}
     return load_text(str(spec), yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
@@ -391,14 +392,28 @@ def kept_problems(service: Service, rule: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("spec", KIND_SPECS, ids=lambda p: p.stem)
-def test_every_expression_keeps_the_cluster_and_the_groups(spec: Path) -> None:
-    service = _with_dimensions(spec)
-    grouped = service.slos[0]
-    assert signals.kept_labels(service, grouped) == (CLUSTER, GROUP)
-    problems = [p for r in _rules(service) for p in kept_problems(service, r)]
-    assert not problems, "\n".join(problems[:10])
-    # Every rule of the grouped SLO keeps its group: the kind check above did read them.
-    assert any(r.get("labels", {}).get("slo") == grouped.name for r in _rules(service))
+def test_every_expression_keeps_the_cluster_the_groups_and_its_environment(spec: Path) -> None:
+    base = _with_dimensions(spec)
+    assert [e.environment for e in base.environments] == ["blue", "green"]
+    for service in base.environments:
+        grouped = service.slos[0]
+        assert signals.kept_labels(service, grouped) == (CLUSTER, GROUP)
+        problems = [p for r in _rules(service) for p in kept_problems(service, r)]
+        recorded = {r["record"] for r in _rules(service) if "record" in r}
+        problems += [p for r in _rules(service) for p in environment_problems(service, r, recorded)]
+        assert not problems, "\n".join(problems[:10])
+        # Every rule of the grouped SLO keeps its group: the kind check above did read them.
+        assert any(r.get("labels", {}).get("slo") == grouped.name for r in _rules(service))
+    groups = all_groups(base)
+    assert len({g["name"] for g in groups}) == len(groups)
+    series = [
+        (r["record"], str(sorted(r["labels"].items())))
+        for g in groups
+        for r in g["rules"]
+        if "record" in r
+    ]
+    assert len(set(series)) == len(series)
+    service = base
     for rule in alertmanager.inhibit_rules(service):
         assert {CLUSTER, GROUP} <= set(rule["equal"]), rule
     if service.dashboard is not None:
@@ -409,10 +424,42 @@ def test_every_expression_keeps_the_cluster_and_the_groups(spec: Path) -> None:
                     assert (CLUSTER, "$cluster") in _regex_matchers(sel), target["expr"]
 
 
-def test_the_kind_check_catches_a_dropped_cluster(service: Service) -> None:
+def _op(op: object) -> str:
+    if op == promql_parser.MatchOp.Equal:
+        return "="
+    return "=~" if op == promql_parser.MatchOp.Re else "?"
+
+
+def environment_problems(service: Service, rule: dict, recorded: set[str]) -> list[str]:
+    """Return where a rule of one environment's copy reads another's: a recorded series
+    without its ``env`` matcher, or a raw series or ``up`` without the environment's
+    selector; and a rule without its ``env`` label."""
+    name = rule.get("record") or rule.get("alert")
+    out = []
+    if rule.get("labels", {}).get("env") != service.environment:
+        out.append(f"{name}: no env label {service.environment!r}")
+    own = {(m.name, m.op, m.text) for m in service.environment_matchers}
+    for sel in _selectors(promql_parser.parse(rule["expr"])):
+        if sel.name == "ALERTS":
+            continue
+        got = {(m.name, _op(m.op), m.value) for m in sel.matchers.matchers}
+        want = {("env", "=", service.environment)} if sel.name in recorded else own
+        if not want <= got:
+            out.append(f"{name}: {sel} lacks {sorted(want - got)}")
+    return out
+
+
+def test_the_kind_checks_catch_a_dropped_cluster_and_a_foreign_environment(
+    service: Service,
+) -> None:
     rule = next(r for r in _rules(service) if r.get("record") == "job:error_share:percent_rate5m")
     assert not kept_problems(service, rule)
     broken = {**rule, "expr": rule["expr"].replace("by (job, cluster)", "by (job)", 1)}
     assert kept_problems(service, broken)
     absent = {"alert": "MetricAbsent", "expr": "absent(up)", "labels": {}}
     assert kept_problems(service, absent)
+    ratio = next(r for r in _rules(service) if r.get("record") == "slo:sli_error:ratio_rate1h")
+    recorded = {r["record"] for r in _rules(service) if "record" in r}
+    assert not environment_problems(service, ratio, recorded)
+    other = {**ratio, "expr": ratio["expr"].replace(', env="prod"', "")}
+    assert environment_problems(service, other, recorded)
