@@ -97,6 +97,12 @@ def series_labels(service: Service) -> tuple[str, ...]:
     # they never stop its inhibition, and they keep apart alerts that differ only in them.
     labels |= {k for x in (*service.slos, *service.thresholds) for k, _ in x.labels}
     labels |= set(RESERVED_LABELS) - {"alertname", "severity"}
+    # The cluster and every SLO's group_by labels: a page in one cluster or group must never
+    # mute the ticket of another.
+    labels |= {k for slo in service.slos for k in names.kept_labels(service, slo)}
+    labels |= set(names.kept_labels(service))
+    if service.environments:  # each environment's rules carry its name
+        labels.add(names.ENV_LABEL)
     for sig in service.signals:
         labels |= set(names.by_labels(sig.by))
     series = [s for sig in service.signals for s in (sig.numerator, sig.denominator, sig.series)]

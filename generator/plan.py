@@ -8,6 +8,7 @@ from .grafana.files import files as grafana_files
 from .grafana.provisioning import tree_files
 from .output import Files, to_yaml
 from .prometheus import unittests, vmalert_unittests
+from .prometheus.environment_tests import environment_suites
 from .prometheus.rule_files import rule_files
 from .spec.model import Service
 
@@ -20,9 +21,15 @@ def service_files(service: Service) -> Files:
         f"{base}/prometheus/{name}": to_yaml({"groups": groups}, src)
         for name, groups in rule_files(service).items()
     }
-    for name, suite in unittests.suites(service).items():
-        files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
-    for name, suite in vmalert_unittests.vmalert_suites(service).items():
+    # An environment's tests sit beside its rule files: prometheus/<env>/tests/.
+    for env in service.environments or (service,):
+        tests = f"{base}/prometheus/{env.environment}/tests" if env.environment else None
+        tests = tests or f"{base}/prometheus/tests"
+        for name, suite in unittests.suites(env).items():
+            files[f"{tests}/{name}"] = to_yaml(suite, src)
+        for name, suite in vmalert_unittests.vmalert_suites(env).items():
+            files[f"{tests}/{name}"] = to_yaml(suite, src)
+    for name, suite in environment_suites(service).items():  # every environment at once
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
     if (subtree := alertmanager.route_file(service)) is not None:
         files[f"{base}/alertmanager/route.yml"] = to_yaml(subtree, src)

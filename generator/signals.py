@@ -17,6 +17,26 @@ def by_labels(extra: tuple[str, ...]) -> tuple[str, ...]:
     return AGGREGATION_ROOT + tuple(x for x in extra if x not in AGGREGATION_ROOT)
 
 
+def kept_labels(service: Service, slo: SLO | None = None) -> tuple[str, ...]:
+    """Return the labels every aggregation keeps beyond its own ``by``: the service's
+    ``cluster_label``, then (for the rules of ``slo``) the SLO's ``group_by`` labels; empty
+    without either. This is the one place that says which labels split a service's series
+    into independent ones: recordings, alerts, inhibitions, tests and the dashboard read it.
+    """
+    out = (service.cluster_label,) if service.cluster_label else ()
+    if slo is not None:
+        out += tuple(x for x in slo.group_by if x not in out)
+    return out
+
+
+def aggregation_labels(service: Service, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the ``by`` of a service-wide recording: :func:`by_labels` of ``extra`` and then
+    the kept labels (the cluster). A recording's name says only its :func:`by_labels`, so it
+    reads the same with or without a cluster label."""
+    own = by_labels(extra)
+    return own + tuple(x for x in kept_labels(service) if x not in own)
+
+
 def _level(labels: tuple[str, ...]) -> str:
     return "_".join(labels)
 
@@ -62,14 +82,38 @@ def signal(service: Service, sig: Signal) -> str:
     return f"{_level(by_labels(sig.by))}:{sig.key}:{op}"
 
 
+ENV_LABEL = "env"  # set on every rule of an environment, to the environment's name
+
+
+def own_labels(service: Service) -> dict[str, str]:
+    """Return the static labels of every recording of ``service``: ``service``, and ``env``
+    in an environment's copy."""
+    env = {ENV_LABEL: service.environment} if service.environment else {}
+    return {"service": service.name, **env}
+
+
+def own_matchers(service: Service) -> str:
+    """Return ``service="x"`` (and ``, env="prod"`` in an environment's copy): the matchers
+    that pick the service's own recordings, never another environment's."""
+    env = f', {ENV_LABEL}="{service.environment}"' if service.environment else ""
+    return f'service="{service.name}"{env}'
+
+
+def group_prefix(service: Service) -> str:
+    """Return what every rule group name of ``service`` starts with: the service's name, and
+    ``.<environment>`` in an environment's copy (a service name has no dot, so no other
+    service or environment can share a group name)."""
+    return f"{service.name}.{service.environment}" if service.environment else service.name
+
+
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
     """Return the labels that identify an SLO's series."""
-    return {"service": service.name, "slo": slo.name, "slo_type": slo.slo_type}
+    return {**own_labels(service), "slo": slo.name, "slo_type": slo.slo_type}
 
 
 def slo_selector(service: Service, slo: SLO) -> str:
     """Return ``{service="x", slo="y"}``: the matchers that pick one SLO's series."""
-    return f'{{service="{service.name}", slo="{slo.name}"}}'
+    return f'{{{own_matchers(service)}, slo="{slo.name}"}}'
 
 
 def slo_bad_events(service: Service) -> str:

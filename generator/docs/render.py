@@ -17,7 +17,7 @@ from markupsafe import Markup
 from .. import signals as names
 from ..grafana.dashboard import threshold_steps
 from ..prometheus import alerts, windows
-from ..prometheus.rule_files import ALERTS_FILE, rule_files
+from ..prometheus.rule_files import ALERTS_FILE, plain_rule_files
 from ..prometheus.windows import describe_factor
 from ..promql import format_duration, format_number
 from ..spec.dashboard import Dashboard, Levels, Panel
@@ -433,7 +433,7 @@ def _slo_doc(service: Service, alert: str, panels: list[PanelDoc], kind: str = "
     """Return the section of an SLO alert: ``alert`` is its name, ``kind`` the generated
     name of its kind (BURN_ALERT for an SLO's ``alert_name``; default ``alert``)."""
     kind = kind or alert
-    rules_ = rule_files(service)[ALERTS_FILE]
+    rules_ = plain_rule_files(service)[ALERTS_FILE]
     exprs = [
         str(r["expr"])
         for g in rules_
@@ -598,7 +598,7 @@ def spec_notes(service: Service, alert: str) -> list[Markup]:
     """Return what the spec adds to or removes from ``alert``, in words: the labels and
     annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
     jobs whose TargetDown is off."""
-    rules = [r for g in rule_files(service)[ALERTS_FILE] for r in g["rules"]]
+    rules = [r for g in plain_rule_files(service)[ALERTS_FILE] for r in g["rules"]]
     mine = [r for r in rules if r["alert"] == alert]
     # Only what an SLO or a row sets over the service-wide ones, which every alert has.
     skip = {*RESERVED_LABELS, "job"}

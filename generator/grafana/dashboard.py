@@ -13,6 +13,7 @@ import re
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from .. import signals as names
 from ..memo import per_service
 from ..output import header
 from ..prometheus import alerts
@@ -20,7 +21,7 @@ from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
 from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, Service
 from . import compat, links
-from .queries import ALL_VALUE, queries
+from .queries import ALL_VALUE, CLUSTER_VARIABLE, queries
 
 GRID_WIDTH = 24
 MAX_PER_LINE = 4  # wider rows wrap, so a panel never gets narrower than 6 columns
@@ -189,6 +190,43 @@ def _variable(name: str, label: str, query: str) -> g.Template:
     )
 
 
+def _environment_variable(service: Service) -> list[g.Template]:
+    """Return the ``env`` variable (the environments' names, as the recordings carry them),
+    or none without environments."""
+    if not service.environments:
+        return []
+    env = names.ENV_LABEL
+    query = f'label_values({names.SLO_OBJECTIVE}{{service="{service.name}"}}, {env})'
+    return [_variable(env, "Environment", query)]
+
+
+def _cluster_variable(service: Service) -> list[g.Template]:
+    """Return the ``cluster`` variable (the values of ``cluster_label`` among the service's
+    jobs' ``up``), or none without a cluster label."""
+    if not service.cluster_label:
+        return []
+    query = job_query(service).removesuffix(", job)") + f", {service.cluster_label})"
+    return [_variable(CLUSTER_VARIABLE, "Cluster", query)]
+
+
+def _group_variables(service: Service) -> list[g.Template]:
+    """Return one variable per ``group_by`` label of the SLOs (its values among their
+    budget series), in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for slo in service.slos:
+        for label in slo.group_by:
+            out.setdefault(label, []).append(slo.name)
+    budget = names.budget_remaining_percent(service)
+    return [
+        _variable(
+            label,
+            label.replace("_", " ").capitalize(),
+            f'label_values({budget}{{service="{service.name}", slo=~"{"|".join(slos)}"}}, {label})',
+        )
+        for label, slos in out.items()
+    ]
+
+
 @per_service
 def build(service: Service) -> dict:
     """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data.
@@ -210,9 +248,14 @@ def build(service: Service) -> dict:
         query=compat.DATASOURCE_TYPE,
         type="datasource",
     )
-    chained = [_variable("job", "Job", job_query(service))]
+    chained = [
+        *_environment_variable(service),
+        *_cluster_variable(service),
+        _variable("job", "Job", job_query(service)),
+    ]
     if any("$instance" in t.expr for p in panels for t in getattr(p, "targets", [])):
         chained.append(_variable("instance", "Instance", 'label_values(up{job=~"$job"}, instance)'))
+    chained += _group_variables(service)
     board = g.Dashboard(
         title=dash.title,
         uid=dash.uid,

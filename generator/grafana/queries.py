@@ -72,13 +72,36 @@ def _drops_nan(panel: Panel) -> bool:
     )
 
 
-def honoured(labels: tuple[str, ...]) -> tuple[Matcher, ...]:
-    """Return the variable matchers for a series carrying ``labels``."""
-    return tuple(Matcher(v, "=~", f"${v}") for v in VARIABLES if v in labels)
+CLUSTER_VARIABLE = "cluster"  # the dashboard variable of a spec's cluster_label
+
+
+def honoured(labels: tuple[str, ...], service: Service | None = None) -> tuple[Matcher, ...]:
+    """Return the variable matchers for a series carrying ``labels``; with ``service``, also
+    ``<cluster_label>=~"$cluster"``: every series of a service with a cluster label carries
+    it (its recordings keep it through every aggregation)."""
+    own = tuple(Matcher(v, "=~", f"${v}") for v in VARIABLES if v in labels)
+    if service is not None and service.cluster_label:
+        own += (Matcher(service.cluster_label, "=~", f"${CLUSTER_VARIABLE}"),)
+    return own
+
+
+def group_variables(slo) -> tuple[Matcher, ...]:
+    """Return ``<label>=~"$<label>"`` per ``group_by`` label of ``slo``: its series'
+    variables (each named after its label)."""
+    return tuple(Matcher(x, "=~", f"${x}") for x in slo.group_by)
+
+
+def recorded_variables(service: Service) -> tuple[Matcher, ...]:
+    """Return ``env=~"$env"`` for a service with environments (every recording carries its
+    environment's name), else nothing."""
+    if not service.environments:
+        return ()
+    return (Matcher(names.ENV_LABEL, "=~", f"${names.ENV_LABEL}"),)
 
 
 def _recorded(service: Service, name: str, panel: Panel, labels: tuple[str, ...]) -> str:
-    sel = selector(name, (Matcher("service", "=", service.name), *honoured(labels)))
+    own = (Matcher("service", "=", service.name), *recorded_variables(service))
+    sel = selector(name, (*own, *honoured(labels, service)))
     how = summary(panel)
     return f"{how[0]}({sel}[{INTERVAL}])" if how else sel
 
@@ -107,16 +130,22 @@ def _recorded_breakdown(metric: Metric, by: tuple[str, ...]) -> tuple[str, ...] 
     return next((b for b in metric.breakdowns if set(b) == set(by)), None)
 
 
-def _raw(metric: Metric, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
-    matchers = metric.matchers + extra + honoured(RAW_LABELS)
+def _raw(
+    metric: Metric,
+    suffix: str = "",
+    extra: tuple[Matcher, ...] = (),
+    service: Service | None = None,
+) -> str:
+    matchers = metric.matchers + extra + honoured(RAW_LABELS, service)
     return f"rate({selector(metric.name + suffix, matchers)}[{RATE_INTERVAL}])"
 
 
-def _raw_quantile(metric: Metric, q: float, by: tuple[str, ...]) -> str:
+def _raw_quantile(metric: Metric, q: float, by: tuple[str, ...], service: Service) -> str:
     """histogram_quantile of the raw buckets, per ``by`` group that observed something in
     the window: a group without observations would show NaN."""
-    buckets = _aggregate("sum", ("le", *by), _raw(metric, "_bucket"))
-    observed = _aggregate("sum", by, _raw(metric, "_bucket", (Matcher("le", "=", "+Inf"),)))
+    buckets = _aggregate("sum", ("le", *by), _raw(metric, "_bucket", service=service))
+    inf = (Matcher("le", "=", "+Inf"),)
+    observed = _aggregate("sum", by, _raw(metric, "_bucket", inf, service))
     observed_groups = f"{buckets} and on ({', '.join(by)}) ({observed} > 0)"
     return f"histogram_quantile({format_number(q)}, {observed_groups})"
 
@@ -147,14 +176,17 @@ def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]
         return [_summarised(panel, _aggregate(panel.aggregate, by, expr), _legend(by, panel.title))]
     if panel.source == "budget":
         assert panel.slo is not None
-        sel = names.budget_remaining_percent(service) + names.slo_selector(service, panel.slo)
+        own = (Matcher("service", "=", service.name), Matcher("slo", "=", panel.slo.name))
+        variables = recorded_variables(service) + honoured((), service)
+        variables += group_variables(panel.slo)
+        sel = selector(names.budget_remaining_percent(service), own + variables)
         return [Query(_aggregate(panel.aggregate, by, sel), _legend(by, panel.slo.name))]
     assert panel.metric is not None
     metric, breakdown = panel.metric, _recorded_breakdown(panel.metric, panel.by)
     if panel.source == "rate":
         legend = _legend(by, panel.title)
         if breakdown is None:
-            return [Query(_aggregate(panel.aggregate, by, _raw(metric)), legend)]
+            return [Query(_aggregate(panel.aggregate, by, _raw(metric, service=service)), legend)]
         rate = names.counter_rate(service, metric, breakdown)
         expr = _recorded(service, rate, panel, names.by_labels(breakdown))
         return [_summarised(panel, _aggregate(panel.aggregate, by, expr), legend)]
@@ -167,5 +199,5 @@ def _queries(service: Service, panel: Panel, by: tuple[str, ...]) -> list[Query]
             sel = _recorded(service, name, panel, names.by_labels(breakdown))
             out.append(_summarised(panel, _aggregate(panel.aggregate, by, sel), legend))
         else:
-            out.append(Query(_raw_quantile(metric, q, by), legend))
+            out.append(Query(_raw_quantile(metric, q, by, service), legend))
     return out

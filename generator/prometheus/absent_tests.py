@@ -10,7 +10,7 @@ from ..promql import format_duration
 from ..spec.model import ABSENT_ALERT, TARGET_DOWN_ALERT, Service
 from . import alerts
 from .promtool_cases import expect, input_series
-from .synthetic import INSTANCE, Feed, labels_for
+from .synthetic import INSTANCE, Feed, labels_for, up_feed
 
 FIRING_MARGIN = 4 * 60  # past `for`: a `for` longer by this much fails the test
 RENAMED = "_v2"  # what a deploy appends to the metric's name in the rename case
@@ -25,8 +25,8 @@ def _series(watched: alerts.Watched, name: str, value: float) -> Feed:
     return Feed(name, tuple(sorted(labels.items())), value, False)
 
 
-def _up(job: str, value: int) -> Feed:
-    return Feed("up", tuple(sorted({"job": job, "instance": INSTANCE}.items())), value, False)
+def _up(service: Service, job: str, value: int) -> Feed:
+    return up_feed(service, job, value)
 
 
 def _labels(watched: alerts.Watched) -> dict[str, str]:
@@ -90,7 +90,7 @@ def absent_cases(service: Service) -> list[dict]:
 
     def healthy(gone: tuple | list = (), down: str = "") -> list[Feed]:
         """Every job up and every watched metric at 0, but ``gone``'s and ``down``'s."""
-        jobs = [_up(j, 1) for j in service.jobs if j != down]
+        jobs = [_up(service, j, 1) for j in service.jobs if j != down]
         present = [
             _series(w, w.series, 0.0)
             for w in everything
@@ -140,7 +140,7 @@ def absent_cases(service: Service) -> list[dict]:
             {
                 "name": f"{ABSENT_ALERT} silent while job {job} is down: {pages}",
                 "interval": "1m",
-                "input_series": input_series(healthy(down=job) + [_up(job, 0)], minutes),
+                "input_series": input_series(healthy(down=job) + [_up(service, job, 0)], minutes),
                 "alert_rule_test": [
                     {"eval_time": at, "alertname": ABSENT_ALERT, "exp_alerts": []},
                     {

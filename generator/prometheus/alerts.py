@@ -90,7 +90,7 @@ def _lead(row: Threshold, sig: Signal) -> str:
 def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
     """Return one rule per severity of a threshold-table row, warning first."""
     sig = row.signal
-    series = f'{names.signal(service, sig)}{{service="{service.name}"}}'
+    series = f"{names.signal(service, sig)}{{{names.own_matchers(service)}}}"
     op = ">" if row.direction == "above" else "<"
     word = "above" if row.direction == "above" else "below"
     rules = []
@@ -210,6 +210,37 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 TARGET_DOWN_FOR = 3 * 60  # every instance down: the outage page
+# How long a cluster that exported a series is remembered once it exports none: a cluster
+# gone for longer is taken as decommissioned (absent() still fires when every cluster is gone).
+CLUSTER_MEMORY = 24 * 3600
+
+
+def keyed(service: Service, by: tuple[str, ...]) -> tuple[str, ...]:
+    """Return ``by`` and then the service's kept labels (the cluster), without repeats."""
+    return by + tuple(x for x in names.kept_labels(service) if x not in by)
+
+
+def vanished(service: Service, series: str, matchers: tuple[Matcher, ...], by=()) -> str:
+    """Return PromQL that, per cluster (and ``by``), is 1 where ``series{matchers}`` had a
+    series with the cluster label in the last :data:`CLUSTER_MEMORY` and has none now; ""
+    without a cluster label.
+
+    ``absent()`` keeps no labels, so with two clusters it stays silent while one of them
+    still exports the series: the cluster that went dark must be told apart by its own
+    past series. The alert then names the cluster, as an SRE reading it expects.
+    """
+    cluster = service.cluster_label
+    if not cluster:
+        return ""
+    keep = ", ".join(keyed(service, by))
+    past = selector(series, matchers + (Matcher(cluster, "!=", ""),))
+    now = selector(series, matchers)
+    return (
+        f"count by ({keep}) (last_over_time({past}[{format_duration(CLUSTER_MEMORY)}])) * 0 + 1"
+        f" unless on ({keep}) count by ({keep}) ({now})"
+    )
+
+
 BUDGET_SEEN = 0.01  # the share of the error budget that may burn while an SLI is blind
 
 
@@ -217,7 +248,9 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     """Return TargetDown for one scrape job: one instance down (warning), or every instance
     down or gone from service discovery (critical). During an outage no requests arrive,
     so no SLO alert can fire; this is the page that does."""
-    up = selector("up", (Matcher("job", "=", quote(job)),))
+    up_matchers = (Matcher("job", "=", quote(job)), *service.environment_matchers)
+    up = selector("up", up_matchers)
+    nl = "\n" if service.cluster_label else " "
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
     labels = {**own_labels(service), "service": service.name, "job": job}
     url = runbook_url(service, TARGET_DOWN_ALERT)
@@ -238,7 +271,9 @@ def target_rules(service: Service, job: str) -> list[Rule]:
         },
         {
             "alert": TARGET_DOWN_ALERT,
-            "expr": f"sum by (job) ({up}) == 0 or absent({up})",
+            "expr": f"sum by ({', '.join(keyed(service, ('job',)))}) ({up}) == 0"
+            + (f"\nor\n{gone}" if (gone := vanished(service, "up", up_matchers, ("job",))) else "")
+            + f"{nl}or absent({up})",
             "for": format_duration(TARGET_DOWN_FOR),
             "labels": {**labels, "severity": "critical"},
             "annotations": {
@@ -368,8 +403,9 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
     """
     job = watched.job
     if job:
-        up = selector("up", (Matcher("job", "=", quote(job)),))
-        expr = f"max by (job) ({up}) == 1\nunless on (job)\ncount by (job) ({watched.selector})"
+        up = selector("up", (Matcher("job", "=", quote(job)), *service.environment_matchers))
+        by = ", ".join(keyed(service, ("job",)))
+        expr = f"max by ({by}) ({up}) == 1\nunless on ({by})\ncount by ({by}) ({watched.selector})"
         where = f"while job {job} is up"
         cause = (
             "Prometheus scrapes job {{ $labels.job }}, but no target of it exports "
@@ -377,6 +413,8 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
         )
     else:
         expr = f"absent({watched.selector})"
+        if gone := vanished(service, watched.series, watched.metric.matchers):
+            expr += f"\nor\n{gone}"
         where = "at all"
         cause = (
             f"No series matches {literal(watched.selector)}: every target exporting it is down or "
@@ -412,7 +450,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
 
 def groups(service: Service) -> list[dict[str, object]]:
     """Return the alert rule groups of a service."""
-    svc = service.name
+    svc = names.group_prefix(service)
     out = [
         {
             "name": f"{svc}-target-alerts",

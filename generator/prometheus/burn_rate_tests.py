@@ -80,10 +80,12 @@ def key(pair: Pair) -> Key:
     return (pair.slo.name, pair.burn.long, pair.burn.short)
 
 
-def alert_selector(service: Service, slo: SLO, burn: BurnRate) -> str:
-    """Return the selector of the engine's ``ALERTS`` series of one firing SLO x pair."""
+def alert_selector(service: Service, slo: SLO, burn: BurnRate, extra: dict | None = None) -> str:
+    """Return the selector of the engine's ``ALERTS`` series of one firing SLO x pair (with
+    the series labels ``extra``, such as a cluster's)."""
     rule = alerts.burn_rate_rule(service, slo, burn)
     labels = {"alertname": rule["alert"], "alertstate": "firing", **rule["labels"]}  # type: ignore[dict-item]
+    labels |= extra or {}
     # A JSON string is a valid PromQL string literal (Go's escapes).
     inner = ", ".join(f"{k}={json.dumps(str(v), ensure_ascii=False)}" for k, v in labels.items())
     return f"ALERTS{{{inner}}}"

@@ -55,7 +55,7 @@ def zero_denominator_feeds(sig: Signal) -> list[Feed]:
 
 def _records_nothing(service: Service, record: str, at: int) -> dict:
     return {
-        "expr": f'{record}{{service="{service.name}"}}',
+        "expr": f"{record}{{{names.own_matchers(service)}}}",
         "eval_time": format_duration(at),
         "exp_samples": [],
     }

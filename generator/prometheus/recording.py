@@ -47,7 +47,7 @@ def golden_signal_rules(service: Service) -> list[Rule]:
     w = service.rate_window
     for metric in service.metrics:
         for breakdown in ((),) + metric.breakdowns:
-            by = names.by_labels(breakdown)
+            by = names.aggregation_labels(service, breakdown)
             if metric.type == "counter":
                 record, suffix, by_le = names.counter_rate(service, metric, breakdown), "", by
             elif metric.type == "histogram":
@@ -59,12 +59,12 @@ def golden_signal_rules(service: Service) -> list[Rule]:
     return rules
 
 
-def observed_buckets(buckets: str, by: tuple[str, ...], service: str) -> str:
+def observed_buckets(buckets: str, by: tuple[str, ...], service: Service) -> str:
     """Return the recorded bucket rates ``buckets`` (by ``by`` and ``le``) of ``service``
     without the groups that observed nothing: histogram_quantile of all-zero buckets is NaN,
     which must reach neither an alert nor a panel. The ``service`` matcher keeps another
     service's recording of the same metric name (one exporter, two services) out."""
-    own = f'service="{service}"'
+    own = names.own_matchers(service)
     return f'{buckets}{{{own}}} and on ({_by(by)}) ({buckets}{{{own}, le="+Inf"}} > 0)'
 
 
@@ -77,8 +77,8 @@ def quantile_rules(service: Service) -> list[Rule]:
             "expr": f"histogram_quantile({format_number(q)}, "
             + observed_buckets(
                 names.bucket_rate(service, metric, breakdown),
-                names.by_labels(breakdown),
-                service.name,
+                names.aggregation_labels(service, breakdown),
+                service,
             )
             + ")",
         }
@@ -95,7 +95,7 @@ def signal_expr(service: Service, sig: Signal) -> str:
     A ratio is recorded only where its denominator is above 0 (:func:`defined_ratio`): no
     traffic, or a gauge capacity of 0, leaves a gap rather than ±Inf, NaN or a made-up 0.
     """
-    by = names.by_labels(sig.by)
+    by = names.aggregation_labels(service, sig.by)
     scale = " * 100" if sig.unit == "percent" else ""
     if sig.kind == "gauge":
         assert sig.series is not None
@@ -173,41 +173,62 @@ def slice_increase(sel: str, window: str) -> str:
     return f"{steady} unless resets({rng}) > 0 or increase({rng})"
 
 
-def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
-    """Return PromQL for bad events and all events over ``window``: ``op`` is ``rate`` or
-    ``increase`` (each window's own extrapolation), or ``slice`` (exact counts of the slice
-    ``(t - window, t]``, see :func:`slice_increase`)."""
+def zero_like(kept: tuple[str, ...], total: str) -> str:
+    """Return the "no events" stand-in for a missing count: ``vector(0)`` when nothing is kept
+    (one series), else ``total * 0``, a 0 for each kept group (cluster, SLO group) that has
+    traffic; a ``vector(0)`` would add a label-less series beside the groups."""
+    return f"{total} * 0" if kept else "vector(0)"
+
+
+def _sli_bad_and_total(
+    sli: SLI, window: int, op: str, kept: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """Return PromQL for bad events and all events over ``window``, summed by ``kept`` (see
+    :func:`..signals.kept_labels`): ``op`` is ``rate`` or ``increase`` (each window's own
+    extrapolation), or ``slice`` (exact counts of the slice ``(t - window, t]``, see
+    :func:`slice_increase`)."""
     w = format_duration(window)
+    total_of = f"sum by ({_by(kept)}) " if kept else "sum"
 
     def agg(series: Series, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
         sel = selector(series.metric.name + suffix, series.all_matchers + extra)
         if op == "slice":
-            return f"sum({slice_increase(sel, w)})"
-        return f"sum({op}({sel}[{w}]))"
+            return f"{total_of}({slice_increase(sel, w)})"
+        return f"{total_of}({op}({sel}[{w}]))"
 
     if sli.kind == "latency":
         # Every spelling of the bound: clients and engines print le differently (2, 2.0,
         # 1e+06, 1.0E7), and Prometheus 3 rewrites it to its own float spelling.
         le = le_matcher(sli.threshold)
         total = agg(sli.total, "_count")
-        return f"({total} - ({agg(sli.total, '_bucket', (le,))} or vector(0)))", total
+        good = agg(sli.total, "_bucket", (le,))
+        return f"({total} - ({good} or {zero_like(kept, total)}))", total
     total = agg(sli.total)
     if sli.bad is not None:
         return agg(sli.bad), total
     assert sli.good is not None
     # No good series at all (every request failed since the counters were born) is no good
     # event, not "no data": without `or vector(0)`, total - nothing is empty and reads 0 bad.
-    return f"({total} - ({agg(sli.good)} or vector(0)))", total
+    return f"({total} - ({agg(sli.good)} or {zero_like(kept, total)}))", total
 
 
 def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:
     """Return bad and total event counts of each rate-window slice, exact per series (see
     :func:`slice_increase`; ``or vector(0)``: never empty)."""
-    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "slice")
+    kept = names.kept_labels(service, slo)
+    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "slice", kept)
     labels = names.slo_labels(service, slo)
+    # Kept labels: a group without any series has no count (its MetricAbsent says why).
+    all_ = f"{total} or vector(0)" if not kept else total
+    # A bad count made as total - good is never empty where the total is not.
+    none = "" if kept and slo.sli.bad is None else f" or {zero_like(kept, total)}"
     return [
-        {"record": names.slo_bad_events(service), "expr": f"{bad} or vector(0)", "labels": labels},
-        {"record": names.slo_events(service), "expr": f"{total} or vector(0)", "labels": labels},
+        {
+            "record": names.slo_bad_events(service),
+            "expr": f"{bad}{none}",
+            "labels": labels,
+        },
+        {"record": names.slo_events(service), "expr": all_, "labels": labels},
     ]
 
 
@@ -222,8 +243,10 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
             # stop within one interval, where a slice is up to a rate window old. rate()'s
             # extrapolation is one factor per target for its bad and total series (same
             # scrapes), so it cancels in the ratio; only the long windows sum slices.
-            bad, total = _sli_bad_and_total(slo.sli, window, "rate")
-            bad = f"({bad} or vector(0))"  # no bad series yet: no bad events
+            kept = names.kept_labels(service, slo)
+            bad, total = _sli_bad_and_total(slo.sli, window, "rate", kept)
+            if not kept or slo.sli.bad is not None:  # no bad series yet: no bad events
+                bad = f"({bad} or {zero_like(kept, total)})"
         else:
             # Long windows add up the recorded per-window counts: bad count / total count,
             # so a busy hour weighs more than a quiet one, and no raw sample is rescanned.
@@ -284,7 +307,7 @@ def groups(service: Service) -> list[Group]:
     (promtool's ``group_eval_order``), and a ruler that evaluates groups independently lags
     by at most one interval per level.
     """
-    svc = service.name
+    svc = names.group_prefix(service)
     counts: Group = {
         "name": f"{svc}-slo-event-counts",
         # One evaluation per rate window: every count covers its own slice of time, so the
@@ -309,6 +332,6 @@ def groups(service: Service) -> list[Group]:
     }
     for group in (golden, quantiles, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]
-            rule.setdefault("labels", {"service": svc})
+            rule.setdefault("labels", names.own_labels(service))
     ordered = (golden, quantiles, derived, counts, ratios, budget, slo_signals)
     return [g for g in ordered if g["rules"]]

@@ -19,7 +19,24 @@ ALERTS_FILE = "alerts.yml"
 def rule_files(service: Service) -> dict[str, list[Group]]:
     """Return ``{file name: groups}``: the recording groups (in dependency order), then the
     alerting groups. Group names start with the service name, so services never share one.
+    A spec with ``environments`` gets both files per environment, ``<env>/recording_rules.yml``
+    and ``<env>/alerts.yml`` (group names ``<service>.<env>-...``, every rule labelled
+    ``env``), so each environment's rules load and test on their own.
     Computed once per service and shared: callers must not mutate it."""
+    if service.environments:
+        return {
+            f"{env.environment}/{name}": groups
+            for env in service.environments
+            for name, groups in plain_rule_files(env).items()
+        }
+    return plain_rule_files(service)
+
+
+@per_service
+def plain_rule_files(service: Service) -> dict[str, list[Group]]:
+    """Return ``{recording_rules.yml: groups, alerts.yml: groups}`` of ``service`` itself,
+    whatever its environments: the rules every environment gets, without the ``env`` label
+    (what the docs describe). Shared: callers must not mutate it."""
     return {RECORDING_FILE: recording.groups(service), ALERTS_FILE: alerts.groups(service)}
 
 

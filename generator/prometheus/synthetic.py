@@ -29,6 +29,14 @@ def _events(share: float) -> float:
 INSTANCE = "test-instance:9100"
 
 
+def up_feed(service: Service, job: str, value: float) -> Feed:
+    """Return ``up`` of one target of ``job``, steady at ``value``, with the labels of the
+    service's environment (its selector's matchers, as every ``up`` it reads)."""
+    env = dict(labels_for(service.environment_matchers)) if service.environment_matchers else {}
+    labels = {**env, "job": job, "instance": INSTANCE}
+    return Feed("up", tuple(sorted(labels.items())), value, False)
+
+
 class UntestableSpec(ValueError):
     """The spec is valid, but no synthetic series can exercise one of its matchers."""
 

@@ -9,7 +9,7 @@ from ..spec.model import TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
 from .edge_tests import zero_denominator_feeds
 from .promtool_cases import expect, input_series, render
-from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds
+from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds, up_feed
 
 FIRING_MARGIN = 4 * 60
 
@@ -19,7 +19,7 @@ def _signal_labels(service: Service, sig: Signal, feeds: list[Feed]) -> dict[str
         slo = service.slo(sig.slo)
         return names.slo_labels(service, slo)
     first = dict(feeds[0].labels)
-    return {k: first[k] for k in names.by_labels(sig.by) if k in first} | {"service": service.name}
+    return {k: first[k] for k in names.by_labels(sig.by) if k in first} | names.own_labels(service)
 
 
 def _healthy_value(row: Threshold) -> float:
@@ -148,9 +148,7 @@ def target_cases(service: Service) -> list[dict]:
     instance = {"instance": INSTANCE}
 
     def up(jobs: tuple[str, ...], value: int) -> list[Feed]:
-        return [
-            Feed("up", tuple(sorted({"job": j, **instance}.items())), value, False) for j in jobs
-        ]
+        return [up_feed(service, j, value) for j in jobs]
 
     minutes = 12
     check = {"eval_time": format_duration(minutes * 60), "alertname": TARGET_DOWN_ALERT}

@@ -19,6 +19,7 @@ from ..spec.model import Service
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases, slice_cases
+from .kept_label_tests import kept_label_cases
 from .resample import resampled_case, samples_per_minute
 from .rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
 from .slo_tests import slo_alert_cases, slo_value_case
@@ -89,6 +90,9 @@ def _suites(service: Service) -> dict[str, dict]:
     # Detection and reset times of every burn-rate pair on a step of the error ratio.
     if burn_times := burn_rate_cases(service):  # none when every SLO's pairs are off
         out["burn_rate_times_test.yml"] = suite(burn_times, slow)
+    # Two clusters or groups at once: an outage in one pages for that one only.
+    if kept := kept_label_cases(service):
+        out["kept_labels_test.yml"] = suite(kept, slow)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
     values = [slo_value_case(service, g) for g in groups]

@@ -41,6 +41,7 @@ from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
 MAX_FOR = 3600
+ENV_LABEL = recorded_names.ENV_LABEL
 MAX_SLOW_BURN_FOR = 3 * 3600
 MAX_AVAILABILITY_WINDOW = 3600
 DEFAULT_UNITS = {"ratio": "percent", "quantile": "seconds", "availability": "percent"}
@@ -50,6 +51,13 @@ _KEPT_BY_SIGNAL = (
     "is a label of this signal's series (its recording keeps it), and a rule label of that "
     "name would overwrite it and merge the alerts it tells apart"
 )
+# Labels that cannot be a cluster_label or a group_by label, and why.
+_NOT_KEPT = {
+    **{k: "is a label the generator sets on its rules" for k in RESERVED_LABELS},
+    "job": "is kept on every recording already",
+    "le": "is a histogram's bucket bound",
+    "alertstate": "is the label Prometheus sets on ALERTS",
+}
 _SERIES_LABELS = {
     "job": "is set by the generator on TargetDown and kept on every recording",
     "instance": "tells TargetDown's targets apart (a rule label would merge them)",
@@ -275,6 +283,8 @@ def _pattern_message(path: Path, value: object) -> str:
         "runbook_base_url": URL_RULE,
         "grafana_url": URL_RULE,
         "datasource_url": URL_RULE,
+        "environments": "an environment name is lower-case letters, digits, '_' and '-', "
+        "starting with a letter, at most 31 characters",
     }
     return f"{value!r} is not valid: " + hints.get(
         field, "use letters, digits and '_', starting with a letter"
@@ -297,6 +307,8 @@ class _Resolver:
         self.src = source
         self.d: dict = source.data  # type: ignore[assignment]
         self.errors: list[SpecError] = []
+        self.environment = ""  # resolving one environment's copy of the service
+        self.environment_matchers: tuple[promql.Matcher, ...] = ()
 
     def fail(self, path: Path, message: str) -> None:
         self.errors.append(self.src.error(path, message))
@@ -378,7 +390,8 @@ class _Resolver:
         # TargetDown sets `job` and reads `up`'s `instance`: a rule label would merge them.
         labels = self.alert_labels(("labels",), _SERIES_LABELS)
         annotations = self.alert_annotations(("annotations",))
-        self.grouping_labels({key for key, _ in labels})
+        envs = {ENV_LABEL} if self.d.get("environments") else set()  # set on every rule
+        self.grouping_labels({key for key, _ in labels} | envs)
         metrics = self.metrics()
         slos = self.slos(metrics, period)
         burn_rates = self.burn_rates(period, scrape)
@@ -390,6 +403,7 @@ class _Resolver:
         rows = self.thresholds(signals)
         thresholds = tuple(row for row, enabled in rows if enabled)
         self.burn_alert_names(slos)
+        self.kept_labels(slos)
         quiet_jobs = self.jobs(metrics)
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
@@ -406,8 +420,11 @@ class _Resolver:
         every_row = tuple(row for row, _ in rows)
         dashboard = resolve_dashboard(self, metrics, signals, slos, every_row, error_budget)
         deploy = resolve_deploy(self.src, self.errors)
+        environments = self.environments() if not self.errors and not self.environment else ()
         if self.errors:
             raise SpecInvalid(self.errors)
+        if self.environment:
+            labels = tuple(sorted((*labels, (ENV_LABEL, self.environment))))
         return Service(
             name=self.d["service"],
             source=self.src.file,
@@ -431,7 +448,56 @@ class _Resolver:
             deploy=deploy,
             annotations=annotations,
             quiet_jobs=quiet_jobs,
+            cluster_label=self.d.get("cluster_label", ""),
+            environments=environments,
+            environment=self.environment,
+            environment_matchers=self.environment_matchers,
         )
+
+    def environments(self) -> tuple[Service, ...]:
+        """Return one resolved copy of the service per environment, sorted by name: every
+        metric's selector (and ``up``'s) gains the environment's matchers, and every rule an
+        ``env`` label. An environment's selector is parsed with the PromQL matcher grammar
+        (regexes as RE2); one that no series can satisfy together with a metric's selector
+        is reported at that metric's selector."""
+        envs = self.d.get("environments") or {}
+        if not envs:
+            return ()
+        for path, labels in (
+            (("labels",), self.d.get("labels") or {}),
+            *((("slos", i, "labels"), s.get("labels") or {}) for i, s in enumerate(self.d["slos"])),
+        ):
+            if ENV_LABEL in labels:
+                self.fail(
+                    (*path, ENV_LABEL),
+                    f"{ENV_LABEL!r} is set on every rule to its environment's name; choose "
+                    "another label",
+                )
+        if self.d.get("cluster_label") == ENV_LABEL:
+            self.fail(
+                ("cluster_label",),
+                f"{ENV_LABEL!r} is set on every rule to its environment's name; choose "
+                "another label",
+            )
+        for i, s in enumerate(self.d["slos"]):
+            for j, label in enumerate(s.get("group_by", [])):
+                if label == ENV_LABEL:
+                    self.fail(
+                        ("slos", i, "group_by", j),
+                        f"{ENV_LABEL!r} is set per environment; each environment has its own rules",
+                    )
+        out = []
+        for name in sorted(envs):
+            matchers = self.matchers(("environments", name))
+            if self.errors:
+                continue
+            copy = _Resolver(self.src)
+            copy.environment, copy.environment_matchers = name, matchers
+            try:
+                out.append(copy.service())
+            except SpecInvalid as exc:
+                self.errors += exc.errors
+        return tuple(out)
 
     def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
         """Return the labels at ``path`` (a mapping; none when absent), sorted.
@@ -466,6 +532,67 @@ class _Resolver:
                     "another name",
                 )
         return out
+
+    def kept_labels(self, slos: tuple[SLO, ...]) -> None:
+        """Check ``cluster_label`` and every SLO's ``group_by``: labels the rules keep through
+        every aggregation (see ``signals.kept_labels``).
+
+        Refused: a label the generator sets or already keeps (:data:`_NOT_KEPT`), a label
+        some alert sets as its own (it would overwrite the series' value and merge the
+        clusters or groups), the cluster label again in ``group_by``, and a ``group_by``
+        label the SLI's selectors make useless: one that the total's selector fixes to one
+        value (a single group), or one that tells bad events from good ones (every group
+        would be all bad or all good).
+        """
+        cluster = self.d.get("cluster_label", "")
+        own = [(("labels",), self.d.get("labels") or {})]
+        slo_specs = enumerate(self.d["slos"])
+        own += [(("slos", i, "labels"), s.get("labels") or {}) for i, s in slo_specs]
+        rows = self.d.get("thresholds") or []
+        own += [(("thresholds", i, "labels"), t.get("labels") or {}) for i, t in enumerate(rows)]
+
+        def check(at: Path, label: str, what: str) -> bool:
+            if label in _NOT_KEPT:
+                self.fail(at, f"{label!r} {_NOT_KEPT[label]}, so it cannot be {what}")
+                return False
+            if label.startswith("__"):
+                self.fail(at, f"{label!r} is reserved for Prometheus's internal use")
+                return False
+            for path, labels in own:
+                if label in labels:
+                    self.fail(
+                        (*path, label),
+                        f"{label!r} is {what}, which every alert keeps from its series; an "
+                        "alert label of that name would overwrite it and merge the alerts it "
+                        "tells apart",
+                    )
+            return True
+
+        if cluster:
+            check(("cluster_label",), cluster, "the cluster label")
+        raw = {s["name"]: i for i, s in enumerate(self.d["slos"])}
+        for slo in slos:
+            for j, label in enumerate(slo.group_by):
+                at = ("slos", raw[slo.name], "group_by", j)
+                if label == cluster:
+                    self.fail(at, f"{label!r} is the cluster label, which every SLO keeps already")
+                    continue
+                if not check(at, label, "a group_by label"):
+                    continue
+                fixed = [m for m in slo.sli.total.all_matchers if m.name == label and m.op == "="]
+                if fixed:
+                    self.fail(
+                        at,
+                        f"the SLI's total selects only {fixed[0]}, so grouping by "
+                        f"{label!r} gives one group; remove it from group_by or from the selector",
+                    )
+                part = slo.sli.bad or slo.sli.good
+                if part is not None and any(m.name == label for m in part.matchers):
+                    self.fail(
+                        at,
+                        f"{label!r} tells the SLI's bad events from its good ones, so every "
+                        "group would be all bad or all good; group by a label both share",
+                    )
 
     def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
         """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
@@ -536,8 +663,9 @@ class _Resolver:
                 self.fail(
                     (*path, "name"), "name a histogram without its _bucket/_count/_sum suffix"
                 )
-            matchers = self.matchers((*path, "selector"))
-            self.selects((*path, "selector"), matchers)
+            matchers = self.matchers((*path, "selector")) + self.environment_matchers
+            where = f"in environment {self.environment!r}: " if self.environment else ""
+            self.selects((*path, "selector"), matchers, prefix=f"invalid selector: {where}")
             for i, labels in enumerate(m.get("breakdowns", [])):
                 if "le" in labels:
                     self.fail((*path, "breakdowns", i), "'le' is the histogram's bucket label")
@@ -664,6 +792,7 @@ class _Resolver:
                     page=s.get("page", True),
                     ticket=s.get("ticket", True),
                     burn_alert=s.get("alert_name", BURN_ALERT),
+                    group_by=tuple(s.get("group_by", ())),
                 )
             )
         periods = {s.period for s in out}

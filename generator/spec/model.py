@@ -135,6 +135,7 @@ class SLO:
     page: bool = True
     ticket: bool = True
     burn_alert: str = BURN_ALERT
+    group_by: tuple[str, ...] = ()  # one SLO per value combination of these labels
 
     @property
     def target(self) -> float:
@@ -246,6 +247,12 @@ class Service:
     deploy: Deploy = field(default=Deploy())  # no deploy section: plain rule files only
     annotations: Labels = ()  # extra annotations on every alert
     quiet_jobs: tuple[str, ...] = ()  # scrape jobs with `target_down: false`
+    cluster_label: str = ""  # the label naming a series' cluster; "" when there is none
+    # A spec with `environments`: one resolved copy of the service per environment (in name
+    # order), each with its name and its selector's matchers (added to every metric's).
+    environments: tuple[Service, ...] = ()
+    environment: str = ""
+    environment_matchers: tuple[Matcher, ...] = ()
 
     @property
     def metric_prefix(self) -> str:
