@@ -147,12 +147,14 @@ def runbook_links(service: Service, panel: Panel) -> list[tuple[str, str]]:
     if panel.slo is None:
         rows = [r for r in service.thresholds if links.shows_signal(service, panel, r.signal.key)]
         found = {r.alert: alerts.runbook_url(service, r.alert, r.runbook_url) for r in rows}
-        return list(found.items())
-    burn = (panel.slo.burn_alert,) if service.slo_burn_rates(panel.slo) else ()
-    return [
-        (a, alerts.runbook_url(service, a, panel.slo.runbook_url))
-        for a in (*burn, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+        return [(a, url) for a, url in found.items() if url]
+    slo = panel.slo
+    burn = [(slo.burn_alert, slo.name)] if service.slo_burn_rates(slo) else []
+    out = [
+        (a, alerts.runbook_url(service, a, slo.runbook_url, section))
+        for a, section in (*burn, (BUDGET_LOW_ALERT, ""), (BUDGET_CRITICAL_ALERT, ""))
     ]
+    return [(a, url) for a, url in out if url]
 
 
 def job_query(service: Service) -> str:
@@ -224,7 +226,7 @@ def build(service: Service) -> dict:
         refresh="1m",
         timezone="browser",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
-        links=[
+        links=[  # none without runbook_base_url: a path in the repository is no link
             {
                 "asDropdown": False,
                 "icon": "doc",
@@ -237,7 +239,7 @@ def build(service: Service) -> dict:
                 "type": "link",
                 "url": alerts.runbooks(service),
             }
-        ],
+        ][: 1 if alerts.runbooks(service) else 0],
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)

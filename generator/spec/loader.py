@@ -31,6 +31,7 @@ from .model import (
     ErrorBudgetPolicy,
     Labels,
     Metric,
+    Runbook,
     Series,
     Service,
     Signal,
@@ -388,6 +389,12 @@ class _Resolver:
         thresholds = tuple(row for row, enabled in rows if enabled)
         self.burn_alert_names(slos)
         quiet_jobs = self.jobs(metrics)
+        job_runbooks = tuple(
+            (job, self.runbook(("jobs", job, "runbook")))
+            for job in sorted(self.d.get("jobs", {}))
+            if "runbook" in self.d["jobs"][job]
+        )
+        self.absolute_urls()
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
             # The default runbook_url is a path in this repository: fine on a dashboard
@@ -428,6 +435,7 @@ class _Resolver:
             deploy=deploy,
             annotations=annotations,
             quiet_jobs=quiet_jobs,
+            job_runbooks=job_runbooks,
         )
 
     def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
@@ -463,6 +471,30 @@ class _Resolver:
                     "another name",
                 )
         return out
+
+    def runbook(self, path: Path) -> Runbook:
+        """Return the runbook at ``path`` (none when absent). Its text goes only into the
+        Markdown runbook, never into an annotation, so no Go template can read it."""
+        given = self._get(path) or {}
+        return Runbook(
+            steps=tuple(given.get("steps", ())),
+            mitigation=given.get("mitigation", ""),
+            escalation=given.get("escalation", ""),
+        )
+
+    def absolute_urls(self) -> None:
+        """Links are built by appending: ``<runbook_base_url>#<section>`` and
+        ``<grafana_url>/d/<uid>?viewPanel=<id>``; a fragment or query in the base would
+        swallow what is appended (the schema already asks for http(s) and no spaces)."""
+        for key, bad in (("runbook_base_url", "#"), ("grafana_url", "?#")):
+            value = self.d.get(key, "")
+            if isinstance(value, str) and any(c in value for c in bad):
+                what = "a fragment ('#')" if bad == "#" else "a query or fragment ('?', '#')"
+                self.fail(
+                    (key,),
+                    f"{key} has {what}: the generator appends to it, so give the bare "
+                    "address of the page",
+                )
 
     def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
         """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
@@ -661,6 +693,7 @@ class _Resolver:
                     page=s.get("page", True),
                     ticket=s.get("ticket", True),
                     burn_alert=s.get("alert_name", BURN_ALERT),
+                    runbook=self.runbook((*path, "runbook")),
                 )
             )
         periods = {s.period for s in out}
@@ -1014,6 +1047,7 @@ class _Resolver:
                         runbook_url=t.get("runbook_url", ""),
                         labels=self.alert_labels((*path, "labels"), kept),
                         annotations=self.alert_annotations((*path, "annotations")),
+                        runbook=self.runbook((*path, "runbook")),
                     ),
                     t.get("enabled", True),
                 )
