@@ -68,9 +68,11 @@ def code(text: str) -> Markup:
     return Markup(f"{fence}promql\n{text.rstrip()}\n{fence}")
 
 
-def inline(text: str) -> Markup:
-    """Return ``text`` as an inline code span (one line, table-safe)."""
-    text = " ".join(text.split()).replace("|", "\\|")
+def inline(text: str, table: bool = True) -> Markup:
+    """Return ``text`` as an inline code span on one line; ``table``: safe in a table cell
+    (a ``|`` escaped, which only a table cell reads back as ``|``)."""
+    text = " ".join(text.split())
+    text = text.replace("|", "\\|") if table else text
     fence = "``" if "`" in text else "`"
     pad = " " if fence == "``" else ""
     return Markup(f"{fence}{pad}{text}{pad}{fence}")
@@ -80,7 +82,7 @@ def prose(text: str) -> Markup:
     """Return spec text as one line of Markdown: each `backtick span` kept as inline code
     (a PromQL query, a command), everything else escaped."""
     parts = re.split(r"`([^`]+)`", text)
-    return md(*(inline(p) if i % 2 else p for i, p in enumerate(parts) if p))
+    return md(*(inline(p, table=False) if i % 2 else p for i, p in enumerate(parts) if p))
 
 
 def md(*parts: object) -> Markup:
@@ -537,7 +539,7 @@ def burn_checks(service: Service, slo: SLO, panel: PanelDoc | None, panels: list
             "Find the failing endpoint: the SLO's error ratio is recorded as ",
             inline(ratio),
             " (no labels to split by); run ",
-            inline(query),
+            inline(query, table=False),
             f" in Prometheus for the top five by {', '.join(breakdown_labels(slo))}.",
             where,
         )
