@@ -389,11 +389,7 @@ class _Resolver:
         thresholds = tuple(row for row, enabled in rows if enabled)
         self.burn_alert_names(slos)
         quiet_jobs = self.jobs(metrics)
-        job_runbooks = tuple(
-            (job, self.runbook(("jobs", job, "runbook")))
-            for job in sorted(self.d.get("jobs", {}))
-            if "runbook" in self.d["jobs"][job]
-        )
+        job_runbooks = self.job_runbooks(quiet_jobs)
         self.absolute_urls()
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
@@ -482,19 +478,42 @@ class _Resolver:
             escalation=given.get("escalation", ""),
         )
 
+    def job_runbooks(self, quiet: tuple[str, ...]) -> tuple[tuple[str, Runbook], ...]:
+        """Return ``(job, runbook)`` for each job with ``jobs.<job>.runbook``, sorted; a job
+        whose TargetDown is switched off has no alert to read it, and is refused."""
+        out = []
+        for job, settings in sorted(self.d.get("jobs", {}).items()):
+            if "runbook" not in settings:
+                continue
+            if job in quiet:
+                self.fail(
+                    ("jobs", job, "runbook"),
+                    f"job {job!r} has target_down: false, so no alert shows this runbook; "
+                    "remove one of them",
+                )
+            out.append((job, self.runbook(("jobs", job, "runbook"))))
+        return tuple(out)
+
     def absolute_urls(self) -> None:
         """Links are built by appending: ``<runbook_base_url>#<section>`` and
         ``<grafana_url>/d/<uid>?viewPanel=<id>``; a fragment or query in the base would
         swallow what is appended (the schema already asks for http(s) and no spaces)."""
-        for key, bad in (("runbook_base_url", "#"), ("grafana_url", "?#")):
+        problems = {
+            "runbook_base_url": (
+                "#",
+                "a fragment ('#') leaves no room for the '#<section>' the generator appends; "
+                "give the address of alerts.md without it",
+            ),
+            "grafana_url": (
+                "?#",
+                "a query or fragment ('?', '#') would swallow the '/d/<uid>' the generator "
+                "appends; give Grafana's root address (a sub-path is fine)",
+            ),
+        }
+        for key, (bad, message) in problems.items():
             value = self.d.get(key, "")
             if isinstance(value, str) and any(c in value for c in bad):
-                what = "a fragment ('#')" if bad == "#" else "a query or fragment ('?', '#')"
-                self.fail(
-                    (key,),
-                    f"{key} has {what}: the generator appends to it, so give the bare "
-                    "address of the page",
-                )
+                self.fail((key,), message)
 
     def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
         """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
