@@ -468,6 +468,8 @@ def breakdown_query(service: Service, slo: SLO) -> str:
     error ratios over the rate window by :func:`breakdown_labels`, read from the raw
     series (the recorded SLO series keep no such labels); "" for an SLI it cannot split."""
     sli = slo.sli
+    if sli.kind not in ("events", "latency"):
+        return ""
     by = ", ".join(breakdown_labels(slo))
     window = format_duration(service.rate_window)
 
@@ -501,7 +503,9 @@ def _open(panel: PanelDoc | None) -> Markup:
     return md(f"the panel “{panel.panel.title}” (", Markup(", ").join([*grafana, guide]), ")")
 
 
-def burn_checks(service: Service, slo: SLO, panel: PanelDoc | None, panels: list[PanelDoc]):
+def burn_checks(
+    service: Service, slo: SLO, panel: PanelDoc | None, panels: list[PanelDoc]
+) -> list[Markup | str]:
     """Return the first things to check for ``slo``'s burn-rate alerts: which pair fired and
     what it leaves, where the bad events come from, what changed."""
     pairs = ", ".join(
@@ -523,7 +527,9 @@ def burn_checks(service: Service, slo: SLO, panel: PanelDoc | None, panels: list
     split = [
         p
         for p in panels
-        if p.panel.metric is not None and p.panel.metric == slo.sli.total.metric and p.panel.by
+        if p.panel.metric is not None
+        and p.panel.metric == getattr(slo.sli.total, "metric", None)
+        and p.panel.by
     ]
     where = (
         md(
@@ -681,8 +687,6 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
         for i, r in enumerate(alerts.target_rules(service, job))
     ]
     traffic = [p for p in panels if p.panel.source == "rate"][:1]
-    jobs = " or ".join(f'job="{j}"' for j in service.target_down_jobs[:1])
-    down = f"up{{{jobs}}} == 0" if jobs else "up == 0"
     doc = AlertDoc(
         name=TARGET_DOWN_ALERT,
         anchor=alerts.anchor(TARGET_DOWN_ALERT),
@@ -706,7 +710,7 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
                 " page and read the scrape error of the job the alert's ",
                 inline("job"),
                 " label names; ",
-                inline(down.replace(service.target_down_jobs[0], "<job>") if jobs else down),
+                inline('up{job="<job>"} == 0', table=False),
                 " lists the instances down.",
             ),
             "Check the process and its host: is it running, restarting, out of memory?",
@@ -818,7 +822,7 @@ def spec_notes(service: Service, alert: str, slo: str = "") -> list[Markup]:
     annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
     jobs whose TargetDown is off. ``slo``: only that SLO's burn-rate alerts."""
     rules = [r for g in rule_files(service)[ALERTS_FILE] for r in g["rules"]]
-    mine = [r for r in rules if r["alert"] == alert and r["labels"].get("slo", slo) == slo]
+    mine = [r for r in rules if r["alert"] == alert and (not slo or r["labels"].get("slo") == slo)]
     # Only what an SLO or a row sets over the service-wide ones, which every alert has.
     skip = {*RESERVED_LABELS, "job"}
     shared = set(service.labels)

@@ -191,6 +191,27 @@ def _variable(name: str, label: str, query: str) -> g.Template:
     )
 
 
+def docs_links(service: Service) -> list[dict]:
+    """Return the dashboard's link to the alerts docs; none without ``runbook_base_url``
+    (a path in the repository is no link Grafana can open)."""
+    if not alerts.runbooks(service):
+        return []
+    return [
+        {
+            "asDropdown": False,
+            "icon": "doc",
+            "includeVars": False,
+            "keepTime": False,
+            "tags": [],
+            "targetBlank": True,
+            "title": "Alerts and runbooks",
+            "tooltip": "Every alert of this service, what it means and what to do",
+            "type": "link",
+            "url": alerts.runbooks(service),
+        }
+    ]
+
+
 @per_service
 def build(service: Service) -> dict:
     """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data.
@@ -226,20 +247,7 @@ def build(service: Service) -> dict:
         refresh="1m",
         timezone="browser",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
-        links=[  # none without runbook_base_url: a path in the repository is no link
-            {
-                "asDropdown": False,
-                "icon": "doc",
-                "includeVars": False,
-                "keepTime": False,
-                "tags": [],
-                "targetBlank": True,
-                "title": "Alerts and runbooks",
-                "tooltip": "Every alert of this service, what it means and what to do",
-                "type": "link",
-                "url": alerts.runbooks(service),
-            }
-        ][: 1 if alerts.runbooks(service) else 0],
+        links=docs_links(service),
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)
