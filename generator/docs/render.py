@@ -594,8 +594,9 @@ def burn_escalation(service: Service, slo: SLO) -> str:
     factor = max(b.factor(slo.period) for b in pages)
     share = format_number(round(factor * 3600 / slo.period * 100, 2))
     return (
-        "If a rollback does not stop the burn, or the bad events come from a dependency, call "
-        f"its owners: every hour at {format_number(round(factor, 3))}x costs {share}% of the "
+        "If a rollback does not stop the burn, escalate: to the owners of the dependency the "
+        "bad events come from, else to the next on-call level. Every hour at "
+        f"{format_number(round(factor, 3))}x costs {share}% of the "
         f"{format_duration(slo.period)} budget."
     )
 
