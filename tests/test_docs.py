@@ -59,19 +59,25 @@ def test_every_alert_has_the_section_its_runbook_url_points_to(tmp_path: Path) -
         for r in g["rules"]
     ]
     names = list(dict.fromkeys(r["alert"] for r in rules))
-    assert re.findall(r"^## (\w+)$", alerts_md, re.M) == names
+    # One section per alert name, and one per SLO for its burn-rate alerts.
+    headings = re.findall(r"^## (\w+)(?:: ([\w-]+))?$", alerts_md, re.M)
+    assert list(dict.fromkeys(alert for alert, _ in headings)) == names
+    burn = {(r["alert"], r["labels"]["slo"]) for r in rules if "long" in r["labels"]}
+    assert {h for h in headings if h[1]} == burn
     for rule in rules:
         url = rule["annotations"]["runbook_url"]
         path, anchor = url.split("#")
         # An address a pager can open (runbook_base_url), serving this very file.
         assert re.fullmatch(r"https://\S+/out/samokoder/docs/alerts\.md", path), url
         assert anchor in anchors, url
-    for name in names:
+    for alert, slo in headings:
+        name = f"{alert}: {slo}" if slo else alert
         section = alerts_md.split(f"\n## {name}\n")[1].split("\n## ")[0]
         assert re.findall(r"^(\d)\. ", section, re.M) == ["1", "2", "3"], name
         assert "| Severity |" in section or "| SLO | Severity |" in section
         assert "Telegram chat -1001234567890" in section
         assert "](<dashboard.md#" in section, name
+        assert "](<https://grafana.samokoder.example/d/" in section, name
 
 
 def test_severity_routing_is_spelled_out(tmp_path: Path) -> None:
@@ -82,7 +88,10 @@ def test_severity_routing_is_spelled_out(tmp_path: Path) -> None:
         "e-mail to oncall@samokoder.example |"
     ) in section
     assert "| critical | above 90% | 10m | Telegram chat -1001234567890 |" in section
-    assert "[CPU](<dashboard.md#cpu>) (row “Saturation”)" in section
+    assert (
+        "[CPU](<https://grafana.samokoder.example/d/samokoder-golden-signals?viewPanel=15>) "
+        "(row “Saturation”, [guide](<dashboard.md#cpu>))"
+    ) in section
 
 
 def test_dashboard_guide_covers_every_panel_and_links_resolve(tmp_path: Path) -> None:

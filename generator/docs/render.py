@@ -15,11 +15,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from .. import signals as names
+from ..grafana import links
 from ..grafana.dashboard import threshold_steps
 from ..prometheus import alerts, windows
 from ..prometheus.rule_files import ALERTS_FILE, plain_rule_files
 from ..prometheus.windows import describe_factor
-from ..promql import format_duration, format_number
+from ..promql import Matcher, format_duration, format_number, le_matcher, selector
 from ..spec.dashboard import Dashboard, Levels, Panel
 from ..spec.model import (
     ABSENT_ALERT,
@@ -28,7 +29,10 @@ from ..spec.model import (
     BURN_ALERT,
     GENERATED_ANNOTATIONS,
     RESERVED_LABELS,
+    SLO,
     TARGET_DOWN_ALERT,
+    Runbook,
+    Series,
     Service,
     Signal,
     Threshold,
@@ -64,12 +68,21 @@ def code(text: str) -> Markup:
     return Markup(f"{fence}promql\n{text.rstrip()}\n{fence}")
 
 
-def inline(text: str) -> Markup:
-    """Return ``text`` as an inline code span (one line, table-safe)."""
-    text = " ".join(text.split()).replace("|", "\\|")
+def inline(text: str, table: bool = True) -> Markup:
+    """Return ``text`` as an inline code span on one line; ``table``: safe in a table cell
+    (a ``|`` escaped, which only a table cell reads back as ``|``)."""
+    text = " ".join(text.split())
+    text = text.replace("|", "\\|") if table else text
     fence = "``" if "`" in text else "`"
     pad = " " if fence == "``" else ""
     return Markup(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def prose(text: str) -> Markup:
+    """Return spec text as one line of Markdown: each `backtick span` kept as inline code
+    (a PromQL query, a command), everything else escaped."""
+    parts = re.split(r"`([^`]+)`", text)
+    return md(*(inline(p, table=False) if i % 2 else p for i, p in enumerate(parts) if p))
 
 
 def md(*parts: object) -> Markup:
@@ -141,7 +154,8 @@ class PanelDoc:
     anchor: str
     shows: Markup
     colours: list[str]
-    alerts: list[str] = field(default_factory=list)
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # (section title, anchor)
+    url: str = ""  # the panel alone in Grafana; "" without grafana_url
 
 
 @dataclass
@@ -160,6 +174,15 @@ class AlertDoc:
     signal_key: str = ""
     timing: Markup | str = ""  # burn-rate alerts: detection and reset times per pair
     notes: Markup | str = ""  # the spec's labels, annotations and switches (spec_notes)
+    title: str = ""  # the heading; default the alert's name
+    mitigation: Markup | str = ""
+    escalation: Markup | str = ""
+    own_steps: bool = False  # the checks are the spec's runbook steps
+    slo: str = ""  # a burn-rate section: its SLO
+    jobs: list[tuple[str, Markup]] = field(default_factory=list)  # TargetDown: runbook per job
+
+    def __post_init__(self) -> None:
+        self.title = self.title or self.name
 
 
 def value_text(unit: str, value: float) -> str:
@@ -208,11 +231,13 @@ def panel_docs(service: Service, dashboard: Dashboard, anchors: Anchors) -> list
     anchors.add(dashboard.title)
     anchors.add("Daily health check")
     out = []
+    ids = iter(i for _, _, placed in links.numbered(service) for _, i in placed)
     for i, row in enumerate(dashboard.rows):
         anchors.add(row.title)
         for panel in row.panels:
             out.append(
                 PanelDoc(
+                    url=links.panel_url(service, next(ids)),
                     row=row.title,
                     row_index=i,
                     panel=panel,
@@ -304,7 +329,7 @@ def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> 
         ".",
     )
     panel = _panel_for(panels, sig)
-    return AlertDoc(
+    doc = AlertDoc(
         name=row.alert,
         anchor=alerts.anchor(row.alert),
         summary=row.summary,
@@ -315,7 +340,36 @@ def _threshold_doc(service: Service, row: Threshold, panels: list[PanelDoc]) -> 
         panels=[panel] if panel else [],
         exprs=[r["expr"] for r in alerts.threshold_rules(service, row)],  # type: ignore[misc]
         signal_key=sig.key,
+        mitigation=THRESHOLD_MITIGATION.get(sig.kind, "").format(slo=sig.slo),
     )
+    return with_runbook(doc, row.runbook)
+
+
+# What stops the harm of a threshold alert, by the kind of its signal.
+THRESHOLD_MITIGATION = {
+    "ratio": "Roll back the change the rise started with. If one instance or one label value "
+    "stands out, take it out of service or fail it over; if all rise together, add capacity "
+    "or shed load.",
+    "quantile": "Roll back the change the rise started with. If a dependency is slow, shed "
+    "load or lower client timeouts and retries: retries multiply the load on it.",
+    "gauge": "Add capacity (scale out, raise the limit) or shed load. Before restarting an "
+    "instance, keep what explains it: its logs, a heap or thread dump.",
+    "availability": "Follow the burn-rate section of the {slo} SLO: roll back if the drop "
+    "started with a change.",
+}
+
+
+def with_runbook(doc: AlertDoc, runbook: Runbook) -> AlertDoc:
+    """Return ``doc`` with the spec's runbook over the generated defaults: its steps replace
+    the checks, its mitigation and escalation replace the defaults (each only when given)."""
+    if runbook.steps:
+        doc.checks = [prose(step) for step in runbook.steps]
+        doc.own_steps = True
+    if runbook.mitigation:
+        doc.mitigation = prose(runbook.mitigation)
+    if runbook.escalation:
+        doc.escalation = prose(runbook.escalation)
+    return doc
 
 
 def threshold_checks(service: Service, sig: Signal, panel: PanelDoc | None) -> list[Markup | str]:
@@ -346,10 +400,12 @@ def threshold_checks(service: Service, sig: Signal, panel: PanelDoc | None) -> l
     return [first, second, third]
 
 
-def _slo_rows(service: Service, alert: str, kind: str) -> list[dict[str, str]]:
+def _slo_rows(
+    service: Service, alert: str, kind: str, only: SLO | None = None
+) -> list[dict[str, str]]:
     rows = []
     policy = service.error_budget
-    for slo in service.slos:
+    for slo in service.slos if only is None else (only,):
         if kind == BURN_ALERT:
             if slo.burn_alert != alert:
                 continue
@@ -382,7 +438,7 @@ def _slo_rows(service: Service, alert: str, kind: str) -> list[dict[str, str]]:
 
 SLO_TEXT = {
     BURN_ALERT: (
-        "An SLO is spending its error budget faster than the period allows.",
+        "The {slo} SLO is spending its error budget faster than the period allows.",
         "It fires when the SLO's error ratio, divided by its error budget (the burn rate), "
         "is above the factor in both a long and a short window: the long one proves the burn "
         "is real, the short one that it is still going on.",
@@ -398,83 +454,224 @@ SLO_TEXT = {
 }
 
 
-def slo_checks(service: Service, alert: str, panel: PanelDoc | None) -> list[Markup | str]:
-    """Return the first three things to check for an SLO alert (``alert`` names its kind:
-    BURN_ALERT for every burn-rate alert, whatever its ``alert_name``)."""
-    where = f"the panel “{panel.panel.title}”" if panel else "the SLO panels of the dashboard"
-    metrics = sorted({s.sli.total.metric.name for s in service.slos})
-    if alert == BURN_ALERT:
-        return [
-            md(
-                f"Open {where}; the alert's ",
-                inline("slo"),
-                " label names the SLO, and ",
-                inline("long"),
-                "/",
-                inline("short"),
-                " how fast it burns (1h/5m: hours to exhaustion; 3d/6h: days).",
-            ),
-            md(
-                "Find where the bad events come from in ",
-                Markup(", ".join(inline(m) for m in metrics)),
-                ": break them down by their labels.",
-            ),
-            "Look for a change at the start of the burn (deploy, config, dependency) and roll "
-            "it back if the burn started with it.",
-        ]
+def breakdown_labels(slo: SLO) -> list[str]:
+    """Return the labels to split an SLO's errors by: those its total metric is broken down
+    by (``breakdowns``), without the ones its bad or good events are picked by (a status
+    label would only split errors from successes), else ``instance``."""
+    sli = slo.sli
+    picked = {m.name for part in (sli.bad, sli.good) if part is not None for m in part.matchers}
+    return sorted({x for b in sli.total.metric.breakdowns for x in b} - picked) or ["instance"]
+
+
+def breakdown_query(service: Service, slo: SLO) -> str:
+    """Return the PromQL that finds where an SLO's bad events come from: the five highest
+    error ratios over the rate window by :func:`breakdown_labels`, read from the raw
+    series (the recorded SLO series keep no such labels); "" for an SLI it cannot split."""
+    sli = slo.sli
+    if sli.kind not in ("events", "latency"):
+        return ""
+    by = ", ".join(breakdown_labels(slo))
+    window = format_duration(service.rate_window)
+
+    def rate(series: Series, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
+        sel = selector(series.metric.name + suffix, series.all_matchers + extra)
+        return f"sum by ({by}) (rate({sel}[{window}]))"
+
+    if sli.kind == "latency":
+        le = (le_matcher(sli.threshold),)
+        ratio = f"1 - {rate(sli.total, '_bucket', le)} / {rate(sli.total, '_count')}"
+    elif sli.bad is not None:
+        ratio = f"{rate(sli.bad)} / {rate(sli.total)}"
+    elif sli.good is not None:
+        ratio = f"1 - {rate(sli.good)} / {rate(sli.total)}"
+    else:
+        return ""
+    return f"topk(5, {ratio})"
+
+
+def _exhaustion(slo: SLO, burn: windows.BurnRate) -> str:
+    """Return how long the whole budget lasts at a pair's factor: period / factor."""
+    return format_duration(round(slo.period / burn.factor(slo.period) / 60) * 60)
+
+
+def _open(panel: PanelDoc | None) -> Markup:
+    """Return "the panel “X” (Grafana link, guide link)", or the dashboard in words."""
+    if panel is None:
+        return md("the SLO panels of the dashboard")
+    grafana = [link("in Grafana", panel.url)] if panel.url else []
+    guide = link("guide", "dashboard.md#" + panel.anchor)
+    return md(f"the panel “{panel.panel.title}” (", Markup(", ").join([*grafana, guide]), ")")
+
+
+def burn_checks(
+    service: Service, slo: SLO, panel: PanelDoc | None, panels: list[PanelDoc]
+) -> list[Markup | str]:
+    """Return the first things to check for ``slo``'s burn-rate alerts: which pair fired and
+    what it leaves, where the bad events come from, what changed."""
+    pairs = ", ".join(
+        f"{format_duration(b.long)}/{format_duration(b.short)} {_exhaustion(slo, b)}"
+        for b in service.slo_burn_rates(slo)
+    )
+    first = md(
+        "Open ",
+        _open(panel),
+        ". The alert's ",
+        inline("long"),
+        "/",
+        inline("short"),
+        f" labels name the pair that fired. At each pair's factor the whole "
+        f"{format_duration(slo.period)} budget is gone in: {pairs}.",
+    )
+    query = breakdown_query(service, slo)
+    ratio = names.slo_error_ratio(service.rate_window) + names.slo_selector(service, slo)
+    split = [
+        p
+        for p in panels
+        if p.panel.metric is not None
+        and p.panel.metric == getattr(slo.sli.total, "metric", None)
+        and p.panel.by
+    ]
+    where = (
+        md(
+            " The panel “",
+            split[0].panel.title,
+            f"” splits its traffic by {', '.join(split[0].panel.by)}.",
+        )
+        if split
+        else ""
+    )
+    second = (
+        md(
+            "Find the failing endpoint: the SLO's error ratio is recorded as ",
+            inline(ratio),
+            " (no labels to split by); run ",
+            inline(query, table=False),
+            f" in Prometheus for the top five by {', '.join(breakdown_labels(slo))}.",
+            where,
+        )
+        if query
+        else md(
+            "Find where the bad events come from: break the SLI's series down by their labels.",
+            where,
+        )
+    )
+    third = (
+        "Compare the start of the burn with the last deploy, config change or feature flag, "
+        "and with the status of the dependencies the failing requests use."
+    )
+    return [first, second, third]
+
+
+def burn_mitigation(service: Service, slo: SLO) -> Markup | str:
+    """Return when to roll back for ``slo``'s burn: a page rolls back at once when the burn
+    started with a change, and in any case below the critical budget level; a ticket-only
+    SLO's slow burn waits for working hours."""
+    pairs = service.slo_burn_rates(slo)
+    pages = [b for b in pairs if b.severity == "critical"]
+    critical = format_number(service.error_budget.critical_below)
+    if pages:
+        fastest = max(pages, key=lambda b: b.factor(slo.period))
+        return md(
+            "Roll back at once if the burn started with a deploy or a config change; do not "
+            f"wait for the root cause: at {describe_factor(slo, fastest)}x the whole budget "
+            f"is gone in {_exhaustion(slo, fastest)}. Whatever the cause, once less than "
+            f"{critical}% of the budget is left ({BUDGET_CRITICAL_ALERT}), roll back or "
+            "switch off the failing feature and freeze releases. A warning (ticket) is a slow "
+            "burn: fix it in working hours."
+        )
+    return md(
+        "A slow burn (no page: this SLO's critical pairs are switched off): find and fix the "
+        "cause in working hours. Roll back the change it started with once less than "
+        f"{critical}% of the budget is left ({BUDGET_CRITICAL_ALERT})."
+    )
+
+
+def burn_escalation(service: Service, slo: SLO) -> str:
+    """Return when to call for help: the budget an hour of the fastest page costs."""
+    pages = [b for b in service.slo_burn_rates(slo) if b.severity == "critical"]
+    if not pages:
+        return ""
+    factor = max(b.factor(slo.period) for b in pages)
+    share = format_number(round(factor * 3600 / slo.period * 100, 2))
+    return (
+        "If a rollback does not stop the burn, escalate: to the owners of the dependency the "
+        "bad events come from, else to the next on-call level. Every hour at "
+        f"{format_number(round(factor, 3))}x costs {share}% of the "
+        f"{format_duration(slo.period)} budget."
+    )
+
+
+def _burn_doc(service: Service, slo: SLO, panels: list[PanelDoc]) -> AlertDoc:
+    """Return the section of one SLO's burn-rate alerts."""
+    meaning, words = SLO_TEXT[BURN_ALERT]
+    panel = _panel_for(panels, None, slo.name)
+    doc = AlertDoc(
+        name=slo.burn_alert,
+        title=alerts.section_title(slo.burn_alert, slo.name),
+        anchor=alerts.anchor(slo.burn_alert, slo.name),
+        summary=meaning.format(slo=slo.name),
+        meaning=slo.description or meaning.format(slo=slo.name),
+        words=words,
+        rules=_slo_rows(service, slo.burn_alert, BURN_ALERT, slo),
+        checks=burn_checks(service, slo, panel, panels),
+        panels=[panel] if panel else [],
+        exprs=[
+            str(alerts.burn_rate_rule(service, slo, b)["expr"]) for b in service.slo_burn_rates(slo)
+        ],
+        timing=_burn_timing(service, slo),
+        mitigation=burn_mitigation(service, slo),
+        escalation=burn_escalation(service, slo),
+        slo=slo.name,
+    )
+    return with_runbook(doc, slo.runbook)
+
+
+def slo_checks(panel: PanelDoc | None) -> list[Markup | str]:
+    """Return the first three things to check for an error budget alert."""
     return [
-        f"Open {where} and see when the budget started to fall.",
+        md("Open ", _open(panel), " and see when the budget started to fall."),
         "Review the burn-rate alerts of the period: one incident or a slow leak?",
         "Apply the error budget policy: freeze risky releases until the budget recovers.",
     ]
 
 
-def _slo_doc(service: Service, alert: str, panels: list[PanelDoc], kind: str = "") -> AlertDoc:
-    """Return the section of an SLO alert: ``alert`` is its name, ``kind`` the generated
-    name of its kind (BURN_ALERT for an SLO's ``alert_name``; default ``alert``)."""
-    kind = kind or alert
-    rules_ = plain_rule_files(service)[ALERTS_FILE]
+def _slo_doc(service: Service, alert: str, panels: list[PanelDoc]) -> AlertDoc:
+    """Return the section of an error budget alert (one for every SLO)."""
     exprs = [
         str(r["expr"])
-        for g in rules_
-        for r in g["rules"]
-        if r["alert"] == alert  # type: ignore[union-attr]
+        for s in service.slos
+        for r in alerts.budget_rules(service, s)
+        if r["alert"] == alert
     ]
-    slos = [s for s in service.slos if kind != BURN_ALERT or s.burn_alert == alert]
-    budget_panels = [p for s in slos if (p := _panel_for(panels, None, s.name))]
-    meaning, words = SLO_TEXT[kind]
+    budget_panels = [p for s in service.slos if (p := _panel_for(panels, None, s.name))]
+    meaning, words = SLO_TEXT[alert]
     return AlertDoc(
         name=alert,
         anchor=alerts.anchor(alert),
         summary=meaning,
         meaning=meaning,
         words=words,
-        rules=_slo_rows(service, alert, kind),
-        checks=slo_checks(service, kind, budget_panels[0] if budget_panels else None),
+        rules=_slo_rows(service, alert, alert),
+        checks=slo_checks(budget_panels[0] if budget_panels else None),
         panels=budget_panels,
         exprs=exprs,
-        timing=_burn_timing(service) if kind == BURN_ALERT else "",
     )
 
 
-def _burn_timing(service: Service) -> Markup:
-    """Return the burn-rate pairs' detection and reset times (SRE Workbook) and the cost of
-    any ``for``, as Markdown."""
-    budgets = sorted({s.error_budget for s in service.slos})
-    periods = sorted({s.period for s in service.slos})
+def _burn_timing(service: Service, slo: SLO) -> Markup:
+    """Return the detection and reset times of the pairs ``slo`` alerts on (SRE Workbook)
+    and the cost of any ``for``, as Markdown."""
+    pairs = service.slo_burn_rates(slo)
     parts = [
         "How soon each pair fires after the error ratio steps up to a burn rate, and how "
         "soon it resets after the burn ends (detect / reset; the SRE Workbook's figures: "
         "long window x factor / burn rate, and short window x (1 - factor / burn rate)). "
         "The generated tests (`burn_rate_times_test.yml`) check each pair on every engine: "
         "silent until one scrape interval before its detection time, firing by one "
-        "evaluation interval after it, and the same around its reset time."
+        "evaluation interval after it, and the same around its reset time.",
+        windows.timing_table(slo.period, pairs, slo.error_budget).strip(),
     ]
-    for period in periods:
-        title = f"Period {format_duration(period)}:" if len(periods) > 1 else ""
-        table = windows.timing_table(period, service.burn_rates, budgets[0])
-        parts.append(f"{title}\n\n{table}".strip())
-    parts += windows.for_costs(service.burn_rates)
+    parts += windows.for_costs(pairs)
     return Markup("\n\n".join(parts))
 
 
@@ -491,7 +688,7 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
         for i, r in enumerate(alerts.target_rules(service, job))
     ]
     traffic = [p for p in panels if p.panel.source == "rate"][:1]
-    return AlertDoc(
+    doc = AlertDoc(
         name=TARGET_DOWN_ALERT,
         anchor=alerts.anchor(TARGET_DOWN_ALERT),
         summary="Prometheus cannot scrape a target of the service.",
@@ -508,7 +705,15 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
         ),
         rules=rules,
         checks=[
-            md("Open Prometheus's ", inline("/targets"), " page: read the scrape error."),
+            md(
+                "Open Prometheus's ",
+                inline("/targets"),
+                " page and read the scrape error of the job the alert's ",
+                inline("job"),
+                " label names; ",
+                inline('up{job="<job>"} == 0', table=False),
+                " lists the instances down.",
+            ),
             "Check the process and its host: is it running, restarting, out of memory?",
             "Check what changed: a deploy, a network policy, a renamed job or label in the "
             "scrape configuration.",
@@ -519,7 +724,23 @@ def _target_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
             for j in service.target_down_jobs
             for r in alerts.target_rules(service, j)
         ],
+        mitigation="One instance down: the others carry the load; restart or reschedule it "
+        "after reading its last logs. Every instance down is an outage: roll back the last "
+        "deploy or scrape-config change, and tell users while you do.",
     )
+    given = dict(service.job_runbooks)
+    doc.jobs = [(job, job_runbook(given[job])) for job in service.target_down_jobs if job in given]
+    return doc
+
+
+def job_runbook(runbook: Runbook) -> Markup:
+    """Return a job's own TargetDown runbook as one Markdown paragraph."""
+    parts = [prose(s) for s in runbook.steps]
+    if runbook.mitigation:
+        parts.append(md("Mitigation: ", prose(runbook.mitigation)))
+    if runbook.escalation:
+        parts.append(md("Escalation: ", prose(runbook.escalation)))
+    return Markup(" ").join(p if str(p).endswith(".") else p + Markup(".") for p in parts)
 
 
 def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
@@ -591,15 +812,18 @@ def _absent_doc(service: Service, panels: list[PanelDoc]) -> AlertDoc:
         ],
         panels=showing,
         exprs=[str(alerts.absent_rule(service, w)["expr"]) for w in watched],
+        mitigation="Until the metric is back, its SLOs and alerts are blind: watch the "
+        "service by hand (logs, the panels of its other metrics). Roll back the rename, or "
+        "change the spec's metric and regenerate.",
     )
 
 
-def spec_notes(service: Service, alert: str) -> list[Markup]:
+def spec_notes(service: Service, alert: str, slo: str = "") -> list[Markup]:
     """Return what the spec adds to or removes from ``alert``, in words: the labels and
     annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
-    jobs whose TargetDown is off."""
+    jobs whose TargetDown is off. ``slo``: only that SLO's burn-rate alerts."""
     rules = [r for g in plain_rule_files(service)[ALERTS_FILE] for r in g["rules"]]
-    mine = [r for r in rules if r["alert"] == alert]
+    mine = [r for r in rules if r["alert"] == alert and (not slo or r["labels"].get("slo") == slo)]
     # Only what an SLO or a row sets over the service-wide ones, which every alert has.
     skip = {*RESERVED_LABELS, "job"}
     shared = set(service.labels)
@@ -615,15 +839,15 @@ def spec_notes(service: Service, alert: str) -> list[Markup]:
     if extra:
         shown = ", ".join(inline(k) for k in extra)
         notes.append(md("Annotations of its own: ", Markup(shown), "."))
-    for slo in service.slos:
-        if slo.burn_alert != alert:
+    for each in service.slos:
+        if each.burn_alert != alert or (slo and each.name != slo):
             continue
         for switch, severity in (("page", "critical"), ("ticket", "warning")):
-            if not getattr(slo, switch):
+            if not getattr(each, switch):
                 notes.append(
                     md(
                         inline(f"{switch}: false"),
-                        f": the {slo.name} SLO has no {severity} burn-rate pairs.",
+                        f": the {each.name} SLO has no {severity} burn-rate pairs.",
                     )
                 )
     if alert == TARGET_DOWN_ALERT and service.quiet_jobs:
@@ -639,15 +863,16 @@ def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
     docs = [_target_doc(service, panels)] if service.target_down_jobs else []
     docs += [_absent_doc(service, panels)] if alerts.watched_metrics(service) else []
     docs += [_threshold_doc(service, row, panels) for row in service.thresholds]
-    # One section per burn-rate alert name (an SLO's alert_name, else ErrorBudgetBurn).
-    burning = dict.fromkeys(s.burn_alert for s in service.slos if service.slo_burn_rates(s))
-    docs += [_slo_doc(service, a, panels, BURN_ALERT) for a in burning]
+    # One section per SLO's burn-rate alerts (named by its alert_name, else ErrorBudgetBurn).
+    docs += [_burn_doc(service, s, panels) for s in service.slos if service.slo_burn_rates(s)]
     docs += [_slo_doc(service, a, panels) for a in (BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)]
     for doc in docs:
-        doc.notes = Markup("\n\n").join(spec_notes(service, doc.name))
+        doc.notes = Markup("\n\n").join(spec_notes(service, doc.name, doc.slo))
     for panel in panels:
         shown = panel.panel.signal.key if panel.panel.signal else None
-        panel.alerts += [d.name for d in docs if panel in d.panels or d.signal_key == shown]
+        panel.alerts += [
+            (d.title, d.anchor) for d in docs if panel in d.panels or d.signal_key == shown
+        ]
     return docs
 
 
@@ -676,6 +901,7 @@ def files(service: Service) -> dict[str, str]:
     common = {
         "service": service,
         "dashboard": dashboard,
+        "dashboard_url": links.dashboard_url(service),
         "link": link,
         "anchor": alerts.anchor,
         "paged": lambda severity: paged(service, severity),

@@ -148,12 +148,14 @@ def runbook_links(service: Service, panel: Panel) -> list[tuple[str, str]]:
     if panel.slo is None:
         rows = [r for r in service.thresholds if links.shows_signal(service, panel, r.signal.key)]
         found = {r.alert: alerts.runbook_url(service, r.alert, r.runbook_url) for r in rows}
-        return list(found.items())
-    burn = (panel.slo.burn_alert,) if service.slo_burn_rates(panel.slo) else ()
-    return [
-        (a, alerts.runbook_url(service, a, panel.slo.runbook_url))
-        for a in (*burn, BUDGET_LOW_ALERT, BUDGET_CRITICAL_ALERT)
+        return [(a, url) for a, url in found.items() if url]
+    slo = panel.slo
+    burn = [(slo.burn_alert, slo.name)] if service.slo_burn_rates(slo) else []
+    out = [
+        (a, alerts.runbook_url(service, a, slo.runbook_url, section))
+        for a, section in (*burn, (BUDGET_LOW_ALERT, ""), (BUDGET_CRITICAL_ALERT, ""))
     ]
+    return [(a, url) for a, url in out if url]
 
 
 def job_query(service: Service) -> str:
@@ -227,6 +229,27 @@ def _group_variables(service: Service) -> list[g.Template]:
     ]
 
 
+def docs_links(service: Service) -> list[dict]:
+    """Return the dashboard's link to the alerts docs; none without ``runbook_base_url``
+    (a path in the repository is no link Grafana can open)."""
+    if not alerts.runbooks(service):
+        return []
+    return [
+        {
+            "asDropdown": False,
+            "icon": "doc",
+            "includeVars": False,
+            "keepTime": False,
+            "tags": [],
+            "targetBlank": True,
+            "title": "Alerts and runbooks",
+            "tooltip": "Every alert of this service, what it means and what to do",
+            "type": "link",
+            "url": alerts.runbooks(service),
+        }
+    ]
+
+
 @per_service
 def build(service: Service) -> dict:
     """Return the dashboard as current Grafana (10 to 12) reads it: plain JSON data.
@@ -267,20 +290,7 @@ def build(service: Service) -> dict:
         refresh="1m",
         timezone="browser",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
-        links=[
-            {
-                "asDropdown": False,
-                "icon": "doc",
-                "includeVars": False,
-                "keepTime": False,
-                "tags": [],
-                "targetBlank": True,
-                "title": "Alerts and runbooks",
-                "tooltip": "Every alert of this service, what it means and what to do",
-                "type": "link",
-                "url": alerts.runbooks(service),
-            }
-        ],
+        links=docs_links(service),
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)

@@ -62,7 +62,15 @@ def _gone_case(
     fires = {
         "eval_time": format_duration(until * 60),
         "alertname": ABSENT_ALERT,
-        "exp_alerts": [expect(alerts.absent_rule(service, w), 1.0, _labels(w)) for w in gone],
+        "exp_alerts": [
+            expect(
+                alerts.absent_rule(service, w),
+                1.0,
+                _labels(w),
+                alerts.link_annotations(service, ABSENT_ALERT, metric=w.metric.name),
+            )
+            for w in gone
+        ],
     }
     pending = {"eval_time": format_duration(for_ - 60), "alertname": ABSENT_ALERT, "exp_alerts": []}
     renamed = [_series(w, w.series + RENAMED, 1.0) for w in gone] if twins else []
@@ -132,7 +140,8 @@ def absent_cases(service: Service) -> list[dict]:
     for job in sorted({w.job for w in everything if w.job}):
         warning, critical = alerts.target_rules(service, job)
         instance = {"job": job, "instance": INSTANCE}
-        paging = [expect(warning, 0, instance), expect(critical, 0, {"job": job})]
+        links = alerts.link_annotations(service, TARGET_DOWN_ALERT, job=job)
+        paging = [expect(warning, 0, instance, links), expect(critical, 0, {"job": job}, links)]
         pages = f"{TARGET_DOWN_ALERT} pages"
         if job not in service.target_down_jobs:  # `target_down: false`: nothing pages
             paging, pages = [], f"{TARGET_DOWN_ALERT} is switched off and silent"

@@ -31,20 +31,41 @@ def literal(text: str) -> str:
     return text.replace("{{", '{{ "{{" }}')
 
 
-def anchor(alert: str) -> str:
-    """Return the docs section anchor of an alert (GitHub's heading slug)."""
-    return alert.lower()
+def anchor(alert: str, slo: str = "") -> str:
+    """Return the docs section anchor of an alert, or of one SLO's burn-rate alerts
+    (GitHub's heading slug of :func:`section_title`; SLO names are already slugs)."""
+    return f"{alert.lower()}-{slo}" if slo else alert.lower()
+
+
+def section_title(alert: str, slo: str = "") -> str:
+    """Return the runbook heading of an alert, or of one SLO's burn-rate alerts."""
+    return f"{alert}: {slo}" if slo else alert
 
 
 def runbooks(service: Service) -> str:
-    """Return where the generated runbooks (docs/alerts.md) are read: ``runbook_base_url``,
-    else their path in the repository."""
-    return service.runbook_base_url or f"out/{service.name}/docs/alerts.md"
+    """Return where the generated runbooks (docs/alerts.md) are served: ``runbook_base_url``,
+    or "" (a path in the repository is no link a pager can open)."""
+    return service.runbook_base_url
 
 
-def runbook_url(service: Service, alert: str, override: str = "") -> str:
-    """Return the runbook of an alert: the override, or its section in the generated docs."""
-    return override or f"{runbooks(service)}#{anchor(alert)}"
+def runbook_url(service: Service, alert: str, override: str = "", slo: str = "") -> str:
+    """Return the runbook of an alert: the override, else its section in the generated docs
+    (``slo``: that SLO's burn-rate section), else "" without ``runbook_base_url``."""
+    if override:
+        return override
+    base = runbooks(service)
+    return f"{base}#{anchor(alert, slo)}" if base else ""
+
+
+def link_annotations(
+    service: Service, alert: str, override: str = "", section: str = "", **watched: str
+) -> dict[str, str]:
+    """Return an alert's link annotations, each an absolute URL: ``runbook_url`` (see
+    :func:`runbook_url`; ``section`` the SLO of a burn-rate section), ``dashboard_url`` and
+    ``panel_url`` (see :func:`generator.grafana.links.alert_annotations`, given what the
+    alert ``watched``: ``signal``, ``slo``, ``metric`` or ``job``)."""
+    url = runbook_url(service, alert, override, section)
+    return {**({"runbook_url": url} if url else {}), **alert_annotations(service, **watched)}
 
 
 def templated_value(sig: Signal) -> str:
@@ -112,8 +133,7 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
                 "annotations": {
                     "summary": literal(row.summary),
                     "description": description,
-                    "runbook_url": runbook_url(service, row.alert, row.runbook_url),
-                    **alert_annotations(service, signal=sig.key),
+                    **link_annotations(service, row.alert, row.runbook_url, signal=sig.key),
                     **own_annotations(service, row.annotations),
                 },
             }
@@ -162,8 +182,9 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
                 f"{period} period allows (alert above {factor}x, confirmed over {short}). "
                 f"At {factor}x, {spent}% of the {period} budget is gone in {long_}."
             ),
-            "runbook_url": runbook_url(service, slo.burn_alert, slo.runbook_url),
-            **alert_annotations(service, slo=slo.name),
+            **link_annotations(
+                service, slo.burn_alert, slo.runbook_url, section=slo.name, slo=slo.name
+            ),
             **own_annotations(service, slo.annotations),
         },
     }
@@ -200,8 +221,7 @@ def budget_rules(service: Service, slo: SLO) -> list[Rule]:
                         f"({format_number(slo.objective)}%) is left; the {severity} "
                         f"level is {format_number(below)}%."
                     ),
-                    "runbook_url": runbook_url(service, alert, slo.runbook_url),
-                    **alert_annotations(service, slo=slo.name),
+                    **link_annotations(service, alert, slo.runbook_url, slo=slo.name),
                     **own_annotations(service, slo.annotations),
                 },
             }
@@ -253,7 +273,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
     nl = "\n" if service.cluster_label else " "
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
     labels = {**own_labels(service), "service": service.name, "job": job}
-    url = runbook_url(service, TARGET_DOWN_ALERT)
+    links = link_annotations(service, TARGET_DOWN_ALERT, job=job)
     return [
         {
             "alert": TARGET_DOWN_ALERT,
@@ -264,8 +284,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "summary": literal(f"A {job} target is down."),
                 "description": "Prometheus cannot scrape {{ $labels.instance }} of job "
                 "{{ $labels.job }}.",
-                "runbook_url": url,
-                **alert_annotations(service),
+                **links,
                 **own_annotations(service),
             },
         },
@@ -280,8 +299,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
                 "summary": literal(f"Every {job} target is down."),
                 "description": "No instance of job {{ $labels.job }} can be scraped, or none "
                 "is discovered: the service is down or invisible, and its SLOs cannot see it.",
-                "runbook_url": url,
-                **alert_annotations(service),
+                **links,
                 **own_annotations(service),
             },
         },
@@ -330,14 +348,6 @@ class Watched:
         return selector(self.series, self.metric.matchers)
 
 
-def _signal_metrics(service: Service, sig: Signal) -> tuple[Metric, ...]:
-    if sig.kind == "availability":
-        sli = service.slo(sig.slo).sli
-        return tuple(x.metric for x in (sli.total, sli.bad, sli.good) if x is not None)
-    parts = (sig.numerator, sig.denominator, sig.series)
-    return tuple(p.metric for p in parts if p is not None)
-
-
 def watched_metrics(service: Service) -> tuple[Watched, ...]:
     """Return every metric an SLI or a threshold alert reads, each once, sorted by name.
 
@@ -360,7 +370,7 @@ def watched_metrics(service: Service) -> tuple[Watched, ...]:
             if part is not None:
                 add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
     for row in service.thresholds:
-        for metric in _signal_metrics(service, row.signal):
+        for metric in service.signal_inputs(row.signal):
             add(metric, row.alert, row.for_)
     out = []
     for name in sorted(metrics):
@@ -441,8 +451,7 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
         "annotations": {
             "summary": literal(f"{watched.series} has no series {where}."),
             "description": f"{cause} Blind without it: {blind}. {effect}",
-            "runbook_url": runbook_url(service, ABSENT_ALERT),
-            **alert_annotations(service),
+            **link_annotations(service, ABSENT_ALERT, metric=watched.metric.name),
             **own_annotations(service),
         },
     }

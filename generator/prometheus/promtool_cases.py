@@ -34,11 +34,20 @@ def render(template: str, value: float, labels: dict[str, str]) -> str:
     return text.replace('{{ "{{" }}', "{{")
 
 
-def expect(rule: dict, value: float, labels: dict[str, str]) -> dict:
-    return {
-        "exp_labels": {**labels, **rule["labels"]},
-        "exp_annotations": {k: render(v, value, labels) for k, v in rule["annotations"].items()},
+# Annotations that are links: a test expects them from the Model (alerts.link_annotations),
+# not from the rule, so a rule leading to the wrong place fails its test.
+LINK_ANNOTATIONS = ("runbook_url", "dashboard_url", "panel_url")
+
+
+def expect(rule: dict, value: float, labels: dict[str, str], links: dict[str, str]) -> dict:
+    """Return the expected alert of ``rule`` at ``value`` for series ``labels``: its text
+    annotations rendered as Prometheus does, its links as given (from the Model)."""
+    text = {
+        k: render(v, value, labels)
+        for k, v in rule["annotations"].items()
+        if k not in LINK_ANNOTATIONS
     }
+    return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": {**text, **links}}
 
 
 def labels_text(metric: str, labels: dict[str, str]) -> str:

@@ -27,13 +27,18 @@ def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple
             for b in service.slo_burn_rates(slo):
                 if burn > b.factor(slo.period) * 1.0000001:
                     rule = alerts.burn_rate_rule(service, slo, b)
-                    out.append((slo.burn_alert, expect(rule, burn, names.slo_labels(service, slo))))
+                    links = alerts.link_annotations(
+                        service, slo.burn_alert, slo.runbook_url, section=slo.name, slo=slo.name
+                    )
+                    labels = names.slo_labels(service, slo)
+                    out.append((slo.burn_alert, expect(rule, burn, labels, links)))
         else:
             remaining = 100 * (1 - burn)
             rules = alerts.budget_rules(service, slo)
-            for rule, (_, _, limit) in zip(rules, alerts.budget_levels(service), strict=True):
+            for rule, (alert, _, limit) in zip(rules, alerts.budget_levels(service), strict=True):
                 if remaining < limit:
-                    expectation = expect(rule, remaining, names.slo_labels(service, slo))
+                    links = alerts.link_annotations(service, alert, slo.runbook_url, slo=slo.name)
+                    expectation = expect(rule, remaining, names.slo_labels(service, slo), links)
                     out.append((rule["alert"], expectation))
     return out
 

@@ -8,7 +8,7 @@ from ..promql import format_duration, format_number
 from ..spec.model import TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
 from .edge_tests import zero_denominator_feeds
-from .promtool_cases import expect, input_series, render
+from .promtool_cases import expect, input_series
 from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds, up_feed
 
 FIRING_MARGIN = 4 * 60
@@ -84,15 +84,8 @@ def threshold_cases(service: Service, row: Threshold) -> list[dict]:
         firing = [
             r for r in rules if (r["labels"]["severity"] == "warning" or severity == "critical")
         ]
-        exp = [
-            {
-                "exp_labels": {**labels, **r["labels"]},
-                "exp_annotations": {
-                    k: render(v, value, labels) for k, v in r["annotations"].items()
-                },
-            }
-            for r in firing
-        ]
+        links = alerts.link_annotations(service, row.alert, row.runbook_url, signal=row.signal.key)
+        exp = [expect(r, value, labels, links) for r in firing]
         cases.append(
             {
                 "name": f"{row.alert} {severity}: {row.signal.key} at {format_number(value)}",
@@ -162,6 +155,7 @@ def target_cases(service: Service) -> list[dict]:
     ]
     for job in service.target_down_jobs:
         warning, critical = alerts.target_rules(service, job)
+        links = alerts.link_annotations(service, TARGET_DOWN_ALERT, job=job)
         others = tuple(j for j in service.jobs if j != job)
         cases.append(
             {
@@ -173,8 +167,8 @@ def target_cases(service: Service) -> list[dict]:
                     {
                         **check,
                         "exp_alerts": [
-                            expect(warning, 0, {"job": job, **instance}),
-                            expect(critical, 0, {"job": job}),
+                            expect(warning, 0, {"job": job, **instance}, links),
+                            expect(critical, 0, {"job": job}, links),
                         ],
                     },
                 ],
@@ -185,7 +179,9 @@ def target_cases(service: Service) -> list[dict]:
                 "name": f"{TARGET_DOWN_ALERT}: no {job} target is discovered",
                 "interval": "1m",
                 "input_series": input_series(up(others, 1), minutes),
-                "alert_rule_test": [{**check, "exp_alerts": [expect(critical, 0, {"job": job})]}],
+                "alert_rule_test": [
+                    {**check, "exp_alerts": [expect(critical, 0, {"job": job}, links)]}
+                ],
             }
         )
     return cases

@@ -31,6 +31,7 @@ from .model import (
     ErrorBudgetPolicy,
     Labels,
     Metric,
+    Runbook,
     Series,
     Service,
     Signal,
@@ -405,6 +406,8 @@ class _Resolver:
         self.burn_alert_names(slos)
         self.kept_labels(slos)
         quiet_jobs = self.jobs(metrics)
+        job_runbooks = self.job_runbooks(quiet_jobs)
+        self.absolute_urls()
         routing = resolve_routing(self.src, self.errors)
         if routing is not None and "runbook_base_url" not in self.d:
             # The default runbook_url is a path in this repository: fine on a dashboard
@@ -452,6 +455,7 @@ class _Resolver:
             environments=environments,
             environment=self.environment,
             environment_matchers=self.environment_matchers,
+            job_runbooks=job_runbooks,
         )
 
     def environments(self) -> tuple[Service, ...]:
@@ -593,6 +597,53 @@ class _Resolver:
                         f"{label!r} tells the SLI's bad events from its good ones, so every "
                         "group would be all bad or all good; group by a label both share",
                     )
+
+    def runbook(self, path: Path) -> Runbook:
+        """Return the runbook at ``path`` (none when absent). Its text goes only into the
+        Markdown runbook, never into an annotation, so no Go template can read it."""
+        given = self._get(path) or {}
+        return Runbook(
+            steps=tuple(given.get("steps", ())),
+            mitigation=given.get("mitigation", ""),
+            escalation=given.get("escalation", ""),
+        )
+
+    def job_runbooks(self, quiet: tuple[str, ...]) -> tuple[tuple[str, Runbook], ...]:
+        """Return ``(job, runbook)`` for each job with ``jobs.<job>.runbook``, sorted; a job
+        whose TargetDown is switched off has no alert to read it, and is refused."""
+        out = []
+        for job, settings in sorted(self.d.get("jobs", {}).items()):
+            if "runbook" not in settings:
+                continue
+            if job in quiet:
+                self.fail(
+                    ("jobs", job, "runbook"),
+                    f"job {job!r} has target_down: false, so no alert shows this runbook; "
+                    "remove one of them",
+                )
+            out.append((job, self.runbook(("jobs", job, "runbook"))))
+        return tuple(out)
+
+    def absolute_urls(self) -> None:
+        """Links are built by appending: ``<runbook_base_url>#<section>`` and
+        ``<grafana_url>/d/<uid>?viewPanel=<id>``; a fragment or query in the base would
+        swallow what is appended (the schema already asks for http(s) and no spaces)."""
+        problems = {
+            "runbook_base_url": (
+                "#",
+                "a fragment ('#') leaves no room for the '#<section>' the generator appends; "
+                "give the address of alerts.md without it",
+            ),
+            "grafana_url": (
+                "?#",
+                "a query or fragment ('?', '#') would swallow the '/d/<uid>' the generator "
+                "appends; give Grafana's root address (a sub-path is fine)",
+            ),
+        }
+        for key, (bad, message) in problems.items():
+            value = self.d.get(key, "")
+            if isinstance(value, str) and any(c in value for c in bad):
+                self.fail((key,), message)
 
     def jobs(self, metrics: dict[str, Metric]) -> tuple[str, ...]:
         """Return the scrape jobs whose TargetDown is switched off (``jobs.<job>.target_down:
@@ -793,6 +844,7 @@ class _Resolver:
                     ticket=s.get("ticket", True),
                     burn_alert=s.get("alert_name", BURN_ALERT),
                     group_by=tuple(s.get("group_by", ())),
+                    runbook=self.runbook((*path, "runbook")),
                 )
             )
         periods = {s.period for s in out}
@@ -1146,6 +1198,7 @@ class _Resolver:
                         runbook_url=t.get("runbook_url", ""),
                         labels=self.alert_labels((*path, "labels"), kept),
                         annotations=self.alert_annotations((*path, "annotations")),
+                        runbook=self.runbook((*path, "runbook")),
                     ),
                     t.get("enabled", True),
                 )

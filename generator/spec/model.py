@@ -51,6 +51,17 @@ GENERATED_ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url
 
 
 @dataclass(frozen=True)
+class Runbook:
+    """What the spec says on-call does for an alert: ``steps`` to find the cause, in order,
+    ``mitigation`` (how to stop the harm) and ``escalation`` (whom to call, when). Each part
+    left out ("" or no steps) takes the generated default of the alert's kind."""
+
+    steps: tuple[str, ...] = ()
+    mitigation: str = ""
+    escalation: str = ""
+
+
+@dataclass(frozen=True)
 class Metric:
     """A metric the service exports."""
 
@@ -136,6 +147,7 @@ class SLO:
     ticket: bool = True
     burn_alert: str = BURN_ALERT
     group_by: tuple[str, ...] = ()  # one SLO per value combination of these labels
+    runbook: Runbook = Runbook()  # for its burn-rate alerts
 
     @property
     def target(self) -> float:
@@ -200,6 +212,7 @@ class Threshold:
     runbook_url: str
     labels: Labels = ()  # the row's own, over the service-wide ones
     annotations: Labels = ()
+    runbook: Runbook = Runbook()
 
     def levels(self) -> tuple[tuple[str, float], ...]:
         """Return ``(severity, value)`` pairs, warning first."""
@@ -253,6 +266,7 @@ class Service:
     environments: tuple[Service, ...] = ()
     environment: str = ""
     environment_matchers: tuple[Matcher, ...] = ()
+    job_runbooks: tuple[tuple[str, Runbook], ...] = ()  # `jobs.<job>.runbook`, by job
 
     @property
     def metric_prefix(self) -> str:
@@ -279,6 +293,14 @@ class Service:
         ``page: false``, the warning ones (tickets) unless ``ticket: false``."""
         on = {"critical": slo.page, "warning": slo.ticket}
         return tuple(b for b in self.burn_rates if on[b.severity])
+
+    def signal_inputs(self, sig: Signal) -> tuple[Metric, ...]:
+        """Return the metrics ``sig`` is computed from (an availability signal: its SLO's)."""
+        if sig.kind == "availability":
+            sli = self.slo(sig.slo).sli
+            return tuple(x.metric for x in (sli.total, sli.bad, sli.good) if x is not None)
+        parts = (sig.numerator, sig.denominator, sig.series)
+        return tuple(p.metric for p in parts if p is not None)
 
     def signal(self, key: str) -> Signal:
         """Return the signal called ``key``."""
