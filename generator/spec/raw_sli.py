@@ -75,7 +75,8 @@ def raw_sli(src: Source, path: Path, sli: dict) -> tuple[SLI | None, list[SpecEr
         if fb != ft:
             why = _mixed(fb, ft)
         if why:
-            return None, [src.error((*path, "ratio_query"), why)]
+            at = q.text.find(f"{fb}(") if fb != ft else 0
+            return None, [src.error_at((*path, "ratio_query"), at, why)]
         return SLI("ratio_query", total=total, bad=bad, ratio_query=q.text), []
     eq, tq = parsed["error_query"], parsed["total_query"]
     if eq.counted is None or tq.counted is None:
@@ -87,7 +88,8 @@ def raw_sli(src: Source, path: Path, sli: dict) -> tuple[SLI | None, list[SpecEr
     if fb != ft:
         why = _mixed(fb, ft)
     if why:
-        return None, [src.error((*path, "error_query"), why)]
+        at = eq.text.find(f"{fb}(") if fb != ft else 0
+        return None, [src.error_at((*path, "error_query"), at, why)]
     return SLI("query", total=total, bad=bad, error_query=eq.text, total_query=tq.text), []
 
 

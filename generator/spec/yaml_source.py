@@ -71,7 +71,7 @@ class Source:
     def error_at(self, path: Path, offset: int, message: str) -> SpecError:
         """Return a SpecError at the character ``offset`` of the string value at ``path``, as
         it sits in the file (inside quotes, a block scalar's lines, a folded line), or at the
-        value's start when that text cannot be found verbatim (an escape in a quoted string).
+        scalar's start when that text cannot be found verbatim (an escape in a quoted string).
 
         The value's text from ``offset`` to the end of its line is looked up in the scalar's
         source span, at the same occurrence as in the value."""
@@ -79,17 +79,21 @@ class Source:
         for part in path:
             value = value[part]  # type: ignore[index]
         span = self.spans.get(tuple(path))
-        if not offset or span is None or not isinstance(value, str):
+        if span is None or not isinstance(value, str):
             return self.error(path, message)
         raw = self.text[span[0] : span[1]]
+        if not value.strip():
+            return self.error(path, message)
+        offset = max(offset, len(value) - len(value.lstrip()))  # a block's first line
         end = value.find("\n", offset)
         needle = value[offset : end if end >= 0 else len(value)][:40]
         nth = _occurrences(value, needle, offset)
         found, at = -1, 0
         for _ in range(nth + 1):
             found = raw.find(needle, at)
-            if found < 0:
-                return self.error(path, message)
+            if found < 0:  # not verbatim (an escape): the value's first character
+                found = len(raw) - len(raw.lstrip())
+                break
             at = found + 1
         index = span[0] + found
         line = self.text.count("\n", 0, index) + 1
