@@ -190,6 +190,16 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
             return f"sum({slice_increase(sel, w)})"
         return f"sum({op}({sel}[{w}]))"
 
+    if sli.native:
+        # A native histogram: good events are the share at or below the threshold
+        # (histogram_fraction interpolates inside a bucket that straddles it), weighted by
+        # the count. No exact slices for histograms: slices use increase(), extrapolated.
+        fn = "increase" if op == "slice" else op
+        hist = f"sum({fn}({selector(sli.total.metric.name, sli.total.all_matchers)}[{w}]))"
+        count = f"histogram_count({hist})"
+        good = f"histogram_fraction(0, {format_number(sli.threshold)}, {hist})"
+        # 0 x NaN (no observations) is NaN: the comparison drops it, `or vector(0)` follows.
+        return f"({count} * (1 - {good}) >= 0)", count
     if sli.kind == "latency":
         # Every spelling of the bound: clients and engines print le differently (2, 2.0,
         # 1e+06, 1.0E7), and Prometheus 3 rewrites it to its own float spelling.

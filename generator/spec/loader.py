@@ -681,6 +681,16 @@ class _Resolver:
             if hist is None:
                 return None
             threshold = float(lat["threshold"])
+            native = bool(lat.get("native", False))
+            if native and self._get(("deploy", "vmalert")) is not None:
+                self.fail(
+                    (*path, "latency", "native"),
+                    "VictoriaMetrics cannot evaluate a native histogram (histogram_count and "
+                    "histogram_fraction are not MetricsQL), so vmalert would refuse the rules; "
+                    "drop deploy.vmalert or read the classic buckets (native: false)",
+                )
+            if native:
+                return SLI("latency", total=hist, threshold=threshold, native=True)
             if hist.metric.buckets and threshold not in hist.metric.buckets:
                 bounds = ", ".join(promql.format_number(b) for b in hist.metric.buckets)
                 self.fail(

@@ -119,10 +119,13 @@ class SLI:
     total_query: str = ""  # query: all events over the window
     ratio_query: str = ""  # ratio_query: the error ratio over the window
     inputs: tuple[Series, ...] = ()  # a raw SLI's other selectors MetricAbsent watches
+    native: bool = False  # latency: a native histogram (histogram_fraction), not buckets
 
     @property
     def testable(self) -> bool:
         """Return True when synthetic series can put the SLI at any error ratio."""
+        if self.native:  # written in promtool's native notation (native_tests.py)
+            return False
         return self.kind in ("events", "latency") or self.bad is not None
 
     @property
