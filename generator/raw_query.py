@@ -236,7 +236,7 @@ def parse(text: str) -> tuple[Query | None, list[Problem]]:
                     f"unknown template {m.group()!r}: the only placeholder is {{{{ window }}}}",
                 )
             )
-    if not PLACEHOLDER.search(text):
+    if not problems and not PLACEHOLDER.search(text):  # not when misspelt: said above
         problems.append(
             Problem(
                 0,
