@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from ..memo import per_service
 from ..promql import format_duration
-from ..spec.model import Service
+from ..spec.model import Service, Signal
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases, slice_cases
@@ -50,6 +50,12 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     }
 
 
+def _drivable(service: Service, sig: Signal) -> bool:
+    """Return False for an availability signal of an SLO synthetic series cannot drive (a
+    raw query of another shape, a native histogram): its rules load in every suite."""
+    return sig.kind != "availability" or service.slo(sig.slo).sli.testable
+
+
 def _rule_paths(rules_dir: str) -> list[str]:
     return [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
 
@@ -75,6 +81,7 @@ def _suites(service: Service) -> dict[str, dict]:
     thresholds = [
         c
         for row in service.thresholds
+        if _drivable(service, row.signal)
         for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
     ]
     thresholds += target_cases(service) if service.target_down_jobs else []
