@@ -13,11 +13,12 @@ an arbitrary order, and a rule would then read its inputs from the previous eval
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..memo import per_service
 from ..promql import format_duration
-from ..spec.model import Service, Signal
+from ..spec.model import SLO, Service, Signal
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases, slice_cases
@@ -48,6 +49,13 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
         name: {**suite, "rule_files": files[: len(suite["rule_files"])]}
         for name, suite in _suites(service).items()
     }
+
+
+def _only(service: Service, keep: Callable[[SLO], bool]) -> Service:
+    """Return ``service`` with only the SLOs ``keep`` accepts: the same object when it keeps
+    them all (planners memoise per service object, see ``memo.per_service``)."""
+    slos = tuple(s for s in service.slos if keep(s))
+    return service if len(slos) == len(service.slos) else replace(service, slos=slos)
 
 
 def _drivable(service: Service, sig: Signal) -> bool:
@@ -95,8 +103,8 @@ def _suites(service: Service) -> dict[str, dict]:
     # A raw SLI whose queries the synthetic series cannot drive is covered by MetricAbsent
     # and by every suite loading its rules; a ratio_query averages its slices unweighted, so
     # it sits out the cases that vary traffic (values, edges) and keeps the steady ones.
-    driven = replace(service, slos=tuple(s for s in service.slos if s.sli.testable))
-    weighted = replace(driven, slos=tuple(s for s in driven.slos if s.sli.weighted))
+    driven = _only(service, lambda s: s.sli.testable)
+    weighted = _only(driven, lambda s: s.sli.weighted)
     if not driven.slos:
         return out
     groups = independent_slos(driven.slos)  # one case drives a whole group: linear cost
