@@ -191,7 +191,8 @@ def _selector(vs, text: str, problems: list[Problem]) -> Selector | None:
         if m.name == "__name__" and op == "=" and not name:
             name = m.value
             continue
-        at = _find(text, m.name)
+        found = re.search(rf"(?<![\w.]){re.escape(m.name)}\s*{re.escape(op)}", text)
+        at = found.start() if found else _find(text, m.name)
         if m.name == "__name__":
             problems.append(
                 Problem(at, f"select the metric by its name, not by a __name__{op} matcher")
@@ -201,9 +202,8 @@ def _selector(vs, text: str, problems: list[Problem]) -> Selector | None:
             problems.append(Problem(at, legacy_name_problem(m.name, "label")))
             return None
         if op in ("=~", "!~") and (why := regex_problem(m.value)):
-            problems.append(
-                Problem(_find(text, m.value, m.name), f"{m.name}{op}: {m.value!r}: {why}")
-            )
+            said = f'{m.name}{op}"{m.value}" is not a regular expression Prometheus accepts'
+            problems.append(Problem(_find(text, m.value, m.name), f"{said}: {why}"))
             return None
         matchers.append(Matcher(m.name, op, quote(m.value)))
     if vs.matchers.or_matchers:
