@@ -28,11 +28,16 @@ def _pair(bad: raw_query.Selector, total: raw_query.Selector) -> tuple[Series, S
     error selector's other matchers."""
     whole = _series(total)
     if bad.name != total.name:
+        # MetricAbsent watches a metric's own selector, never a reader's narrowing (no 5xx
+        # series before the first 5xx): here, the matchers the two queries share (the job).
+        shared = tuple(m for m in bad.matchers if m in total.matchers)
+        rest = tuple(m for m in bad.matchers if m not in shared)
+        part = Series(Metric(bad.name, bad.name, "counter", "", shared), rest)
         try:
             label_values.labels_for(bad.matchers)
         except label_values.Unsatisfiable as exc:
-            return _series(bad), whole, str(exc)
-        return _series(bad), whole, None
+            return part, whole, str(exc)
+        return part, whole, None
     extra = tuple(m for m in bad.matchers if m not in total.matchers)
     part = _series(bad, total.matchers, extra)
     if not extra:
