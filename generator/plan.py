@@ -7,7 +7,7 @@ from .docs import render as docs
 from .grafana.files import files as grafana_files
 from .grafana.provisioning import tree_files
 from .output import Files, to_yaml
-from .prometheus import unittests, vmalert_unittests
+from .prometheus import native_tests, unittests, vmalert_unittests
 from .prometheus.environment_tests import environment_suites
 from .prometheus.rule_files import rule_files
 from .spec.model import Service
@@ -31,6 +31,10 @@ def service_files(service: Service) -> Files:
             files[f"{tests}/{name}"] = to_yaml(suite, src)
     for name, suite in environment_suites(service).items():  # every environment at once
         files[f"{base}/prometheus/tests/{name}"] = to_yaml(suite, src)
+    if (native := native_tests.native_suite(service)) is not None:
+        files[f"{base}/prometheus/tests/{native_tests.FOLDER}/{native_tests.FILE}"] = to_yaml(
+            native, src
+        )
     if (subtree := alertmanager.route_file(service)) is not None:
         files[f"{base}/alertmanager/route.yml"] = to_yaml(subtree, src)
     for name, text in docs.files(service).items():

@@ -89,6 +89,9 @@ VICTORIAMETRICS = Engine(
 PROMETHEUSES = (PROMETHEUS_2_42, PROMETHEUS_2_53, PROMETHEUS_3_5)
 # Every engine that loads the generated rules and runs their unit tests.
 RULE_ENGINES = (*PROMETHEUSES, VICTORIAMETRICS)
+# The engines whose unit tests read native-histogram series ({{schema:0 ...}}): promtool 2.42
+# refuses the notation, and VictoriaMetrics evaluates no native histograms (measured).
+NATIVE_HISTOGRAM_ENGINES = (PROMETHEUS_2_53, PROMETHEUS_3_5)
 ALERTMANAGERS = (
     Engine("alertmanager-0.25", "alertmanager", "0.25", "system", ("alertmanager", "amtool")),
     Engine("alertmanager-0.28", "alertmanager", "0.28.1", "trixie", ("alertmanager", "amtool")),
@@ -164,10 +167,13 @@ def version(tool_path: str | os.PathLike[str]) -> str:
 def unit_test_files(engine: Engine, tests_dir: pathlib.Path) -> list[pathlib.Path]:
     """Return the generated unit-test files ``engine`` runs from ``tests_dir``.
 
-    promtool runs ``tests/*.yml``; vmalert-tool runs the same files, except where a twin in
-    vmalert-tool's dialect exists in ``tests/vmalert/`` (suites with expression checks).
+    promtool runs ``tests/*.yml``, and from 2.53 ``tests/native/*.yml`` (native-histogram
+    series); vmalert-tool runs the same files, except where a twin in vmalert-tool's dialect
+    exists in ``tests/vmalert/`` (suites with expression checks).
     """
     files = sorted(tests_dir.glob("*.yml"))
+    if engine in NATIVE_HISTOGRAM_ENGINES:
+        files += sorted((tests_dir / "native").glob("*.yml"))
     if engine.family != "victoriametrics":
         return files
     twins = tests_dir / vmalert_unittests.FOLDER

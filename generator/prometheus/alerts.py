@@ -360,22 +360,25 @@ def watched_metrics(service: Service) -> tuple[Watched, ...]:
     """
     readers: dict[str, list[tuple[str, int]]] = {}
     metrics: dict[str, Metric] = {}
+    native: set[str] = set()
 
     def add(metric: Metric, reader: str, for_: int) -> None:
         metrics[metric.name] = metric
         readers.setdefault(metric.name, []).append((reader, for_))
 
     for slo in service.slos:
-        for part in (slo.sli.total, slo.sli.bad, slo.sli.good):
+        for part in (slo.sli.total, slo.sli.bad, slo.sli.good, *slo.sli.inputs):
             if part is not None:
                 add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
+        if slo.sli.native:  # its series is the histogram itself, no _bucket
+            native.add(slo.sli.total.metric.name)
     for row in service.thresholds:
         for metric in service.signal_inputs(row.signal):
             add(metric, row.alert, row.for_)
     out = []
     for name in sorted(metrics):
         metric = metrics[name]
-        suffix = "_bucket" if metric.type == "histogram" else ""
+        suffix = "_bucket" if metric.type == "histogram" and name not in native else ""
         who = tuple(dict.fromkeys(r for r, _ in readers[name]))
         for_ = max(service.rate_window, min(f for _, f in readers[name]))
         out.append(Watched(metric, metric.name + suffix, who, for_))

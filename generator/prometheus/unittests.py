@@ -13,9 +13,12 @@ an arbitrary order, and a rule would then read its inputs from the previous eval
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from ..memo import per_service
 from ..promql import format_duration
-from ..spec.model import Service
+from ..spec.model import SLO, Service, Signal
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases, slice_cases
@@ -49,6 +52,19 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     }
 
 
+def _only(service: Service, keep: Callable[[SLO], bool]) -> Service:
+    """Return ``service`` with only the SLOs ``keep`` accepts: the same object when it keeps
+    them all (planners memoise per service object, see ``memo.per_service``)."""
+    slos = tuple(s for s in service.slos if keep(s))
+    return service if len(slos) == len(service.slos) else replace(service, slos=slos)
+
+
+def _drivable(service: Service, sig: Signal) -> bool:
+    """Return False for an availability signal of an SLO synthetic series cannot drive (a
+    raw query of another shape, a native histogram): its rules load in every suite."""
+    return sig.kind != "availability" or service.slo(sig.slo).sli.testable
+
+
 def _rule_paths(rules_dir: str) -> list[str]:
     return [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
 
@@ -74,6 +90,7 @@ def _suites(service: Service) -> dict[str, dict]:
     thresholds = [
         c
         for row in service.thresholds
+        if _drivable(service, row.signal)
         for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
     ]
     thresholds += target_cases(service) if service.target_down_jobs else []
@@ -84,19 +101,32 @@ def _suites(service: Service) -> dict[str, dict]:
     # SLO suites evaluate once per rate window, as the event-count group does in a server:
     # each count is its own slice of time.
     slow = format_duration(service.rate_window)
-    groups = independent_slos(service.slos)  # one case drives a whole group: linear cost
-    slo_alerts = [c for g in groups for c in slo_alert_cases(service, g)]
+    # A raw SLI whose queries the synthetic series cannot drive is covered by MetricAbsent
+    # and by every suite loading its rules; a ratio_query averages its slices unweighted, so
+    # it sits out the cases that vary traffic (values, edges) and keeps the steady ones.
+    driven = _only(service, lambda s: s.sli.testable)
+    weighted = _only(driven, lambda s: s.sli.weighted)
+    if not driven.slos:
+        return out
+    groups = independent_slos(driven.slos)  # one case drives a whole group: linear cost
+    slo_alerts = [c for g in groups for c in slo_alert_cases(driven, g)]
     out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
     # Detection and reset times of every burn-rate pair on a step of the error ratio.
-    if burn_times := burn_rate_cases(service):  # none when every SLO's pairs are off
+    if burn_times := burn_rate_cases(driven):  # none when every SLO's pairs are off
         out["burn_rate_times_test.yml"] = suite(burn_times, slow)
     # Two clusters or groups at once: an outage in one pages for that one only.
     if kept := kept_label_cases(service):
         out["kept_labels_test.yml"] = suite(kept, slow)
+    if not weighted.slos:
+        return out
+    groups = independent_slos(weighted.slos)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
-    values = [slo_value_case(service, g) for g in groups]
+    values = [slo_value_case(weighted, g) for g in groups]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
-    slices = [c for g in groups for c in slice_cases(service, g)]
-    out["edge_values_test.yml"] = suite(edge_cases(service), slow, False, slices)
+    # The slice cases check exact event counts: a raw query's counts are in its own unit
+    # (per second for rate()) and as exact as its function, so only the ratios are checked.
+    exact = [tuple(s for s in g if s.sli.kind != "query") for g in groups]
+    slices = [c for g in exact if g for c in slice_cases(weighted, g)]
+    out["edge_values_test.yml"] = suite(edge_cases(weighted), slow, False, slices)
     return out

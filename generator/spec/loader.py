@@ -38,6 +38,7 @@ from .model import (
     Threshold,
     scrape_jobs,
 )
+from .raw_sli import raw_sli
 from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
@@ -299,6 +300,9 @@ def label_values_ok(matchers: tuple[promql.Matcher, ...]) -> bool:
     except label_values.Unsatisfiable:
         return False
     return True
+
+
+_RAW_KINDS = ("query", "ratio_query")  # SLIs written as the user's own PromQL
 
 
 class _Resolver:
@@ -576,6 +580,16 @@ class _Resolver:
             check(("cluster_label",), cluster, "the cluster label")
         raw = {s["name"]: i for i, s in enumerate(self.d["slos"])}
         for slo in slos:
+            if (cluster or slo.group_by) and (slo.sli.kind in _RAW_KINDS or slo.sli.native):
+                # The user's query (or the histogram sum) decides which labels survive, so
+                # the generator cannot promise the rules keep these.
+                self.fail(
+                    ("slos", raw[slo.name], "sli"),
+                    "cluster_label and group_by need an SLI of metrics (bad/good/total or a "
+                    "classic-histogram latency); a raw query or a native histogram cannot "
+                    "keep their labels yet",
+                )
+                continue
             for j, label in enumerate(slo.group_by):
                 at = ("slos", raw[slo.name], "group_by", j)
                 if label == cluster:
@@ -854,12 +868,26 @@ class _Resolver:
 
     def sli(self, metrics: dict[str, Metric], path: Path) -> SLI | None:
         sli = self._get(path)
+        if "error_query" in sli or "ratio_query" in sli:
+            raw, problems = raw_sli(self.src, path, sli)
+            self.errors += problems
+            return raw
         if "latency" in sli:
             lat = sli["latency"]
             hist = self.series(metrics, (*path, "latency"), ("histogram",))
             if hist is None:
                 return None
             threshold = float(lat["threshold"])
+            native = bool(lat.get("native", False))
+            if native and self._get(("deploy", "vmalert")) is not None:
+                self.fail(
+                    (*path, "latency", "native"),
+                    "VictoriaMetrics cannot evaluate a native histogram (histogram_count and "
+                    "histogram_fraction are not MetricsQL), so vmalert would refuse the rules; "
+                    "drop deploy.vmalert or read the classic buckets (native: false)",
+                )
+            if native:
+                return SLI("latency", total=hist, threshold=threshold, native=True)
             if hist.metric.buckets and threshold not in hist.metric.buckets:
                 bounds = ", ".join(promql.format_number(b) for b in hist.metric.buckets)
                 self.fail(
