@@ -54,12 +54,17 @@ class Document:
 
 @dataclass
 class Problems:
-    """The refusals found so far; ``check`` raises them all at once."""
+    """The refusals found so far (``check`` raises them all at once), and notes on what was
+    left out on purpose (printed, not fatal)."""
 
     errors: list[SpecError] = field(default_factory=list)
+    notes: list[SpecError] = field(default_factory=list)
 
     def refuse(self, doc: Document, path: Path, message: str) -> None:
         self.errors.append(doc.error(path, message))
+
+    def note(self, doc: Document, path: Path, message: str) -> None:
+        self.notes.append(doc.error(path, f"note: {message}"))
 
     def check(self) -> None:
         """Raise SpecInvalid with every refusal, if any."""
@@ -191,10 +196,11 @@ class Metrics:
 
     entries: dict[str, dict] = field(default_factory=dict)
 
-    def key(self, name: str, matchers: tuple[promql.Matcher, ...]) -> str:
-        """Return the key of counter ``name`` selected by ``matchers``, adding it if new."""
+    def key(self, name: str, matchers: tuple[promql.Matcher, ...], kind: str = "counter") -> str:
+        """Return the key of the ``kind`` metric ``name`` selected by ``matchers`` (a
+        histogram by its name without ``_bucket``), adding it if new."""
         selector = ", ".join(str(m) for m in matchers)
-        entry = {"name": name, "type": "counter"} | ({"selector": selector} if selector else {})
+        entry = {"name": name, "type": kind} | ({"selector": selector} if selector else {})
         for key, known in self.entries.items():
             if known == entry:
                 return key

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec.errors import Path
+from ..spec.errors import Path, SpecError
 from .common import (
     Document,
     Metrics,
@@ -56,9 +56,10 @@ _CRD_NAMES = _Names(
 _SLO_FIELDS = ("name", "description", "objective", "plugins", "labels", "sli", "alerting")
 
 
-def import_file(path: str) -> list[dict]:
+def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
     """Return the specs (one per Sloth service, in the order first seen) equivalent to the
-    Sloth file at ``path``; raise SpecInvalid naming every field that has no equivalent."""
+    Sloth file at ``path``, and notes (none: every Sloth field maps or is refused); raise
+    SpecInvalid naming every field that has no equivalent."""
     problems = Problems()
     services: dict[str, dict] = {}
     metrics: dict[str, Metrics] = {}
@@ -100,7 +101,7 @@ def import_file(path: str) -> list[dict]:
     for spec in specs:
         if not spec["metrics"]:
             del spec["metrics"]
-    return specs
+    return specs, problems.notes
 
 
 def _service(doc: Document, problems: Problems) -> tuple[dict, Path, _Names] | None:
