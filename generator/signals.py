@@ -82,6 +82,11 @@ def slo_events(service: Service) -> str:
     return f"slo:sli_events:increase{format_duration(service.rate_window)}"
 
 
+def slo_error_ratio_slice(service: Service) -> str:
+    """A ``ratio_query``'s error ratio over each non-overlapping rate window."""
+    return f"slo:sli_error:ratio_slice{format_duration(service.rate_window)}"
+
+
 def slo_error_ratio(window: int) -> str:
     """``slo:sli_error:ratio_rate1h``: bad events / all events over a window."""
     return f"slo:sli_error:ratio_rate{format_duration(window)}"

@@ -321,7 +321,7 @@ def watched_metrics(service: Service) -> tuple[Watched, ...]:
         readers.setdefault(metric.name, []).append((reader, for_))
 
     for slo in service.slos:
-        for part in (slo.sli.total, slo.sli.bad, slo.sli.good):
+        for part in (slo.sli.total, slo.sli.bad, slo.sli.good, *slo.sli.inputs):
             if part is not None:
                 add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
     for row in service.thresholds:

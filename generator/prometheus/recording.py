@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import signals as names
 from ..promql import Matcher, format_duration, format_number, le_matcher, selector
+from ..raw_query import one_series
 from ..spec.model import SLI, SLO, Metric, Series, Service, Signal
 from .windows import counted_windows
 
@@ -178,6 +179,10 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
     ``increase`` (each window's own extrapolation), or ``slice`` (exact counts of the slice
     ``(t - window, t]``, see :func:`slice_increase`)."""
     w = format_duration(window)
+    if sli.kind == "query":
+        # The user's queries decide the count's exactness (rate() or increase(), and their
+        # extrapolation); sum() folds any groups into the SLO's one series.
+        return one_series(sli.error_query, w, "sum"), one_series(sli.total_query, w, "sum")
 
     def agg(series: Series, suffix: str = "", extra: tuple[Matcher, ...] = ()) -> str:
         sel = selector(series.metric.name + suffix, series.all_matchers + extra)
@@ -200,11 +205,21 @@ def _sli_bad_and_total(sli: SLI, window: int, op: str) -> tuple[str, str]:
     return f"({total} - ({agg(sli.good)} or vector(0)))", total
 
 
+def _raw_ratio(sli: SLI, window: int) -> str:
+    """Return a ``ratio_query`` over ``window``: its worst group (``max``: an ungrouped query
+    is unchanged), without NaN (0 / 0 at no traffic leaves the window out, not 0)."""
+    return f"({one_series(sli.ratio_query, format_duration(window), 'max')}) >= 0"
+
+
 def slo_count_rules(service: Service, slo: SLO) -> list[Rule]:
     """Return bad and total event counts of each rate-window slice, exact per series (see
     :func:`slice_increase`; ``or vector(0)``: never empty)."""
-    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "slice")
     labels = names.slo_labels(service, slo)
+    if slo.sli.kind == "ratio_query":
+        # No event counts: the slice is the query's own ratio over the rate window.
+        expr = _raw_ratio(slo.sli, service.rate_window)
+        return [{"record": names.slo_error_ratio_slice(service), "expr": expr, "labels": labels}]
+    bad, total = _sli_bad_and_total(slo.sli, service.rate_window, "slice")
     return [
         {"record": names.slo_bad_events(service), "expr": f"{bad} or vector(0)", "labels": labels},
         {"record": names.slo_events(service), "expr": f"{total} or vector(0)", "labels": labels},
@@ -217,6 +232,14 @@ def slo_ratio_rules(service: Service, slo: SLO) -> list[Rule]:
     sel = names.slo_selector(service, slo)
     rules: list[Rule] = []
     for window in counted_windows(service) + (slo.period,):
+        if slo.sli.kind == "ratio_query":
+            if window == service.rate_window:  # fresh every evaluation, as below
+                expr = _raw_ratio(slo.sli, window)
+            else:  # Sloth's shape: the unweighted mean of the slices' ratios
+                w = format_duration(window)
+                expr = f"avg_over_time({names.slo_error_ratio_slice(service)}{sel}[{w}])"
+            rules.append({"record": names.slo_error_ratio(window), "expr": expr, "labels": labels})
+            continue
         if window == service.rate_window:
             # Read raw, every evaluation: a page's short window must see a burn start and
             # stop within one interval, where a slice is up to a rate window old. rate()'s

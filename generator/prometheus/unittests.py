@@ -13,6 +13,8 @@ an arbitrary order, and a rule would then read its inputs from the previous eval
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..memo import per_service
 from ..promql import format_duration
 from ..spec.model import Service
@@ -83,16 +85,29 @@ def _suites(service: Service) -> dict[str, dict]:
     # SLO suites evaluate once per rate window, as the event-count group does in a server:
     # each count is its own slice of time.
     slow = format_duration(service.rate_window)
-    groups = independent_slos(service.slos)  # one case drives a whole group: linear cost
-    slo_alerts = [c for g in groups for c in slo_alert_cases(service, g)]
+    # A raw SLI whose queries the synthetic series cannot drive is covered by MetricAbsent
+    # and by every suite loading its rules; a ratio_query averages its slices unweighted, so
+    # it sits out the cases that vary traffic (values, edges) and keeps the steady ones.
+    driven = replace(service, slos=tuple(s for s in service.slos if s.sli.testable))
+    weighted = replace(driven, slos=tuple(s for s in driven.slos if s.sli.weighted))
+    if not driven.slos:
+        return out
+    groups = independent_slos(driven.slos)  # one case drives a whole group: linear cost
+    slo_alerts = [c for g in groups for c in slo_alert_cases(driven, g)]
     out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
     # Detection and reset times of every burn-rate pair on a step of the error ratio.
-    if burn_times := burn_rate_cases(service):  # none when every SLO's pairs are off
+    if burn_times := burn_rate_cases(driven):  # none when every SLO's pairs are off
         out["burn_rate_times_test.yml"] = suite(burn_times, slow)
+    if not weighted.slos:
+        return out
+    groups = independent_slos(weighted.slos)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
-    values = [slo_value_case(service, g) for g in groups]
+    values = [slo_value_case(weighted, g) for g in groups]
     out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
-    slices = [c for g in groups for c in slice_cases(service, g)]
-    out["edge_values_test.yml"] = suite(edge_cases(service), slow, False, slices)
+    # The slice cases check exact event counts: a raw query's counts are in its own unit
+    # (per second for rate()) and as exact as its function, so only the ratios are checked.
+    exact = [tuple(s for s in g if s.sli.kind != "query") for g in groups]
+    slices = [c for g in exact if g for c in slice_cases(weighted, g)]
+    out["edge_values_test.yml"] = suite(edge_cases(weighted), slow, False, slices)
     return out

@@ -37,6 +37,7 @@ from .model import (
     Threshold,
     scrape_jobs,
 )
+from .raw_sli import raw_sli
 from .routing import resolve as resolve_routing
 from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
 
@@ -670,6 +671,10 @@ class _Resolver:
 
     def sli(self, metrics: dict[str, Metric], path: Path) -> SLI | None:
         sli = self._get(path)
+        if "error_query" in sli or "ratio_query" in sli:
+            raw, problems = raw_sli(self.src, path, sli)
+            self.errors += problems
+            return raw
         if "latency" in sli:
             lat = sli["latency"]
             hist = self.series(metrics, (*path, "latency"), ("histogram",))

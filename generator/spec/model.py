@@ -103,13 +103,33 @@ class Signal:
 
 @dataclass(frozen=True)
 class SLI:
-    """How good and bad events are counted: ``events`` (bad or good, and total) or ``latency``."""
+    """How good and bad events are counted: ``events`` (bad or good, and total), ``latency``,
+    or raw PromQL: ``query`` (``error_query`` / ``total_query``) or ``ratio_query``.
+
+    A raw SLI's ``total`` is the first selector all events are read from (``inputs`` the
+    others); its ``bad`` is set only when the queries have the counted shape the generated
+    tests can drive (see ``generator.raw_query``)."""
 
     kind: str
     total: Series
     bad: Series | None = None
     good: Series | None = None
     threshold: float = 0.0  # latency: the bucket bound (le) in seconds
+    error_query: str = ""  # query: PromQL with {{ window }}, bad events over the window
+    total_query: str = ""  # query: all events over the window
+    ratio_query: str = ""  # ratio_query: the error ratio over the window
+    inputs: tuple[Series, ...] = ()  # a raw SLI's other selectors MetricAbsent watches
+
+    @property
+    def testable(self) -> bool:
+        """Return True when synthetic series can put the SLI at any error ratio."""
+        return self.kind in ("events", "latency") or self.bad is not None
+
+    @property
+    def weighted(self) -> bool:
+        """Return True when the SLI counts events, so a long window's ratio weighs each slice
+        by its traffic; a ``ratio_query`` averages its slices' ratios unweighted."""
+        return self.kind != "ratio_query"
 
 
 Labels = tuple[tuple[str, str], ...]  # (name, value) pairs, sorted by name

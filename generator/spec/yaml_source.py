@@ -10,7 +10,7 @@ import math
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -65,6 +65,40 @@ class Source:
     file: str
     data: object
     positions: dict[Path, tuple[int, int]]
+    text: str = ""  # the file's text, to point inside a scalar (see ``error_at``)
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)  # scalars' text spans
+
+    def error_at(self, path: Path, offset: int, message: str) -> SpecError:
+        """Return a SpecError at the character ``offset`` of the string value at ``path``, as
+        it sits in the file (inside quotes, a block scalar's lines, a folded line), or at the
+        scalar's start when that text cannot be found verbatim (an escape in a quoted string).
+
+        The value's text from ``offset`` to the end of its line is looked up in the scalar's
+        source span, at the same occurrence as in the value."""
+        value = self.data
+        for part in path:
+            value = value[part]  # type: ignore[index]
+        span = self.spans.get(tuple(path))
+        if span is None or not isinstance(value, str):
+            return self.error(path, message)
+        raw = self.text[span[0] : span[1]]
+        if not value.strip():
+            return self.error(path, message)
+        offset = max(offset, len(value) - len(value.lstrip()))  # a block's first line
+        end = value.find("\n", offset)
+        needle = value[offset : end if end >= 0 else len(value)][:40]
+        nth = _occurrences(value, needle, offset)
+        found, at = -1, 0
+        for _ in range(nth + 1):
+            found = raw.find(needle, at)
+            if found < 0:  # not verbatim (an escape): the value's first character
+                found = len(raw) - len(raw.lstrip())
+                break
+            at = found + 1
+        index = span[0] + found
+        line = self.text.count("\n", 0, index) + 1
+        column = index - (self.text.rfind("\n", 0, index) + 1) + 1
+        return SpecError(self.file, line, column, format_path(path), message)
 
     def error(self, path: Path, message: str) -> SpecError:
         """Return a SpecError located at the nearest known position of ``path``."""
@@ -75,6 +109,14 @@ class Source:
         return SpecError(self.file, line, column, format_path(path), message)
 
 
+def _occurrences(text: str, needle: str, before: int) -> int:
+    """Return how many times ``needle`` starts in ``text`` before index ``before``."""
+    count, at = 0, text.find(needle)
+    while 0 <= at < before:
+        count, at = count + 1, text.find(needle, at + 1)
+    return count
+
+
 class _TooLarge(Exception):
     pass
 
@@ -83,6 +125,7 @@ class _Builder:
     def __init__(self, file: str):
         self.file = file
         self.positions: dict[Path, tuple[int, int]] = {}
+        self.spans: dict[Path, tuple[int, int]] = {}
         self.errors: list[SpecError] = []
         self.count = 0
 
@@ -133,6 +176,7 @@ class _Builder:
             # here, with a position, rather than let a constructor fail without one.
             self._at(node, path, f"unsupported YAML tag {node.tag!r}; write a plain value")
             return None
+        self.spans[path] = (node.start_mark.index, node.end_mark.index)
         ambiguous = _yaml_1_1_only(node)
         if ambiguous:
             self._at(node, path, ambiguous)
@@ -301,5 +345,5 @@ def _read(file: str, text: str, compose) -> tuple[list[Source], list[SpecError]]
         except (yaml.constructor.ConstructorError, ValueError) as exc:
             return [], [SpecError(file, 1, 1, "(top level)", f"invalid YAML value: {exc}")]
         errors.extend(builder.errors)
-        sources.append(Source(file, data, builder.positions))
+        sources.append(Source(file, data, builder.positions, text, builder.spans))
     return ([], errors) if errors else (sources, [])
