@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .. import promql
+from .. import promql, raw_query
 from ..spec.errors import Path, SpecError, SpecInvalid, format_path
 from ..spec.model import GENERATED_ANNOTATIONS, RESERVED_LABELS
 from ..spec.yaml_source import Source, Unreadable, kind_of, read_bytes, read_documents
@@ -192,17 +192,20 @@ def _counter(match: re.Match, func: str) -> Counter | None:
 
 @dataclass
 class Metrics:
-    """The ``metrics`` section being built: one entry per (metric name, selector)."""
+    """The ``metrics`` section being built: one entry per metric name (the spec declares a
+    name once), selected by the matchers every use of it shares; each series keeps the rest
+    of its own matchers as its ``match``. Call :meth:`finish` once every use is known."""
 
     entries: dict[str, dict] = field(default_factory=dict)
+    _uses: dict[str, list[tuple[promql.Matcher, ...]]] = field(default_factory=dict)
+    _series: list[tuple[dict, str, tuple[promql.Matcher, ...]]] = field(default_factory=list)
 
-    def key(self, name: str, matchers: tuple[promql.Matcher, ...], kind: str = "counter") -> str:
-        """Return the key of the ``kind`` metric ``name`` selected by ``matchers`` (a
-        histogram by its name without ``_bucket``), adding it if new."""
-        selector = ", ".join(str(m) for m in matchers)
-        entry = {"name": name, "type": kind} | ({"selector": selector} if selector else {})
-        for key, known in self.entries.items():
-            if known == entry:
+    def use(self, name: str, matchers: tuple[promql.Matcher, ...], kind: str = "counter") -> str:
+        """Record that ``name`` (a ``kind`` metric; a histogram by its name without
+        ``_bucket``) is read with ``matchers``; return its key."""
+        for key, entry in self.entries.items():
+            if entry["name"] == name:
+                self._uses[key].append(matchers)
                 return key
         base = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
         base = re.sub(r"_total$", "", base) or "metric"
@@ -213,8 +216,31 @@ class Metrics:
         while key in self.entries:
             n += 1
             key = f"{base}_{n}"
-        self.entries[key] = entry
+        self.entries[key] = {"name": name, "type": kind}
+        self._uses[key] = [matchers]
         return key
+
+    def series(
+        self, name: str, matchers: tuple[promql.Matcher, ...], kind: str = "counter"
+    ) -> dict:
+        """Return the SLI series ``{metric: key}`` reading ``name{matchers}``; its ``match``
+        is filled in by :meth:`finish`."""
+        out = {"metric": self.use(name, matchers, kind)}
+        self._series.append((out, out["metric"], matchers))
+        return out
+
+    def finish(self) -> None:
+        """Set each metric's ``selector`` (the matchers all its uses share) and each series'
+        ``match`` (its other matchers)."""
+        shared: dict[str, tuple[promql.Matcher, ...]] = {}
+        for key, uses in self._uses.items():
+            shared[key] = tuple(m for m in uses[0] if all(m in other for other in uses[1:]))
+            if shared[key]:
+                self.entries[key]["selector"] = ", ".join(str(m) for m in shared[key])
+        for out, key, matchers in self._series:
+            extra = [str(m) for m in matchers if m not in shared[key]]
+            if extra:
+                out["match"] = ", ".join(extra)
 
 
 def events_sli(part: str, counter: Counter, total: Counter, metrics: Metrics) -> dict | None:
@@ -222,22 +248,16 @@ def events_sli(part: str, counter: Counter, total: Counter, metrics: Metrics) ->
     same events as ``counter`` over ``total``, or None when no such SLI is exact.
 
     Exact when both read counters the same way and either name different metrics, or one
-    metric where the part's matchers add to the total's (then the part is the total's
-    metric with a ``match``)."""
+    metric where the part's matchers add to the total's (the part is then a share of it)."""
     if counter.func != total.func:
         return None  # rate over increase is off by the window's length
-    if counter.name != total.name:
-        return {
-            part: {"metric": metrics.key(counter.name, counter.matchers)},
-            "total": {"metric": metrics.key(total.name, total.matchers)},
-        }
-    extra = tuple(m for m in counter.matchers if m not in total.matchers)
-    if not extra or any(m not in counter.matchers for m in total.matchers):
-        return None
-    key = metrics.key(total.name, total.matchers)
+    if counter.name == total.name:
+        extra = [m for m in counter.matchers if m not in total.matchers]
+        if not extra or any(m not in counter.matchers for m in total.matchers):
+            return None
     return {
-        part: {"metric": key, "match": ", ".join(str(m) for m in extra)},
-        "total": {"metric": key},
+        part: metrics.series(counter.name, counter.matchers),
+        "total": metrics.series(total.name, total.matchers),
     }
 
 
@@ -268,3 +288,25 @@ def labels(
         else:
             out[key] = str(item)
     return out
+
+
+# Prometheus' naming conventions: counters end in _total, a histogram's series are counters.
+_COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
+
+
+def declare_raw_metrics(sli: dict | None, metrics: Metrics) -> None:
+    """Record in ``metrics`` each metric a raw SLI query (``error_query``, ``total_query``,
+    ``ratio_query``) reads, with the matchers of each selector; a new one is typed counter
+    when its name ends as counters' do
+    (``_total``, ``_count``, ``_sum``, ``_bucket``), else gauge. The spec then lists what
+    the service exports, as this project's specs do (and ``metrics`` is never empty)."""
+    found: dict[str, list[tuple[promql.Matcher, ...]]] = {}
+    for key in ("error_query", "total_query", "ratio_query"):
+        if sli and isinstance(sli.get(key), str):
+            query, _ = raw_query.parse(sli[key])
+            for sel in query.selectors if query else ():
+                found.setdefault(sel.name, []).append(sel.matchers)
+    for name, uses in found.items():
+        kind = "counter" if name.endswith(_COUNTER_SUFFIXES) else "gauge"
+        for matchers in uses:
+            metrics.use(name, matchers, kind)

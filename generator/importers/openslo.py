@@ -27,6 +27,7 @@ from .common import (
     Metrics,
     Problems,
     bare_counter,
+    declare_raw_metrics,
     events_sli,
     mapping,
     plain_counter,
@@ -178,7 +179,7 @@ class _Importer:
                 doc,
                 (*at, 0),
                 "a calendar-aligned window cannot be imported: this project's period is "
-                "rolling (the last 30 days at every evaluation)",
+                "rolling (the last period, at every evaluation)",
             )
             return None
         return self.shorthand(doc, (*at, 0, "duration"), window.get("duration"))
@@ -223,6 +224,7 @@ class _Importer:
             return None
         if "ratioMetric" in sli:
             ratio = self.ratio(sli_doc, (*sli_path, "ratioMetric"), sli["ratioMetric"], metrics)
+            declare_raw_metrics(ratio, metrics)
             return ("ratio", ratio) if ratio is not None else None
         if "thresholdMetric" in sli:
             return self.threshold(
@@ -322,7 +324,7 @@ class _Importer:
             )
             return None
         name = counter.name.removesuffix("_bucket")
-        return ("threshold", metrics.key(name, counter.matchers, "histogram"))
+        return ("threshold", metrics.series(name, counter.matchers, "histogram"))
 
     def objective(
         self, doc: Document, path: Path, value: object, sli: tuple | None, service: str
@@ -359,7 +361,8 @@ class _Importer:
         if isinstance(bound, bool) or not isinstance(bound, int | float) or bound <= 0:
             self.refuse(doc, (*path, "value"), "expected the bound (a number above 0)")
             return None
-        return {"objective": target, "sli": {"latency": {"metric": sli[1], "threshold": bound}}}
+        sli[1]["threshold"] = bound  # the series' match is set once every use is known
+        return {"objective": target, "sli": {"latency": sli[1]}}
 
     def target(self, doc: Document, path: Path, objective: dict) -> float | None:
         """Return the objective in percent, from ``target`` (0..1) or ``targetPercent``."""
@@ -527,6 +530,7 @@ class _Importer:
                     slo["page"] = False
                 if "warning" not in severities:
                     slo["ticket"] = False
+            self.metrics[name].finish()
             if not spec["metrics"]:
                 del spec["metrics"]
             order = ("service", "description", "period", "metrics", "slos", "burn_rates")

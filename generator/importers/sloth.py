@@ -18,6 +18,7 @@ from .common import (
     Document,
     Metrics,
     Problems,
+    declare_raw_metrics,
     events_sli,
     labels,
     mapping,
@@ -99,6 +100,7 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
     problems.check()
     specs = list(services.values())
     for spec in specs:
+        metrics[spec["service"]].finish()
         if not spec["metrics"]:
             del spec["metrics"]
     return specs, problems.notes
@@ -168,6 +170,7 @@ def _slo(
     _plugins(doc, (*path, "plugins"), slo.get("plugins"), problems)
     out |= _alerting(doc, path, slo, names, problems)
     out["sli"] = _sli(doc, (*path, "sli"), slo.get("sli"), names, metrics, problems)
+    declare_raw_metrics(out["sli"], metrics)
     return out
 
 
