@@ -44,9 +44,10 @@ ENGINES = [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES]
 # https://github.com/slok/sloth/blob/main/internal/alert/windows/google-30d.yaml ("Common and
 # safe month windows", from https://sre.google/workbook/alerting-on-slos/, table 5-8): page
 # quick 2 % of the budget over 1h with a 5m short window, page slow 5 % over 6h / 30m, ticket
-# quick 10 % over 1d / 2h, ticket slow 10 % over 3d / 6h; burn-rate factors 14.4, 6, 3 and 1
-# (https://sloth.dev/usage/slo-period-windows/). Page is this project's critical, ticket its
-# warning. (severity, long, short, budget %, factor)
+# quick 10 % over 1d / 2h, ticket slow 10 % over 3d / 6h; burn-rate factors (budget % x 30d /
+# long window, the Workbook's formula) 14.4, 6, 3 and 1, the factor Sloth's own alert tests
+# expect for the page quick pair (internal/alert/alert_test.go). Page is this project's
+# critical, ticket its warning. (severity, long, short, budget %, factor)
 SLOTH_30D = {
     ("critical", "1h", "5m", 2, 14.4),
     ("critical", "6h", "30m", 5, 6),
@@ -228,8 +229,12 @@ _SHARE = {"charge-availability": 3 / 60, "refund-success": 1 / 40}
 
 def _sloth_ratio_suite(source: Path, dialect: str) -> dict:
     """A unit-test suite over the imported spec's recording rules: for each SLO and window,
-    this project's recorded error ratio equals Sloth's SLI error ratio, (error_query) /
-    (total_query) with the window filled in (Sloth's README, "SLI"), and the input's share."""
+    this project's recorded error ratio equals Sloth's SLI error ratio, ``(error_query) /
+    (total_query)`` with the window filled in (Sloth's sli_rules/v1 plugin,
+    https://github.com/slok/sloth/blob/main/internal/plugin/slo/core/sli_rules_v1/plugin.go),
+    and the input's share. Sloth's default "optimized" long windows average the 5m ratios
+    instead; under the constant traffic used here both agree, and this project deliberately
+    weights by traffic (README, "Traffic-weighted period")."""
     checks = []
     doc = yaml.safe_load(source.read_text(encoding="utf-8"))
     for slo in doc["slos"]:
