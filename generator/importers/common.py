@@ -4,6 +4,7 @@ Sloth-style PromQL (``{{.window}}``) and mapping plain counter queries to this p
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -310,3 +311,36 @@ def declare_raw_metrics(sli: dict | None, metrics: Metrics) -> None:
         kind = "counter" if name.endswith(_COUNTER_SUFFIXES) else "gauge"
         for matchers in uses:
             metrics.use(name, matchers, kind)
+
+
+@functools.cache
+def _name_patterns() -> dict[str, str]:
+    """The spec schema's patterns for the names an import writes."""
+    from ..spec.loader import schema  # the loader is heavy; only a check needs it
+
+    spec = schema()
+    slo = spec["$defs"]["slo"]["properties"]
+    return {
+        "service": spec["properties"]["service"]["pattern"],
+        "SLO": slo["name"]["pattern"],
+        "alert": slo["alert_name"]["pattern"],
+    }
+
+
+_NAME_WORDS = {
+    "service": "lower-case letters, digits and '-', starting with a letter (at most 63)",
+    "SLO": "lower-case letters, digits and '-', starting with a letter (at most 63)",
+    "alert": "CamelCase letters and digits, starting with a capital (under 40)",
+}
+
+
+def name(doc: Document, path: Path, value: object, kind: str, problems: Problems) -> str | None:
+    """Return ``value`` when it can be this project's ``kind`` name (``service``, ``SLO`` or
+    ``alert``, by the spec schema's pattern); else refuse it, saying what a name is."""
+    found = text(doc, path, value, problems)
+    if found is None or re.search(_name_patterns()[kind], found):
+        return found
+    article = "a" if kind == "service" else "an"
+    why = f"{found!r} cannot be {article} {kind} name in this project: write {_NAME_WORDS[kind]}"
+    problems.refuse(doc, path, why)
+    return None

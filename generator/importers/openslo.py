@@ -35,6 +35,9 @@ from .common import (
     text,
     window_query,
 )
+from .common import (
+    name as name_of,
+)
 
 API = "openslo/v1"
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
@@ -106,7 +109,7 @@ class _Importer:
         data = doc.data
         assert isinstance(data, dict)
         spec = mapping(doc, ("spec",), data.get("spec"), _SLO_FIELDS, self.problems)
-        service = text(doc, ("spec", "service"), spec.get("service"), self.problems)
+        service = name_of(doc, ("spec", "service"), spec.get("service"), "service", self.problems)
         if service is None:
             return
         period = self.period(doc, spec)
@@ -144,7 +147,7 @@ class _Importer:
         if sli is not None and sli[0] == "threshold" and len(objectives) > 1:
             self.refuse(doc, ("spec", "objectives"), "a thresholdMetric SLO has one objective")
         rows = self.alert_policies(doc, spec, period)
-        name = data["metadata"]["name"]
+        name = name_of(doc, ("metadata", "name"), data["metadata"]["name"], "SLO", self.problems)
         for i, objective in enumerate(objectives):
             at = ("spec", "objectives", i)
             slo = self.objective(doc, at, objective, sli, service)

@@ -27,6 +27,9 @@ from .common import (
     text,
     window_query,
 )
+from .common import (
+    name as name_of,
+)
 
 PLAIN = "prometheus/v1"
 CRD_API = "sloth.slok.dev/v1"
@@ -69,9 +72,9 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
         if found is None:
             continue
         body, base, names = found
-        name = text(doc, (*base, "service"), body.get("service"), problems)
-        if name is None:
-            continue
+        name = name_of(doc, (*base, "service"), body.get("service"), "service", problems)
+        if name is None:  # refused; the SLOs are still read, to report all at once
+            name = str(body.get("service"))
         service_labels = labels(doc, (*base, "labels"), body.get("labels"), problems)
         spec = services.get(name)
         if spec is None:
@@ -95,8 +98,19 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
             continue
         for i, slo in enumerate(slos):
             out = _slo(doc, (*base, "slos", i), slo, names, metrics[name], problems)
-            if out is not None:
-                spec["slos"].append(out)
+            if out is None:
+                continue
+            alert = out.get("alert_name")
+            twin = next((s for s in spec["slos"] if alert and s.get("alert_name") == alert), None)
+            if twin is not None:
+                problems.refuse(
+                    doc,
+                    (*base, "slos", i, "alerting", "name"),
+                    f"{alert!r} is also the alert name of SLO {twin['name']!r}: this project "
+                    "gives each SLO's burn-rate alerts their own name (or ErrorBudgetBurn, "
+                    "told apart by the slo label); rename one, or remove both names",
+                )
+            spec["slos"].append(out)
     problems.check()
     specs = list(services.values())
     for spec in specs:
@@ -151,7 +165,7 @@ def _slo(
     doc: Document, path: Path, value: object, names: _Names, metrics: Metrics, problems: Problems
 ) -> dict | None:
     slo = mapping(doc, path, value, dict.fromkeys(_SLO_FIELDS), problems)
-    name = text(doc, (*path, "name"), slo.get("name"), problems)
+    name = name_of(doc, (*path, "name"), slo.get("name"), "SLO", problems)
     objective = slo.get("objective")
     if isinstance(objective, bool) or not isinstance(objective, int | float):
         problems.refuse(doc, (*path, "objective"), "expected the objective in percent, e.g. 99.9")
@@ -253,7 +267,7 @@ def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Pro
         out["annotations"] = annotations
     name = alerting.get("name")
     if name is not None and (out.get("page", True) or out.get("ticket", True)):
-        out["alert_name"] = text(doc, (*at, "name"), name, problems)
+        out["alert_name"] = name_of(doc, (*at, "name"), name, "alert", problems)
     return out
 
 
