@@ -214,6 +214,18 @@ def test_openslo_objectives_windows_and_burn_rates(imported: dict[str, list[Path
     assert slo.sli.total.metric.type == "histogram"
 
 
+def test_the_readme_example_is_what_import_writes(tmp_path: Path) -> None:
+    """The README's Sloth example, imported, is the spec the README shows, and it validates."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Importing from Sloth or OpenSLO", 1)[1]
+    sloth_spec, shown = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)[:2]
+    (tmp_path / "sloth.yml").write_text(sloth_spec, encoding="utf-8")
+    (spec,) = _import("sloth", tmp_path / "sloth.yml", tmp_path / "out")
+    written = spec.read_text(encoding="utf-8")
+    assert written.split("\n", 3)[3] == shown
+    assert _load(spec).slos[0].burn_alert == "OrdersHighErrorRate"
+
+
 # -- the error ratio equals Sloth's, on every engine -----------------------------------------
 
 # Constant traffic with known shares of errors, and a series of another job both ignore.
