@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from hypothesis import strategies as st
 
 from generator import tools
 from generator.cli import main
-from generator.importers import sloth
+from generator.importers import openslo, sloth
 from generator.importers.writer import to_yaml
 from generator.output import write_tree
 from generator.plan import service_files
@@ -436,3 +438,101 @@ def test_random_sloth_specs_import_into_the_same_model(spec: tuple, tmp_path: Pa
         if want["kind"] != "events":  # the query is kept, with this project's placeholder
             query = slo.sli.error_query or slo.sli.ratio_query
             assert query == want["query"].replace("{{.window}}", "{{ window }}")
+
+
+_OPENSLO_SLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: api
+spec:
+  service: api
+  budgetingMethod: Occurrences
+  indicator:
+    metadata:
+      name: api-errors
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: api_requests_total{{job="api", code=~"5.."}}
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: api_requests_total{{job="api"}}
+  timeWindow:
+    - duration: {period}
+      isRolling: true
+  objectives:
+    - target: {target}
+  alertPolicies:
+"""
+_CONDITION = """\
+    - kind: AlertPolicy
+      metadata:
+        name: policy-{i}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata:
+              name: condition-{i}
+            spec:
+              severity: {severity}
+              condition:
+                kind: burnrate
+                op: gt
+                threshold: {threshold}
+                lookbackWindow: {lookback}
+"""
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    period=st.sampled_from(["7d", "28d", "30d", "4w"]),
+    target=st.sampled_from(["0.99", "0.995", "0.999", "0.9995"]),
+    conditions=st.lists(
+        st.tuples(
+            st.sampled_from(["page", "ticket", "critical", "warning"]),
+            st.sampled_from([1, 2, 3, 6, 13.44, 14.4]),
+            st.sampled_from(["1h", "6h", "1d", "3d"]),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda c: (c[0], c[2]),
+    ),
+)
+def test_random_openslo_burn_rates_keep_their_factor_and_window(
+    period: str, target: str, conditions: list[tuple[str, float, str]]
+) -> None:
+    """Each AlertCondition becomes a burn-rate pair whose factor is the condition's threshold
+    and whose long window is its lookback; a condition that spends more than the whole
+    period's budget is refused, naming the threshold."""
+    text = _OPENSLO_SLO.format(period=period, target=target) + "".join(
+        _CONDITION.format(i=i, severity=s, threshold=t, lookback=lb)
+        for i, (s, t, lb) in enumerate(conditions)
+    )
+    days = {"7d": 7, "28d": 28, "30d": 30, "4w": 28}[period] * 86400
+    spent = any(t * parse_duration(lb) > days for _, t, lb in conditions)
+    path = Path(tempfile.mkdtemp()) / "openslo.yml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        (spec,), _ = openslo.import_file(str(path))
+    except SpecInvalid as exc:
+        assert spent, exc.errors
+        assert all(e.path.endswith("condition.threshold") for e in exc.errors), exc.errors
+        return
+    assert not spent
+    service = load_text("api.yaml", to_yaml(spec, str(path)))
+    assert service.period == days
+    # target 0.999 is 99.9 %, not 99.89999999999999
+    assert service.slos[0].objective == float(Decimal(target) * 100)
+    severity = {"page": "critical", "critical": "critical", "ticket": "warning"}
+    want = {(severity.get(s, "warning"), parse_duration(lb), t) for s, t, lb in conditions}
+    got = {(b.severity, b.long, b.factor(service.period)) for b in service.burn_rates}
+    assert got == want
+    assert service.slos[0].page == any(w[0] == "critical" for w in want)
+    assert service.slos[0].ticket == any(w[0] == "warning" for w in want)
