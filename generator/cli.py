@@ -320,13 +320,16 @@ def _write_imported(convert, kind: str, file: Path, output: Path | None) -> None
     from .spec.loader import load_text
 
     try:
-        specs, notes = convert(_display(file))
-        texts = [(s["service"], to_yaml(s, f"{_display(file)} ({kind})")) for s in specs]
+        imported = convert(_display(file))
+        texts = [(s["service"], to_yaml(s, f"{_display(file)} ({kind})")) for s in imported.specs]
         for service, text in texts:
-            load_text(f"{service}.yaml (imported from {_display(file)})", text)
+            try:
+                load_text(f"{service}.yaml (imported from {_display(file)})", text)
+            except SpecInvalid as exc:
+                raise SpecInvalid(imported.relocate(service, exc.errors)) from None
     except SpecInvalid as exc:
         _fail(exc)
-    for note in notes:
+    for note in imported.notes:
         click.echo(str(note), err=True)
     if output is None:
         click.echo("---\n".join(text for _, text in texts), nl=False)

@@ -55,11 +55,17 @@ class Document:
 
 @dataclass
 class Problems:
-    """The refusals found so far (``check`` raises them all at once), and notes on what was
-    left out on purpose (printed, not fatal)."""
+    """The refusals found so far (``check`` raises them all at once), notes on what was
+    left out on purpose (printed, not fatal), and where each imported SLO came from."""
 
     errors: list[SpecError] = field(default_factory=list)
     notes: list[SpecError] = field(default_factory=list)
+    # (service, index in its spec's slos) -> the source document and path of that SLO
+    origins: dict[tuple[str, int], tuple[Document, Path]] = field(default_factory=dict)
+
+    def imported(self, specs: list[dict]) -> Imported:
+        """Return ``specs`` with these notes and origins."""
+        return Imported(specs, self.notes, self.origins)
 
     def refuse(self, doc: Document, path: Path, message: str) -> None:
         self.errors.append(doc.error(path, message))
@@ -71,6 +77,34 @@ class Problems:
         """Raise SpecInvalid with every refusal, if any."""
         if self.errors:
             raise SpecInvalid(self.errors)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import gives: the specs, notes on fields left out, and the SLOs' origins."""
+
+    specs: list[dict]
+    notes: list[SpecError]
+    origins: dict[tuple[str, int], tuple[Document, Path]]
+
+    def relocate(self, service: str, errors: list[SpecError]) -> list[SpecError]:
+        """Return ``errors`` found in the imported spec of ``service``, each one about an SLO
+        moved to that SLO's place in the imported file, saying which spec field it is."""
+        out = []
+        for error in errors:
+            found = re.match(r"slos\[(\d+)\]", error.path)
+            origin = self.origins.get((service, int(found[1]))) if found else None
+            if origin is None:
+                out.append(error)
+                continue
+            doc, path = origin
+            # The spec field's own place when the source has a field of that name there.
+            field = re.match(r"\.([A-Za-z_][A-Za-z0-9_]*)", error.path[found.end() :])
+            if field and (*path, field[1]) in doc.source.positions:
+                path = (*path, field[1])
+            message = f"{error.message} (in the imported spec: {error.path})"
+            out.append(doc.error(path, message))
+        return out
 
 
 def read(path: str) -> list[Document]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import promql
-from ..spec.errors import Path, SpecError
+from ..spec.errors import Path
 from .common import (
     Document,
+    Imported,
     Metrics,
     Problems,
     bare_counter,
@@ -48,7 +49,7 @@ SLICE = 300  # this project's default rate window: every alert window is whole s
 DEFAULT_PERIOD = "30d"
 
 
-def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
+def import_file(path: str) -> Imported:
     """Return the specs (one per ``spec.service``, in the order first seen) equivalent to the
     OpenSLO documents in the file at ``path``, and notes on fields left out on purpose;
     raise SpecInvalid naming every field that has no equivalent."""
@@ -83,7 +84,7 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
             problems.note(doc, ("kind",), _TARGETS)
     specs = importer.finish()
     problems.check()
-    return specs, problems.notes
+    return problems.imported(specs)
 
 
 _TARGETS = (
@@ -160,6 +161,7 @@ class _Importer:
                 head["description"] = description
             slo = head | slo
             self.alerts.setdefault(service, []).append((doc, ("spec", "alertPolicies"), rows, slo))
+            self.problems.origins[(service, len(out["slos"]))] = (doc, at)
             out["slos"].append(slo)
 
     def period(self, doc: Document, spec: dict) -> int | None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec.errors import Path, SpecError
+from ..spec.errors import Path
 from .common import (
     Document,
+    Imported,
     Metrics,
     Problems,
     declare_raw_metrics,
@@ -60,9 +61,9 @@ _CRD_NAMES = _Names(
 _SLO_FIELDS = ("name", "description", "objective", "plugins", "labels", "sli", "alerting")
 
 
-def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
+def import_file(path: str) -> Imported:
     """Return the specs (one per Sloth service, in the order first seen) equivalent to the
-    Sloth file at ``path``, and notes (none: every Sloth field maps or is refused); raise
+    Sloth file at ``path`` (no notes: every Sloth field maps or is refused); raise
     SpecInvalid naming every field that has no equivalent."""
     problems = Problems()
     services: dict[str, dict] = {}
@@ -110,6 +111,7 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
                     "gives each SLO's burn-rate alerts their own name (or ErrorBudgetBurn, "
                     "told apart by the slo label); rename one, or remove both names",
                 )
+            problems.origins[(name, len(spec["slos"]))] = (doc, (*base, "slos", i))
             spec["slos"].append(out)
     problems.check()
     specs = list(services.values())
@@ -117,7 +119,7 @@ def import_file(path: str) -> tuple[list[dict], list[SpecError]]:
         metrics[spec["service"]].finish()
         if not spec["metrics"]:
             del spec["metrics"]
-    return specs, problems.notes
+    return problems.imported(specs)
 
 
 def _service(doc: Document, problems: Problems) -> tuple[dict, Path, _Names] | None:
