@@ -273,3 +273,77 @@ def diff_command(out: Path, base: str | None) -> None:
         return
     click.echo(text, nl=False)
     sys.exit(1)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Translate another tool's SLO spec into this project's spec format.
+
+    Writes the equivalent spec to stdout, or to -o FILE. A field with no equivalent is
+    reported as file:line:column with exit status 2, and nothing is written.
+    """
+
+
+_import_output = click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the spec here instead of stdout; a folder gets one <service>.yaml per service.",
+)
+
+
+@import_group.command("sloth")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_import_output
+def import_sloth(file: Path, output: Path | None) -> None:
+    """A Sloth spec: `version: prometheus/v1` (any number of YAML documents) or the
+    Kubernetes PrometheusServiceLevel resource."""
+    from .importers import sloth
+
+    _write_imported(sloth.import_file, "Sloth", file, output)
+
+
+@import_group.command("openslo")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_import_output
+def import_openslo(file: Path, output: Path | None) -> None:
+    """OpenSLO v1 documents: SLO, SLI, AlertPolicy and AlertCondition (Prometheus queries)."""
+    from .importers import openslo
+
+    _write_imported(openslo.import_file, "OpenSLO", file, output)
+
+
+def _write_imported(convert, kind: str, file: Path, output: Path | None) -> None:
+    """Convert ``file``, check every spec loads as `validate` would, then write them."""
+    from .importers.writer import to_yaml
+    from .spec.loader import load_text
+
+    try:
+        imported = convert(_display(file))
+        texts = [(s["service"], to_yaml(s, f"{_display(file)} ({kind})")) for s in imported.specs]
+        for service, text in texts:
+            try:
+                load_text(f"{service}.yaml (imported from {_display(file)})", text)
+            except SpecInvalid as exc:
+                raise SpecInvalid(imported.relocate(service, exc.errors)) from None
+    except SpecInvalid as exc:
+        _fail(exc)
+    for note in imported.notes:
+        click.echo(str(note), err=True)
+    if output is None:
+        click.echo("---\n".join(text for _, text in texts), nl=False)
+        return
+    if len(texts) > 1 and not output.is_dir():
+        names = ", ".join(s for s, _ in texts)
+        click.echo(f"{output}: {len(texts)} services ({names}): give -o a folder", err=True)
+        sys.exit(EXIT_INVALID)
+    targets = [(output / f"{s}.yaml" if output.is_dir() else output, t) for s, t in texts]
+    try:
+        for target, text in targets:
+            target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"{exc.filename or output}: cannot write: {exc.strerror}", err=True)
+        sys.exit(EXIT_INVALID)
+    for target, _ in targets:
+        click.echo(f"wrote {target}", err=True)

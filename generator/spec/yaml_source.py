@@ -279,56 +279,71 @@ def kind_of(value: object) -> str:
 
 def read(file: str, text: str) -> tuple[Source | None, list[SpecError]]:
     """Parse ``text``; return the Source, or None and the reasons it could not be read."""
+    sources, errors = _read(file, text, yaml.compose)
+    if errors:
+        return None, errors
+    if not isinstance(sources[0].data, dict):
+        found = kind_of(sources[0].data)
+        why = f"a spec is a mapping of fields; found {found}"
+        return None, [SpecError(file, 1, 1, "(top level)", why)]
+    return sources[0], []
+
+
+def read_documents(file: str, text: str) -> tuple[list[Source], list[SpecError]]:
+    """Parse every document of a multi-document YAML stream (``---`` between documents);
+    return one Source per non-empty document (lines count from the file's start), or no
+    Source and the reasons the stream could not be read. Read like a spec: duplicate keys,
+    unsafe tags and YAML 1.1-only scalars are refused."""
+    return _read(file, text, lambda t, Loader: [n for n in yaml.compose_all(t, Loader) if n])
+
+
+def _read(file: str, text: str, compose) -> tuple[list[Source], list[SpecError]]:
+    """Return the Sources that ``compose`` (``yaml.compose`` or a list of documents) finds
+    in ``text``, or none and every reason it could not be read."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        return None, [SpecError(file, 1, 1, "(top level)", "the file is larger than 2 MB")]
+        return [], [SpecError(file, 1, 1, "(top level)", "the file is larger than 2 MB")]
     if "\t" in text:
         line = text[: text.index("\t")].count("\n") + 1
         col = text.index("\t") - (text.rfind("\n", 0, text.index("\t")) + 1) + 1
-        return None, [
+        return [], [
             SpecError(file, line, col, "(top level)", "tab character; indent YAML with spaces")
         ]
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        nodes = compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         # "while parsing a flow mapping, did not find expected ',' or '}'" reads better than
         # the problem alone; both come from PyYAML and are one line each.
         reason = ", ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
-        return None, [SpecError(file, line, col, "(top level)", f"invalid YAML: {reason}")]
+        return [], [SpecError(file, line, col, "(top level)", f"invalid YAML: {reason}")]
     except yaml.reader.ReaderError as exc:
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         line = text[: exc.position].count("\n") + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return None, [
+        return [], [
             SpecError(file, line, col, "(top level)", f"control character U+{code:04X} in the text")
         ]
     except yaml.YAMLError as exc:
-        return None, [SpecError(file, 1, 1, "(top level)", f"invalid YAML: {exc}")]
-    if node is None:
-        return None, [SpecError(file, 1, 1, "(top level)", "the file is empty; expected a spec")]
-    builder = _Builder(file)
-    try:
-        data = builder.build(node, ())
-    except _TooLarge:
-        return None, [
-            SpecError(
-                file,
-                1,
-                1,
-                "(top level)",
+        return [], [SpecError(file, 1, 1, "(top level)", f"invalid YAML: {exc}")]
+    if not isinstance(nodes, list):
+        nodes = [nodes] if nodes is not None else []
+    if not nodes:
+        return [], [SpecError(file, 1, 1, "(top level)", "the file is empty; expected a spec")]
+    sources: list[Source] = []
+    errors: list[SpecError] = []
+    for node in nodes:
+        builder = _Builder(file)
+        try:
+            data = builder.build(node, ())
+        except _TooLarge:
+            why = (
                 f"the document expands to more than {MAX_NODES} values "
-                "(aliases expanding exponentially?)",
+                "(aliases expanding exponentially?)"
             )
-        ]
-    except (yaml.constructor.ConstructorError, ValueError) as exc:
-        return None, [SpecError(file, 1, 1, "(top level)", f"invalid YAML value: {exc}")]
-    if builder.errors:
-        return None, builder.errors
-    if not isinstance(data, dict):
-        return None, [
-            SpecError(
-                file, 1, 1, "(top level)", f"a spec is a mapping of fields; found {kind_of(data)}"
-            )
-        ]
-    return Source(file, data, builder.positions, text, builder.spans), []
+            return [], [SpecError(file, 1, 1, "(top level)", why)]
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            return [], [SpecError(file, 1, 1, "(top level)", f"invalid YAML value: {exc}")]
+        errors.extend(builder.errors)
+        sources.append(Source(file, data, builder.positions, text, builder.spans))
+    return ([], errors) if errors else (sources, [])
