@@ -41,6 +41,7 @@ from generator.prometheus import (
 from generator.prometheus.alerts import absent_rule, watched_metrics
 from generator.prometheus.promtool_cases import EXPRESSION_TESTS
 from generator.prometheus.rule_files import all_groups, plain_rule_files
+from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load, load_text
 from generator.spec.model import Service
 
@@ -328,7 +329,28 @@ def _with_dimensions(spec: Path) -> Service:
     return load_text(str(spec), yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
-KIND_SPECS = [SAMOKODER, CHECKOUT, *sorted(p for p in SPECS.glob("*.yaml") if p != CHECKOUT)]
+def _keeps_labels(spec: Path) -> bool:
+    """Whether cluster_label and group_by may be set on ``spec``: not beside a raw-query or
+    native-histogram SLI, which the loader refuses (fixture 126 and the test below)."""
+    return not any(s.sli.kind in ("query", "ratio_query") or s.sli.native for s in load(spec).slos)
+
+
+KIND_SPECS = [
+    SAMOKODER,
+    CHECKOUT,
+    *sorted(p for p in SPECS.glob("*.yaml") if p != CHECKOUT and _keeps_labels(p)),
+]
+
+
+def test_dimensions_beside_a_raw_or_native_sli_are_refused() -> None:
+    refused = [p for p in SPECS.glob("*.yaml") if not _keeps_labels(p)]
+    assert refused, "no fixture spec has a raw or native SLI: the refusal goes untested"
+    for spec in refused:
+        with pytest.raises(SpecInvalid) as refusal:
+            _with_dimensions(spec)
+        messages = [e.message for e in refusal.value.errors]
+        assert messages, spec
+        assert all("cluster_label and group_by need an SLI of metrics" in m for m in messages)
 
 
 def _grafana(expr: str) -> str:

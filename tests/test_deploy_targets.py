@@ -60,9 +60,16 @@ def _read(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _plain_groups(base: Path) -> list[dict]:
-    plain = base / "prometheus"
-    return [*_read(plain / "recording_rules.yml")["groups"], *_read(plain / "alerts.yml")["groups"]]
+def _rule_files(service) -> list[str]:
+    """Return the plain rule files' paths under a target folder, in the order the targets
+    concatenate them: recording then alerts, one pair per environment when the spec has
+    ``environments`` (``<env>/recording_rules.yml``), else one pair at the top."""
+    folders = [f"{e.environment}/" for e in service.environments] or [""]
+    return [f"{f}{name}" for f in folders for name in ("recording_rules.yml", "alerts.yml")]
+
+
+def _plain_groups(service, base: Path) -> list[dict]:
+    return [g for name in _rule_files(service) for g in _read(base / "prometheus" / name)["groups"]]
 
 
 def _validates(model: type, manifest: dict) -> None:
@@ -81,14 +88,14 @@ def _loads(engine: tools.Engine, files: list[Path]) -> None:
 
 
 def test_prometheusrule_validates_and_holds_the_plain_groups(generated) -> None:
-    _, base = generated
+    service, base = generated
     manifest = _read(base / "kubernetes" / "prometheusrule.yaml")
     _validates(v1.PrometheusRule, manifest)
     assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
     assert manifest["kind"] == "PrometheusRule"
     assert manifest["metadata"]["namespace"] == "observability"
     assert manifest["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert manifest["spec"]["groups"] == _plain_groups(base)
+    assert manifest["spec"]["groups"] == _plain_groups(service, base)
 
 
 def _crd_matchers(matchers: list[dict]) -> list[str]:
@@ -212,11 +219,11 @@ def test_the_schema_check_rejects_what_the_operator_would() -> None:
 
 
 def test_mimir_namespace_file_parses_back_and_loads_as_plain_groups(generated, tmp_path) -> None:
-    _, base = generated
+    service, base = generated
     namespace = _read(base / "mimir" / "rules.yaml")
     assert sorted(namespace) == ["groups", "namespace"]
     assert namespace["namespace"] == "tenant-ns"
-    assert namespace["groups"] == _plain_groups(base)
+    assert namespace["groups"] == _plain_groups(service, base)
     plain = tmp_path / "groups.yml"
     plain.write_text(yaml.safe_dump({"groups": namespace["groups"]}), encoding="utf-8")
     _loads(tools.PROMETHEUS_3_5, [plain])
@@ -224,12 +231,12 @@ def test_mimir_namespace_file_parses_back_and_loads_as_plain_groups(generated, t
 
 
 def test_thanos_files_carry_the_strategy_and_are_otherwise_plain(generated, tmp_path) -> None:
-    _, base = generated
-    for name in ("recording_rules.yml", "alerts.yml"):
+    service, base = generated
+    for name in _rule_files(service):
         groups = _read(base / "thanos" / name)["groups"]
         assert {g.pop("partial_response_strategy") for g in groups} == {"warn"}
         assert groups == _read(base / "prometheus" / name)["groups"]
-        stripped = tmp_path / name
+        stripped = tmp_path / name.replace("/", "-")
         stripped.write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
         for engine in tools.PROMETHEUSES:
             _loads(engine, [stripped])
@@ -239,14 +246,14 @@ def test_thanos_without_a_strategy_writes_the_plain_files(generated, tmp_path) -
     service, _ = generated
     off = dataclasses.replace(service, deploy=Deploy(thanos=Thanos()))
     files = service_files(off)
-    for name in ("recording_rules.yml", "alerts.yml"):
+    for name in _rule_files(off):
         assert files[f"{off.name}/thanos/{name}"] == files[f"{off.name}/prometheus/{name}"]
 
 
 def test_vmalert_dry_run_loads_the_file_of_plain_groups(generated) -> None:
-    _, base = generated
+    service, base = generated
     path = base / "vmalert" / "rules.yml"
-    assert _read(path)["groups"] == _plain_groups(base)
+    assert _read(path)["groups"] == _plain_groups(service, base)
     _loads(tools.VICTORIAMETRICS, [path])
 
 
