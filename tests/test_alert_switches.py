@@ -220,6 +220,48 @@ def test_switched_mailer_passes_its_alert_suites_on_every_engine(
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def _loose_tickets_only(tmp: Path) -> Path:
+    """The mailer with a 90 % SLO that only tickets: a 10 % budget cannot burn at 14.4x (that
+    is 144 % errors), so the pages must be off, and with them off the spec is valid."""
+    data = _mailer()
+    data["slos"][0] |= {"objective": 90, "page": False}
+    service = _load(data)
+    write_tree(tmp, service_files(service))
+    return tmp / service.name
+
+
+def test_an_slo_whose_budget_cannot_burn_at_the_page_factor_is_valid_without_pages() -> None:
+    data = _mailer()
+    data["slos"][0]["objective"] = 90
+    with pytest.raises(SpecInvalid) as refusal:
+        _load(data)
+    assert [e.path for e in refusal.value.errors] == ["slos[0].objective"]
+    service = _load(data | {"slos": [data["slos"][0] | {"page": False}, data["slos"][1]]})
+    delivery = service.slo("delivery")
+    assert {b.severity for b in service.slo_burn_rates(delivery)} == {"warning"}
+    assert all(
+        b.factor(delivery.period) * delivery.error_budget < 1
+        for b in service.burn_rates
+        if b.severity == "warning"
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_tickets_only_loose_slo_passes_its_slo_suites_on_every_engine(
+    engine: tools.Engine, tmp_path: Path
+) -> None:
+    """Its burn-rate and timing suites drive ticket burns of a 10 % budget and expect the
+    tickets, no page, at the times the Model gives; every engine agrees."""
+    folder = _loose_tickets_only(tmp_path)
+    wanted = ("slo_alerts_test.yml", "burn_rate_times_test.yml")
+    files = [
+        f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
+    ]
+    assert len(files) == 2
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 # -- the kind: random labels and switches keep rules, tests, runbooks and inhibitions in step --
 
 # Free label names far more often than colliding ones, so that about half the specs load.
@@ -249,6 +291,10 @@ def switched_specs(draw: st.DrawFn) -> tuple[dict, set[tuple]]:
     for i, slo in enumerate(data["slos"]):
         slo |= {"labels": draw(LABELS), "page": draw(st.booleans()), "ticket": draw(st.booleans())}
         errors |= {("slos", i, "labels", k) for k in slo["labels"] if k in REFUSED["slo"]}
+        # A 10 % budget cannot burn at the 14.4x page factor: refused unless the pages are off.
+        slo["objective"] = draw(st.sampled_from([slo["objective"], 90]))
+        if slo["objective"] == 90 and slo["page"]:
+            errors.add(("slos", i, "objective"))
         if (name := draw(st.sampled_from(ALERT_NAMES))) is not None:
             slo["alert_name"] = name
             taken = name in GENERATED_NAMES | {"QueueBacklog"} or name in names

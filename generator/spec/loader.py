@@ -1017,10 +1017,11 @@ class _Resolver:
 
     def reachable_burn_rates(self, slos: tuple[SLO, ...], burn_rates: tuple[BurnRate, ...]) -> None:
         """An alert at burn rate x fires when errors exceed x times the budget; past 100 %
-        errors that can never happen, and the alert would silently never page."""
+        errors that can never happen, and the alert would silently never page. Only the
+        pairs the SLO alerts on count: with ``page: false`` a 90 % SLO needs no 14.4x pair."""
         index = {s["name"]: i for i, s in enumerate(self.d["slos"])}
         for slo in slos:
-            for b in burn_rates:
+            for b in slo.alerting(burn_rates):
                 if b.long and b.factor(slo.period) * slo.error_budget >= 1:
                     self.fail(
                         ("slos", index[slo.name], "objective"),

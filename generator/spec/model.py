@@ -172,6 +172,12 @@ class SLO:
     group_by: tuple[str, ...] = ()  # one SLO per value combination of these labels
     runbook: Runbook = Runbook()  # for its burn-rate alerts
 
+    def alerting(self, burn_rates: tuple[BurnRate, ...]) -> tuple[BurnRate, ...]:
+        """Return the pairs of ``burn_rates`` this SLO alerts on: the critical ones (pages)
+        unless ``page: false``, the warning ones (tickets) unless ``ticket: false``."""
+        on = {"critical": self.page, "warning": self.ticket}
+        return tuple(b for b in burn_rates if on[b.severity])
+
     @property
     def target(self) -> float:
         """Return the objective as a ratio (0.999)."""
@@ -312,10 +318,8 @@ class Service:
         return tuple(j for j in self.jobs if j not in self.quiet_jobs)
 
     def slo_burn_rates(self, slo: SLO) -> tuple[BurnRate, ...]:
-        """Return the burn-rate pairs ``slo`` alerts on: the critical ones (pages) unless
-        ``page: false``, the warning ones (tickets) unless ``ticket: false``."""
-        on = {"critical": slo.page, "warning": slo.ticket}
-        return tuple(b for b in self.burn_rates if on[b.severity])
+        """Return the burn-rate pairs ``slo`` alerts on (see :meth:`SLO.alerting`)."""
+        return slo.alerting(self.burn_rates)
 
     def signal_inputs(self, sig: Signal) -> tuple[Metric, ...]:
         """Return the metrics ``sig`` is computed from (an availability signal: its SLO's)."""
