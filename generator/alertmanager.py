@@ -11,6 +11,17 @@ from .spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, RESERVED_LABELS
 from .spec.routing import Receiver, Route, Routing
 
 GROUP_BY = ["alertname", "service", "slo"]
+
+
+def group_by(service: Service) -> list[str]:
+    """Return the labels one notification groups alerts by: :data:`GROUP_BY`, then the
+    cluster label and ``env`` when the spec has them, so a page from one cluster or
+    environment never arrives folded into another's. An SLO's ``group_by`` labels are not
+    added: an outage across many endpoints is one notification per SLO, listing them."""
+    out = [*GROUP_BY, *names.kept_labels(service)]
+    return [*out, names.ENV_LABEL] if service.environments else out
+
+
 # Alertmanager's Telegram notifier sends HTML; its default template prints each alert's
 # summary, so on-call sees the same words as in the e-mail.
 TELEGRAM_PARSE_MODE = "HTML"
@@ -153,7 +164,7 @@ def route_file(service: Service) -> dict[str, object] | None:
         "route": {
             "receiver": name(routing.default),  # what no route takes
             "matchers": [f'service="{service.name}"'],
-            "group_by": GROUP_BY,
+            "group_by": group_by(service),
             "group_wait": format_duration(routing.group_wait),
             "group_interval": format_duration(routing.group_interval),
             "repeat_interval": format_duration(routing.repeat_interval),

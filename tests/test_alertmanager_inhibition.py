@@ -78,6 +78,11 @@ class Alertmanager:
         with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=10) as resp:
             return json.load(resp)
 
+    def groups(self) -> list[dict]:
+        """Return GET /api/v2/alerts/groups: one entry per notification group."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts/groups", timeout=10) as resp:
+            return json.load(resp)
+
     def find(self, labels: Labels) -> dict | None:
         """Return the alert with exactly ``labels``, or None if the server does not show it."""
         return next((a for a in self.alerts() if a["labels"] == labels), None)

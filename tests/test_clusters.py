@@ -24,7 +24,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from grafana_schema import problems as grafana_problems
-from test_alertmanager_inhibition import key, running, verdicts
+from test_alertmanager_inhibition import _alert, key, running, verdicts
 
 from generator import alertmanager, signals, tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
@@ -295,6 +295,35 @@ def test_a_critical_in_one_cluster_or_group_never_mutes_a_warning_in_another(
     other_env = same | {"env": "staging"}
     with running(engine, out.parents[2] / ALERTMANAGER_FILE, tmp_path) as am:
         verdicts(am, hidden, [critical, other_cluster, exhausted, *low_elsewhere, other_env])
+
+
+@pytest.mark.parametrize("engine", tools.CONFIG_ALERTMANAGERS, ids=lambda e: e.name)
+def test_each_cluster_and_environment_gets_its_own_notification(
+    engine: tools.Engine, service: Service, out: Path, tmp_path: Path
+) -> None:
+    """The same page from two clusters and from two environments: four notification groups
+    on a real Alertmanager (grouped by its config), and two endpoints of one SLO in one."""
+    page = next(
+        {**r["labels"], "alertname": r["alert"]}
+        for r in _rules(service)
+        if r.get("alert") == "ErrorBudgetBurn" and r["labels"]["severity"] == "critical"
+    )
+    where = [
+        {"cluster": c, "env": e, "endpoint": p}
+        for c in ("eu-1", "us-1")
+        for e in ("prod", "staging")
+        for p in ("/checkout", "/search")
+    ]
+    with running(engine, out.parents[2] / ALERTMANAGER_FILE, tmp_path) as am:
+        am.post([_alert(page | w) for w in where])
+
+        def grouped() -> list[dict] | None:
+            found = [g for g in am.groups() if g["labels"].get("service") == service.name]
+            return found if sum(len(g["alerts"]) for g in found) == len(where) else None
+
+        groups = am.wait_for("the pages to be grouped", grouped)
+    seen = sorted((g["labels"]["cluster"], g["labels"]["env"], len(g["alerts"])) for g in groups)
+    assert seen == [(c, e, 2) for c in ("eu-1", "us-1") for e in ("prod", "staging")]
 
 
 def test_every_panel_query_filters_on_the_cluster_and_environment_variables(base: Service) -> None:

@@ -17,7 +17,7 @@ models: they cost 3 s of import for every run, 10 times a whole service's planni
 
 from __future__ import annotations
 
-from ..alertmanager import GROUP_BY, integration, route_steps, series_labels
+from ..alertmanager import group_by, integration, route_steps, series_labels
 from ..grafana import dashboard
 from ..grafana.files import DASHBOARD_FILE
 from ..output import Files, to_json, to_yaml
@@ -115,7 +115,7 @@ def alertmanager_config(service: Service) -> dict:
         "spec": {
             "route": {
                 "receiver": routing.default,
-                "groupBy": GROUP_BY,
+                "groupBy": group_by(service),
                 "groupWait": format_duration(routing.group_wait),
                 "groupInterval": format_duration(routing.group_interval),
                 "repeatInterval": format_duration(routing.repeat_interval),
