@@ -18,6 +18,7 @@ import yaml
 
 from . import signals as names
 from .output import Files, read_tree
+from .prometheus.rule_files import ALERTS_FILE, RECORDING_FILE
 from .promql import format_duration, format_number, parse_duration
 
 DEFAULT_BRANCHES = ("main", "origin/main")
@@ -381,7 +382,9 @@ def _slo_text(objective: float, period: int) -> str:
     return f"{format_number(objective)}%{when}{budget}"
 
 
-def _slo_section(old: dict[str, tuple[float, int]], new: dict[str, tuple[float, int]]) -> Lines:
+def _slo_section(
+    old: dict[str, tuple[float, int]], new: dict[str, tuple[float, int]], where: str = ""
+) -> Lines:
     out = []
     for slo in sorted(set(old) | set(new)):
         if slo not in old:
@@ -390,7 +393,7 @@ def _slo_section(old: dict[str, tuple[float, int]], new: dict[str, tuple[float, 
             out.append(f"- removed SLO **{slo}** (was {_slo_text(*old[slo])})")
         elif old[slo] != new[slo]:
             out.append(f"- SLO **{slo}**: {_slo_text(*old[slo])} -> {_slo_text(*new[slo])}")
-    return ["#### SLOs", "", *out, ""] if out else []
+    return [f"#### SLOs{where}", "", *out, ""] if out else []
 
 
 # -- dashboards ------------------------------------------------------------------------------
@@ -544,6 +547,19 @@ def _line_counts(old: bytes | None, new: bytes | None) -> str:
     return f"+{plus} −{minus}"
 
 
+def _rule_folders(service: str, old: Files, new: Files) -> list[tuple[str, str]]:
+    """Return ``(folder, environment)`` for every folder of plain rule files of ``service``
+    in either tree: ``prometheus`` (environment ``""``) and, for a spec with
+    ``environments``, ``prometheus/<env>``; in path order."""
+    folders = set()
+    for path in (*old, *new):
+        parts = path.split("/")
+        rules = parts[-1] in (ALERTS_FILE, RECORDING_FILE) and len(parts) in (3, 4)
+        if rules and parts[:2] == [service, "prometheus"]:
+            folders.add("/".join(parts[1:-1]))
+    return [(f, f.removeprefix("prometheus").lstrip("/")) for f in sorted(folders)]
+
+
 def _service_report(service: str, old: Files, new: Files) -> Lines:
     def pair(rel: str, kind: Callable[[bytes], object]) -> tuple[object, object]:
         path = f"{service}/{rel}"
@@ -551,22 +567,28 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
 
     out: Lines = []
     handled: set[str] = set()
-    o, n = pair("prometheus/alerts.yml", read_rules)
-    section = _rule_section(
-        "Alerts", _rules(o, "alert"), _rules(n, "alert"), _alert_title, group_changes(o, n)
-    )
-    if section:  # a file that changed with no rule or group to show is listed below
-        handled.add(f"{service}/prometheus/alerts.yml")
-    out += section
-    o, n = pair("prometheus/recording_rules.yml", read_rules)
-    old_rec, new_rec = _rules(o, "record"), _rules(n, "record")
-    section = _slo_section(slos(old_rec), slos(new_rec))
-    section += _rule_section(
-        "Recording rules", old_rec, new_rec, _record_title, group_changes(o, n)
-    )
-    if section:
-        handled.add(f"{service}/prometheus/recording_rules.yml")
-    out += section
+    for folder, env in _rule_folders(service, old, new):
+        where = f" ({env})" if env else ""
+        o, n = pair(f"{folder}/{ALERTS_FILE}", read_rules)
+        section = _rule_section(
+            f"Alerts{where}",
+            _rules(o, "alert"),
+            _rules(n, "alert"),
+            _alert_title,
+            group_changes(o, n),
+        )
+        if section:  # a file that changed with no rule or group to show is listed below
+            handled.add(f"{service}/{folder}/{ALERTS_FILE}")
+        out += section
+        o, n = pair(f"{folder}/{RECORDING_FILE}", read_rules)
+        old_rec, new_rec = _rules(o, "record"), _rules(n, "record")
+        section = _slo_section(slos(old_rec), slos(new_rec), where)
+        section += _rule_section(
+            f"Recording rules{where}", old_rec, new_rec, _record_title, group_changes(o, n)
+        )
+        if section:
+            handled.add(f"{service}/{folder}/{RECORDING_FILE}")
+        out += section
     dashboards = sorted(
         p
         for p in set(old) | set(new)

@@ -21,6 +21,7 @@ from generator.plan import service_files
 from generator.spec.loader import load_text
 
 MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
+CLUSTERS = ROOT / "tests" / "fixtures" / "specs" / "clusters.yaml"  # prometheus/<env>/ files
 
 GIT = ("git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false")
 
@@ -222,16 +223,23 @@ def test_two_jobs_target_down_pairs_both_show_after_a_job_rename() -> None:
 
 @functools.cache
 def base_trees() -> tuple[dict[str, bytes], ...]:
-    return tuple(files_of(p.name, p.read_text()) for p in (SAMOKODER, MAILER))
+    return tuple(files_of(p.name, p.read_text()) for p in (SAMOKODER, MAILER, CLUSTERS))
 
 
 LABEL_VALUE = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}", fullmatch=True)
 LABEL_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 
 
-def _rule_path(files: dict[str, bytes], kind: str) -> str:
+def _rule_paths(files: dict[str, bytes], kind: str) -> list[str]:
+    """Every plain rule file of ``kind``: prometheus/<name>, or one per environment."""
     name = "alerts.yml" if kind == "alert" else "recording_rules.yml"
-    return next(p for p in files if p.endswith(f"/prometheus/{name}"))
+    return sorted(p for p in files if re.fullmatch(rf"[^/]+/prometheus/([^/]+/)?{name}", p))
+
+
+def _heading(path: str, kind: str) -> str:
+    """The report's section for ``path``: "Alerts", or "Alerts (prod)" for an environment's."""
+    env = path.split("/")[2] if path.count("/") == 3 else ""
+    return ("Alerts" if kind == "alert" else "Recording rules") + (f" ({env})" if env else "")
 
 
 def _identity(rule: dict, kind: str) -> tuple[str, dict[str, str]]:
@@ -255,8 +263,9 @@ def _names_rule(report_text: str, heading: str, rule: tuple[str, dict], all_rule
 
 @st.composite
 def rule_edits(draw: st.DrawFn, files: dict[str, bytes], kind: str):
-    """Return ``(new files, identities that must be named)`` after one random rule edit."""
-    path = _rule_path(files, kind)
+    """Return ``(new files, identities that must be named, the edit, the edited file)`` after
+    one random rule edit."""
+    path = draw(st.sampled_from(_rule_paths(files, kind)))
     doc = read_yaml(files[path])
     places = [
         (g, r) for g, group in enumerate(doc["groups"]) for r, rule in enumerate(group["rules"])
@@ -301,7 +310,7 @@ def rule_edits(draw: st.DrawFn, files: dict[str, bytes], kind: str):
     named = [before] if edit != "add" else [after]
     if edit not in ("remove", "add") and after != before:
         named.append(after)
-    return new, named, edit
+    return new, named, edit, path
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
@@ -309,13 +318,13 @@ def rule_edits(draw: st.DrawFn, files: dict[str, bytes], kind: str):
 def test_every_edited_rule_is_named_in_the_report(data: st.DataObject) -> None:
     files = base_trees()[data.draw(st.integers(0, len(base_trees()) - 1), label="tree")]
     kind = data.draw(st.sampled_from(["alert", "record"]))
-    new, named, edit = data.draw(rule_edits(files, kind))
+    new, named, edit, path = data.draw(rule_edits(files, kind))
     text = report(files, new, "base")
     assert text is not None, edit
-    heading = "Alerts" if kind == "alert" else "Recording rules"
+    heading = _heading(path, kind)
     every = []
     for tree in (files, new):
-        doc = read_yaml(tree[_rule_path(tree, kind)])
+        doc = read_yaml(tree[path])
         every += [_identity(r, kind) for g in doc["groups"] for r in g["rules"]]
     for identity in named:
         assert _names_rule(text, heading, identity, every), (edit, identity, text)
