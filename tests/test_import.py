@@ -35,7 +35,7 @@ from generator.plan import service_files, shared_files
 from generator.promql import parse_duration
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
-from generator.spec.model import BURN_ALERT, Service
+from generator.spec.model import BURN_ALERT, Service, SeverityAlert
 
 FIXTURES = ROOT / "tests" / "fixtures" / "import"
 GOOD = sorted(FIXTURES.glob("*.yml"))
@@ -476,7 +476,9 @@ _VALUE = st.one_of(
         st.characters(
             min_codepoint=32,
             max_codepoint=0x2FF,
-            exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp"),
+            # Spaces other than ' ' (such as U+00A0) are not printable: refused as labels.
+            exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp", "Zs"),
+            include_characters=" ",
             exclude_characters="{}",
         ),
         max_size=12,
@@ -510,11 +512,27 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
     slo_labels, alert_labels, shared = draw(_LABELS), draw(_LABELS), draw(_LABELS)
     disable = {"page": draw(st.booleans()), "ticket": draw(st.booleans())}
     alerting: dict = {"name": alert, "labels": alert_labels}
+    # What each alert carries in Sloth: the SLO's labels, alerting.labels, then its own
+    # (shared ones and its only), its severity kept as sloth_severity unless it is ours.
+    effective = {}
     for kind, key in (
         ("page", "pageAlert" if crd else "page_alert"),
         ("ticket", "ticketAlert" if crd else "ticket_alert"),
     ):
-        alerting[key] = {"disable": disable[kind], "labels": shared}
+        own = shared | draw(_LABELS)
+        theirs = draw(st.sampled_from([None, sloth.SEVERITY[kind], "pageteam", "slack"]))
+        alerting[key] = {"disable": disable[kind], "labels": own}
+        if theirs is not None:
+            alerting[key]["labels"] = own | {"severity": theirs}
+        if draw(st.booleans()):
+            alerting[key]["annotations"] = {f"{kind}_note": draw(_VALUE)}
+        kept = {} if theirs in (None, sloth.SEVERITY[kind]) else {sloth.SLOTH_SEVERITY: theirs}
+        if not disable[kind]:
+            effective[sloth.SEVERITY[kind]] = (
+                {k: str(v) for k, v in (slo_labels | alert_labels | own).items()} | kept,
+                # Prometheus shows an empty annotation as none: it is left out.
+                {k: v for k, v in alerting[key].get("annotations", {}).items() if v != ""},
+            )
     slo = {
         "name": name,
         "objective": draw(_OBJECTIVE),
@@ -525,7 +543,8 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
     on = not (disable["page"] and disable["ticket"])
     want = {
         "objective": slo["objective"],
-        "labels": slo_labels | alert_labels | (shared if on else {}),
+        "labels": slo_labels | alert_labels,
+        "effective": effective,
         "page": not disable["page"],
         "ticket": not disable["ticket"],
         "alert": alert if on else BURN_ALERT,
@@ -572,7 +591,14 @@ def test_random_sloth_specs_import_into_the_same_model(spec: tuple, tmp_path: Pa
     assert len(service.slos) == len(wants)
     for slo, want in zip(service.slos, wants, strict=True):
         assert slo.objective == want["objective"]
-        assert dict(slo.labels) == want["labels"]
+        if want["effective"]:
+            for severity, (labels, annotations) in want["effective"].items():
+                extra = slo.severity_alert(severity)
+                assert dict(slo.labels) | dict(extra.labels) == labels
+                assert dict(slo.annotations) | dict(extra.annotations) == annotations
+        else:  # no alert: only what Sloth sets on the SLO's rules and on both alerts
+            assert dict(slo.labels) == want["labels"]
+            assert (slo.page_alert, slo.ticket_alert) == (SeverityAlert(), SeverityAlert())
         assert (slo.page, slo.ticket, slo.burn_alert) == (
             want["page"],
             want["ticket"],

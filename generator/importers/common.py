@@ -313,6 +313,11 @@ def labels(
         at = (*path, key)
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             problems.refuse(doc, at, f"a {what} value is text; found {kind_of(item)}")
+        elif what == "label" and not str(item).isprintable():
+            problems.refuse(doc, at, "a label value is one line of printable text")
+        elif what == "annotation" and item == "":
+            # Prometheus shows an empty annotation as none, and a spec's may not be empty.
+            problems.note(doc, at, "an empty annotation is left out (Prometheus drops it)")
         elif key in taken:
             problems.refuse(
                 doc,
