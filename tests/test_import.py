@@ -247,6 +247,11 @@ def test_sloth_page_and_ticket_labels_go_on_their_own_burn_rate_alerts_only(
             assert rule["labels"].items() >= (shared | own).items()
             assert (rule["annotations"].get("escalation") == escalation) == (own is page)
             assert rule["annotations"]["dashboard_hint"] == "Checkout overview, top row"
+    # The runbook tells on-call which labels each severity carries of its own.
+    runbook = (tmp_path / "bookshop/docs/alerts.md").read_text(encoding="utf-8")
+    section = runbook.split("\n## BookshopCheckoutErrors", 1)[1].split("\n## ", 1)[0]
+    assert "On its critical alerts only: `routing_key=storefront-pager`" in section
+    assert "On its warning alerts only: `slack_channel=#storefront-alerts`" in section
     fired = _burn_expectations(tmp_path / "bookshop")
     for severity, own in (("critical", page), ("warning", ticket)):
         mine = [e for e in fired if e["alertname"] == "BookshopCheckoutErrors"]
