@@ -1,8 +1,9 @@
 """Per-alert labels, annotations and switches (``labels``, ``annotations``, ``page``,
-``ticket``, ``alert_name`` per SLO; ``labels``, ``annotations``, ``enabled`` per threshold
-row; ``jobs.<job>.target_down``): the rules carry them, the generated tests, runbooks and
-Alertmanager inhibitions follow them, and one small generated suite proves it on every
-engine. Colliding labels and names are refused (tests/fixtures/bad/113-119)."""
+``ticket``, ``page_alert``, ``ticket_alert``, ``alert_name`` per SLO; ``labels``,
+``annotations``, ``enabled`` per threshold row; ``jobs.<job>.target_down``): the rules carry
+them, the generated tests, runbooks and Alertmanager inhibitions follow them, and one small
+generated suite proves it on every engine. Colliding labels and names are refused
+(tests/fixtures/bad/113-119, 170-172)."""
 
 from __future__ import annotations
 
