@@ -210,12 +210,14 @@ def test_sloth_page_and_ticket_labels_go_on_their_own_burn_rate_alerts_only(
     each on the alerts of its severity. The dropped severities are noted at their line."""
     result = CliRunner().invoke(main, ["import", "sloth", str(GETTING_STARTED.relative_to(ROOT))])
     assert result.exit_code == 0, result.output
-    notes = [line for line in result.stderr.splitlines() if ": note: severity" in line]
+    notes = [line for line in result.stderr.splitlines() if ": note: " in line]
     rel = GETTING_STARTED.relative_to(ROOT)
     assert [n.split(": ", 2)[:2] for n in notes] == [
-        [f"{rel}:27:11", "slos[0].alerting.page_alert.labels.severity"],
-        [f"{rel}:33:11", "slos[0].alerting.ticket_alert.labels.severity"],
+        [f"{rel}:24:9", "slos[0].alerting.annotations.summary"],
+        [f"{rel}:28:11", "slos[0].alerting.page_alert.labels.severity"],
+        [f"{rel}:34:11", "slos[0].alerting.ticket_alert.labels.severity"],
     ]
+    assert "'oncall' becomes 'critical'" in notes[1] and "sloth_severity" in notes[1]
     service = _getting_started(imported)
     write_tree(tmp_path, service_files(service))
     rules = [
