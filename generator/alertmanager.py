@@ -124,6 +124,23 @@ def series_labels(service: Service) -> tuple[str, ...]:
     return tuple(sorted(labels))
 
 
+def severity_labels(service: Service) -> tuple[str, ...]:
+    """Return the labels some SLO sets on the burn-rate alerts of one severity only (its
+    ``page_alert`` and ``ticket_alert`` labels), sorted. They tell a page from a ticket of
+    one SLO and window pair, never two alerts of one severity apart, so no inhibition
+    compares them (a page with ``routing_key`` still hides its own ticket without one)."""
+    return tuple(
+        sorted(
+            {
+                k
+                for slo in service.slos
+                for extra in (slo.page_alert, slo.ticket_alert)
+                for k, _ in extra.labels
+            }
+        )
+    )
+
+
 def inhibit_rules(service: Service) -> list[dict[str, object]]:
     """Return the inhibitions: a critical hides the warning of the same alert on the same
     series, and an exhausted budget hides the same SLO's low-budget warning.
@@ -134,18 +151,36 @@ def inhibit_rules(service: Service) -> list[dict[str, object]]:
     """
     svc = f'service="{service.name}"'
     equal = list(series_labels(service))
-    return [
+    out: list[dict[str, object]] = [
         {
             "source_matchers": [svc, 'severity="critical"'],
             "target_matchers": [svc, 'severity="warning"'],
             "equal": ["alertname", *equal],
         },
+    ]
+    # A per-severity label that other alerts carry on both severities is in `equal`, where
+    # it keeps a page from hiding its own ticket: the burn-rate alerts of the SLOs that set
+    # per-severity labels get a rule that leaves them out.
+    own = set(severity_labels(service)) & set(equal)
+    burn = sorted(
+        {s.burn_alert for s in service.slos if s.page_alert.labels or s.ticket_alert.labels}
+    )
+    if own:
+        out.append(
+            {
+                "source_matchers": [svc, 'severity="critical"', f'alertname=~"{"|".join(burn)}"'],
+                "target_matchers": [svc, 'severity="warning"'],
+                "equal": ["alertname", *(k for k in equal if k not in own)],
+            }
+        )
+    out.append(
         {
             "source_matchers": [svc, f'alertname="{BUDGET_CRITICAL_ALERT}"'],
             "target_matchers": [svc, f'alertname="{BUDGET_LOW_ALERT}"'],
             "equal": equal,
-        },
-    ]
+        }
+    )
+    return out
 
 
 def route_file(service: Service) -> dict[str, object] | None:

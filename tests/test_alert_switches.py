@@ -1,8 +1,9 @@
 """Per-alert labels, annotations and switches (``labels``, ``annotations``, ``page``,
-``ticket``, ``alert_name`` per SLO; ``labels``, ``annotations``, ``enabled`` per threshold
-row; ``jobs.<job>.target_down``): the rules carry them, the generated tests, runbooks and
-Alertmanager inhibitions follow them, and one small generated suite proves it on every
-engine. Colliding labels and names are refused (tests/fixtures/bad/113-119)."""
+``ticket``, ``page_alert``, ``ticket_alert``, ``alert_name`` per SLO; ``labels``,
+``annotations``, ``enabled`` per threshold row; ``jobs.<job>.target_down``): the rules carry
+them, the generated tests, runbooks and Alertmanager inhibitions follow them, and one small
+generated suite proves it on every engine. Colliding labels and names are refused
+(tests/fixtures/bad/113-119, 170-172)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import test_alertmanager_inhibition as inhibition
 import yaml
 from cli_support import CHECKOUT, ROOT
 from hypothesis import HealthCheck, event, given, settings
@@ -165,6 +167,61 @@ def test_per_alert_labels_are_compared_by_every_inhibition() -> None:
     assert {"component", "team"} <= equal
 
 
+def _paged_apart(tmp: Path) -> Path:
+    """The mailer with a warning pair on the page's own windows (1h/5m), the delivery SLO's
+    page relabelled (``team`` over the SLO's, plus ``routing_key``) and its ticket labelled
+    apart: a generated tree whose alerts of one SLO and window pair differ in more than
+    severity."""
+    data = _mailer(
+        burn_rates=[
+            {"severity": "critical", "long": "1h", "short": "5m", "budget_consumed": 2},
+            {"severity": "warning", "long": "1h", "short": "5m", "budget_consumed": 1},
+            {"severity": "warning", "long": "1d", "short": "2h", "budget_consumed": 10},
+        ]
+    )
+    data["slos"][0] |= {
+        "labels": {"team": "delivery"},
+        "page_alert": {"labels": {"team": "pager", "routing_key": "mail-pd"}},
+        "ticket_alert": {"labels": {"chat": "#mail"}, "annotations": {"hint": "{{ no }}"}},
+    }
+    spec = tmp / "mailer.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    return inhibition.generated(spec, tmp / "out")
+
+
+@pytest.mark.parametrize("engine", tools.CONFIG_ALERTMANAGERS, ids=lambda e: e.name)
+def test_a_page_with_labels_of_its_own_hides_its_own_ticket_and_no_other(
+    engine: tools.Engine, tmp_path: Path
+) -> None:
+    """On a real Alertmanager, alerts labelled as the generated tests expect them (proven on
+    the engines): the delivery page (team=pager, routing_key) hides the delivery ticket of
+    its window pair (team=delivery, chat), not the strict SLO's ticket of that pair."""
+    out = _paged_apart(tmp_path)
+    fired = inhibition.fired(out)
+
+    def one(slo: str, severity: str) -> dict[str, str]:
+        (alert,) = [
+            a
+            for a in fired
+            if (a["alertname"], a.get("slo"), a["severity"], a.get("long"))
+            == (BURN_ALERT, slo, severity, "1h")
+        ] or [None]
+        assert alert is not None, (slo, severity)
+        return alert
+
+    page, ticket = one("delivery", "critical"), one("delivery", "warning")
+    assert (page["team"], page["routing_key"], ticket["team"], ticket["chat"]) == (
+        "pager",
+        "mail-pd",
+        "delivery",
+        "#mail",
+    )
+    other = one("delivery-strict", "warning")
+    config = out.parent / inhibition.ALERTMANAGER_FILE
+    with inhibition.running(engine, config, tmp_path) as am:
+        inhibition.verdicts(am, {inhibition.key(ticket): (ticket, page)}, [page, other])
+
+
 def _switched(tmp: Path) -> Path:
     """The mailer with TargetDown off for its queue job, an SLO paging only under its own
     name, and row and SLO annotations holding template syntax (printed literally)."""
@@ -277,6 +334,31 @@ REFUSED = {
     "row": set(RESERVED_LABELS) | {"job", "queue"},
 }
 GENERATED_NAMES = {"ErrorBudgetLow", "ErrorBudgetCritical", "MetricAbsent", "TargetDown"}
+SAME_WINDOW_BURN_RATES = [
+    {"severity": "critical", "long": "1h", "short": "5m", "budget_consumed": 2},
+    {"severity": "warning", "long": "1h", "short": "5m", "budget_consumed": 1},
+    {"severity": "warning", "long": "1d", "short": "2h", "budget_consumed": 10},
+]
+# What the generator itself sets on an SLO's alerts.
+SLO_RULE_LABELS = {"severity", "service", "slo", "slo_type", "long", "short"}
+
+
+def _matches(matcher: str, labels: dict[str, str]) -> bool:
+    """Alertmanager's reading of one generated ``name="value"`` or ``name=~"regex"``."""
+    name, op, value = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher).groups()
+    have = labels.get(name, "")
+    return have == value if op == "=" else re.fullmatch(value, have) is not None
+
+
+def _inhibited(service: Service, source: dict[str, str], target: dict[str, str]) -> bool:
+    """Whether some generated inhibition has ``source`` hide ``target`` (labels missing on
+    both sides compare equal, as in Alertmanager)."""
+    return any(
+        all(_matches(m, source) for m in rule["source_matchers"])
+        and all(_matches(m, target) for m in rule["target_matchers"])
+        and all(source.get(k, "") == target.get(k, "") for k in rule["equal"])
+        for rule in alertmanager.inhibit_rules(service)
+    )
 
 
 @st.composite
@@ -287,10 +369,29 @@ def switched_specs(draw: st.DrawFn) -> tuple[dict, set[tuple]]:
     errors = {("labels", k) for k in data["labels"] if k in REFUSED["service"]}
     if "queue" in data["labels"]:  # a service-wide label is refused where a signal groups by it
         errors.add(("signals", "queue_depth", "by", 0))
+    if draw(st.booleans()):  # a ticket on the page's own windows: the page must hide it
+        data["burn_rates"] = SAME_WINDOW_BURN_RATES
     names: list[str] = []
     for i, slo in enumerate(data["slos"]):
         slo |= {"labels": draw(LABELS), "page": draw(st.booleans()), "ticket": draw(st.booleans())}
         errors |= {("slos", i, "labels", k) for k in slo["labels"] if k in REFUSED["slo"]}
+        for switch in ("page", "ticket"):
+            # Seldom beside the switch that turns them off, so that most specs still load.
+            if not draw(st.sampled_from([slo[switch]] * 3 + [True])):
+                continue
+            extra = {"labels": draw(LABELS)}
+            if draw(st.booleans()):
+                extra["annotations"] = {f"{switch}_note": "{{ $value }} is text"}
+            extra = {k: v for k, v in extra.items() if v}
+            if not extra:
+                continue
+            slo[f"{switch}_alert"] = extra
+            at = ("slos", i, f"{switch}_alert")
+            # Refused as the SLO's own labels are, and beside the switch that turns them off.
+            labels = extra.get("labels", {})
+            errors |= {(*at, "labels", k) for k in labels if k in REFUSED["slo"]}
+            if not slo[switch]:
+                errors.add(at)
         # A 10 % budget cannot burn at the 14.4x page factor: refused unless the pages are off.
         slo["objective"] = draw(st.sampled_from([slo["objective"], 90]))
         if slo["objective"] == 90 and slo["page"]:
@@ -329,7 +430,15 @@ def test_random_labels_and_switches_keep_rules_tests_runbooks_and_inhibitions_in
     for slo_spec in data["slos"]:
         slo = service.slo(slo_spec["name"])
         own = [r for r in rules if r["labels"].get("slo") == slo.name]
-        assert all(r["labels"].items() >= (merged | slo_spec["labels"]).items() for r in own)
+        for r in own:
+            # A burn-rate alert gets its severity's page_alert/ticket_alert; no other does.
+            switch = {"critical": "page", "warning": "ticket"}[r["labels"]["severity"]]
+            extra = slo_spec.get(f"{switch}_alert", {}) if "long" in r["labels"] else {}
+            want = merged | slo_spec["labels"] | extra.get("labels", {})
+            assert r["labels"].items() >= want.items(), r
+            assert set(r["labels"]) - SLO_RULE_LABELS == set(want), r
+            notes = {k for k in r["annotations"] if k.endswith("_note")}
+            assert notes == set(extra.get("annotations", {})), r
         burn = {r["labels"]["severity"] for r in own if "long" in r["labels"]}
         assert burn == {s for s, on in (("critical", slo.page), ("warning", slo.ticket)) if on}
         assert all(
@@ -369,3 +478,10 @@ def test_random_labels_and_switches_keep_rules_tests_runbooks_and_inhibitions_in
     assert {n for n in names} <= set(re.findall(r"^## (\w+)(?::|$)", doc, re.M))
     own_names = {k for x in (*service.slos, *service.thresholds) for k, _ in x.labels}
     assert own_names <= set(alertmanager.series_labels(service))
+    # A page hides the ticket of its own SLO and window pair, whatever labels each carries
+    # of its own, and never another SLO's.
+    burns = [{**r["labels"], "alertname": r["alert"]} for r in rules if "long" in r["labels"]]
+    for page in (b for b in burns if b["severity"] == "critical"):
+        for ticket in (b for b in burns if b["severity"] == "warning"):
+            same = all(page[k] == ticket[k] for k in ("slo", "long", "short", "alertname"))
+            assert _inhibited(service, page, ticket) == same, (page, ticket)

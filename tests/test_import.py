@@ -21,21 +21,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import ROOT
+from cli_support import ROOT, routes_test
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import tools
+from generator import alertmanager_config, tools
 from generator.cli import main
 from generator.importers import openslo, sloth
 from generator.importers.writer import to_yaml
 from generator.output import write_tree
-from generator.plan import service_files
+from generator.plan import service_files, shared_files
 from generator.promql import parse_duration
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
-from generator.spec.model import BURN_ALERT, Service
+from generator.spec.model import BURN_ALERT, Service, SeverityAlert
 
 FIXTURES = ROOT / "tests" / "fixtures" / "import"
 GOOD = sorted(FIXTURES.glob("*.yml"))
@@ -158,6 +158,157 @@ def test_sloth_alerting_maps_to_labels_annotations_and_switches(
     assert charge.objective == 99.95 and refund.objective == 99
     assert charge.runbook_url == "https://runbooks.example.org/payments#charges"
     assert dict(charge.annotations) == {"chat": "#payments-oncall"}
+
+
+# Sloth's getting-started shape: page and ticket alerts with labels and severities of their own.
+GETTING_STARTED = FIXTURES / "sloth-getting-started.yml"
+# Where a team routes them once imported: by the page's own label, by the ticket's own kept
+# Sloth severity (a route on `severity="chat"` with its label renamed), else to e-mail.
+_SECRETS = "/etc/alertmanager/secrets"
+_ROUTING = {
+    "receivers": {
+        "pager": {"pagerduty": {"routing_key_file": f"{_SECRETS}/pd"}},
+        "chat": {"slack": {"api_url_file": f"{_SECRETS}/slack", "channel": "#storefront-alerts"}},
+        "mail": {
+            "email": {"to": "sre@example.org", "from": "am@example.org", "smarthost": "mx:25"}
+        },
+    },
+    "default": "mail",
+    "routes": [
+        {"labels": {"routing_key": "storefront-pager"}, "receivers": ["pager"]},
+        {"labels": {"sloth_severity": "chat"}, "receivers": ["chat"]},
+    ],
+}
+
+
+def _getting_started(imported: dict[str, list[Path]]) -> Service:
+    (path,) = imported[GETTING_STARTED.name]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data |= {"routing": _ROUTING, "runbook_base_url": "https://runbooks.example.org/bookshop"}
+    return load_text(path.name, yaml.safe_dump(data, sort_keys=False))
+
+
+def _burn_expectations(folder: Path) -> list[dict]:
+    """Every alert the generated slo_alerts_test.yml expects (its labels proven by the
+    engines), with its alertname."""
+    suite = yaml.safe_load((folder / "prometheus/tests/slo_alerts_test.yml").read_text())
+    return [
+        {"alertname": check["alertname"], **{k: str(v) for k, v in e["exp_labels"].items()}}
+        | {"annotations": e["exp_annotations"]}
+        for case in suite["tests"]
+        for check in case["alert_rule_test"]
+        for e in check["exp_alerts"]
+    ]
+
+
+def test_sloth_page_and_ticket_labels_go_on_their_own_burn_rate_alerts_only(
+    imported: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """The imported getting-started spec: the page's labels (its Sloth severity kept as
+    sloth_severity) and annotation are on the critical burn-rate alerts only, the ticket's on
+    the warning ones only, the budget alerts carry neither, and the generated tests expect
+    each on the alerts of its severity. The dropped severities are noted at their line."""
+    result = CliRunner().invoke(main, ["import", "sloth", str(GETTING_STARTED.relative_to(ROOT))])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if ": note: " in line]
+    rel = GETTING_STARTED.relative_to(ROOT)
+    assert [n.split(": ", 2)[:2] for n in notes] == [
+        [f"{rel}:24:9", "slos[0].alerting.annotations.summary"],
+        [f"{rel}:28:11", "slos[0].alerting.page_alert.labels.severity"],
+        [f"{rel}:34:11", "slos[0].alerting.ticket_alert.labels.severity"],
+    ]
+    assert "'oncall' becomes 'critical'" in notes[1] and "sloth_severity" in notes[1]
+    service = _getting_started(imported)
+    write_tree(tmp_path, service_files(service))
+    rules = [
+        r
+        for g in yaml.safe_load((tmp_path / "bookshop/prometheus/alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+        if r["labels"].get("slo") == "checkout-availability"
+    ]
+    page = {"routing_key": "storefront-pager", "sloth_severity": "oncall"}
+    ticket = {"slack_channel": "#storefront-alerts", "sloth_severity": "chat"}
+    shared = {"owner": "storefront", "tier": "1", "category": "availability"}
+    escalation = "Call the storefront lead after 15 minutes"
+    by_kind: dict[tuple[str, str], list[dict]] = {}
+    for rule in rules:
+        kind = "burn" if rule["alert"] == "BookshopCheckoutErrors" else "budget"
+        by_kind.setdefault((kind, rule["labels"]["severity"]), []).append(rule)
+    assert sorted(by_kind) == [
+        ("budget", "critical"),
+        ("budget", "warning"),
+        ("burn", "critical"),
+        ("burn", "warning"),
+    ]
+    for (kind, severity), group in by_kind.items():
+        own = page if (kind, severity) == ("burn", "critical") else {}
+        own = ticket if (kind, severity) == ("burn", "warning") else own
+        for rule in group:
+            extra = set(rule["labels"]) - {"severity", "service", "slo", "slo_type", "long"}
+            assert extra - {"short"} == set(shared) | set(own), rule
+            assert rule["labels"].items() >= (shared | own).items()
+            assert (rule["annotations"].get("escalation") == escalation) == (own is page)
+            assert rule["annotations"]["dashboard_hint"] == "Checkout overview, top row"
+    # The runbook tells on-call which labels each severity carries of its own.
+    runbook = (tmp_path / "bookshop/docs/alerts.md").read_text(encoding="utf-8")
+    section = runbook.split("\n## BookshopCheckoutErrors", 1)[1].split("\n## ", 1)[0]
+    assert "On its critical alerts only: `routing_key=storefront-pager`" in section
+    assert "On its warning alerts only: `slack_channel=#storefront-alerts`" in section
+    fired = _burn_expectations(tmp_path / "bookshop")
+    for severity, own in (("critical", page), ("warning", ticket)):
+        mine = [e for e in fired if e["alertname"] == "BookshopCheckoutErrors"]
+        mine = [e for e in mine if e["severity"] == severity]
+        assert mine and all(e.items() >= own.items() for e in mine)
+        other = ticket if own is page else page
+        assert not any(
+            e.get(k) == v for e in mine for k, v in other.items() if k != "sloth_severity"
+        )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_imported_getting_started_spec_passes_its_burn_rate_suite_on_every_engine(
+    engine: tools.Engine, imported: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """Its generated slo_alerts_test.yml (pages with the page's labels and annotation,
+    tickets with the ticket's) passes on the engine: the rules raise exactly those alerts."""
+    write_tree(tmp_path, service_files(_getting_started(imported)))
+    tests = tmp_path / "bookshop/prometheus/tests"
+    files = [f for f in tools.unit_test_files(engine, tests) if f.name == "slo_alerts_test.yml"]
+    assert len(files) == 1
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("alertmanager", tools.CONFIG_ALERTMANAGERS, ids=lambda e: e.name)
+def test_imported_pages_and_tickets_route_by_their_own_labels(
+    alertmanager: tools.Engine, imported: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """amtool routes each alert the generated tests expect, with the labels the engines
+    proved: a page by its own routing_key to the pager, a ticket by its kept Sloth severity to
+    chat, a budget alert (neither label) to the default."""
+    service = _getting_started(imported)
+    write_tree(tmp_path, {**service_files(service), **shared_files([service])})
+    config = tmp_path / alertmanager_config.FILE
+    amtool = alertmanager.tool("amtool")
+    fired = _burn_expectations(tmp_path / "bookshop")
+    receivers = {
+        ("BookshopCheckoutErrors", "critical"): "pager",
+        ("BookshopCheckoutErrors", "warning"): "chat",
+        ("ErrorBudgetCritical", "critical"): "mail",
+        ("ErrorBudgetLow", "warning"): "mail",
+    }
+    seen = set()
+    for alert in fired:
+        labels = {k: v for k, v in alert.items() if k != "annotations"}
+        which = (labels["alertname"], labels["severity"])
+        if which in seen:
+            continue
+        seen.add(which)
+        want = [f"bookshop/{receivers[which]}"]
+        proc = routes_test(amtool, config, labels, want)
+        assert proc.returncode == 0, (labels, want, proc.stdout, proc.stderr)
+        assert proc.stdout.strip() == want[0], (labels, proc.stdout)
+    assert seen == set(receivers)
 
 
 def test_sloth_slis_map_to_series_or_raw_queries(imported: dict[str, list[Path]]) -> None:
@@ -332,7 +483,9 @@ _VALUE = st.one_of(
         st.characters(
             min_codepoint=32,
             max_codepoint=0x2FF,
-            exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp"),
+            # Spaces other than ' ' (such as U+00A0) are not printable: refused as labels.
+            exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp", "Zs"),
+            include_characters=" ",
             exclude_characters="{}",
         ),
         max_size=12,
@@ -366,11 +519,27 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
     slo_labels, alert_labels, shared = draw(_LABELS), draw(_LABELS), draw(_LABELS)
     disable = {"page": draw(st.booleans()), "ticket": draw(st.booleans())}
     alerting: dict = {"name": alert, "labels": alert_labels}
+    # What each alert carries in Sloth: the SLO's labels, alerting.labels, then its own
+    # (shared ones and its only), its severity kept as sloth_severity unless it is ours.
+    effective = {}
     for kind, key in (
         ("page", "pageAlert" if crd else "page_alert"),
         ("ticket", "ticketAlert" if crd else "ticket_alert"),
     ):
-        alerting[key] = {"disable": disable[kind], "labels": shared}
+        own = shared | draw(_LABELS)
+        theirs = draw(st.sampled_from([None, sloth.SEVERITY[kind], "pageteam", "slack"]))
+        alerting[key] = {"disable": disable[kind], "labels": own}
+        if theirs is not None:
+            alerting[key]["labels"] = own | {"severity": theirs}
+        if draw(st.booleans()):
+            alerting[key]["annotations"] = {f"{kind}_note": draw(_VALUE)}
+        kept = {} if theirs in (None, sloth.SEVERITY[kind]) else {sloth.SLOTH_SEVERITY: theirs}
+        if not disable[kind]:
+            effective[sloth.SEVERITY[kind]] = (
+                {k: str(v) for k, v in (slo_labels | alert_labels | own).items()} | kept,
+                # Prometheus shows an empty annotation as none: it is left out.
+                {k: v for k, v in alerting[key].get("annotations", {}).items() if v != ""},
+            )
     slo = {
         "name": name,
         "objective": draw(_OBJECTIVE),
@@ -381,7 +550,8 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
     on = not (disable["page"] and disable["ticket"])
     want = {
         "objective": slo["objective"],
-        "labels": slo_labels | alert_labels | (shared if on else {}),
+        "labels": slo_labels | alert_labels,
+        "effective": effective,
         "page": not disable["page"],
         "ticket": not disable["ticket"],
         "alert": alert if on else BURN_ALERT,
@@ -428,7 +598,14 @@ def test_random_sloth_specs_import_into_the_same_model(spec: tuple, tmp_path: Pa
     assert len(service.slos) == len(wants)
     for slo, want in zip(service.slos, wants, strict=True):
         assert slo.objective == want["objective"]
-        assert dict(slo.labels) == want["labels"]
+        if want["effective"]:
+            for severity, (labels, annotations) in want["effective"].items():
+                extra = slo.severity_alert(severity)
+                assert dict(slo.labels) | dict(extra.labels) == labels
+                assert dict(slo.annotations) | dict(extra.annotations) == annotations
+        else:  # no alert: only what Sloth sets on the SLO's rules and on both alerts
+            assert dict(slo.labels) == want["labels"]
+            assert (slo.page_alert, slo.ticket_alert) == (SeverityAlert(), SeverityAlert())
         assert (slo.page, slo.ticket, slo.burn_alert) == (
             want["page"],
             want["ticket"],

@@ -827,18 +827,29 @@ def spec_notes(service: Service, alert: str, slo: str = "") -> list[Markup]:
     # Only what an SLO or a row sets over the service-wide ones, which every alert has.
     skip = {*RESERVED_LABELS, "job"}
     shared = set(service.labels)
-    labels = sorted(
-        {(k, v) for r in mine for k, v in r["labels"].items() if k not in skip} - shared
-    )
-    notes = []
-    if labels:
-        shown = ", ".join(inline(f"{k}={v}") for k, v in labels)
-        notes.append(md("Labels of its own (for routing): ", Markup(shown), "."))
     generated = {*GENERATED_ANNOTATIONS, *(k for k, _ in service.annotations)}
-    extra = sorted({k for r in mine for k in r["annotations"] if k not in generated})
-    if extra:
-        shown = ", ".join(inline(k) for k in extra)
+    by_severity: dict[str, tuple[set, set]] = {}
+    for r in mine:
+        labels_, annotations_ = by_severity.setdefault(r["labels"]["severity"], (set(), set()))
+        labels_ |= {(k, v) for k, v in r["labels"].items() if k not in skip} - shared
+        annotations_ |= {k for k in r["annotations"] if k not in generated}
+    # What every severity carries, then what only one does (an SLO's page_alert/ticket_alert).
+    common = [set.intersection(*(x[i] for x in by_severity.values())) for i in (0, 1)]
+    if not by_severity:
+        common = [set(), set()]
+    notes = []
+    if common[0]:
+        shown = ", ".join(inline(f"{k}={v}") for k, v in sorted(common[0]))
+        notes.append(md("Labels of its own (for routing): ", Markup(shown), "."))
+    if common[1]:
+        shown = ", ".join(inline(k) for k in sorted(common[1]))
         notes.append(md("Annotations of its own: ", Markup(shown), "."))
+    for severity, (labels_, annotations_) in sorted(by_severity.items()):
+        only = [f"{k}={v}" for k, v in sorted(labels_ - common[0])]
+        only += [f"{k} (annotation)" for k in sorted(annotations_ - common[1])]
+        if only:
+            shown = ", ".join(inline(x) for x in only)
+            notes.append(md(f"On its {severity} alerts only: ", Markup(shown), "."))
     for each in service.slos:
         if each.burn_alert != alert or (slo and each.name != slo):
             continue

@@ -299,8 +299,9 @@ def events_sli(part: str, counter: Counter, total: Counter, metrics: Metrics) ->
 def labels(
     doc: Document, path: Path, value: object, problems: Problems, what: str = "label"
 ) -> dict[str, str]:
-    """Return the labels (or annotations, with ``what='annotation'``) at ``path`` as text,
-    refusing those this project's generator sets on every alert itself."""
+    """Return the labels (or annotations, with ``what='annotation'``) at ``path`` as text.
+    A label this project's generator sets on every alert itself is refused; such an
+    annotation (``summary``, ``description``, ...) is noted and left out, as is an empty one."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -313,6 +314,19 @@ def labels(
         at = (*path, key)
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             problems.refuse(doc, at, f"a {what} value is text; found {kind_of(item)}")
+        elif what == "label" and not str(item).isprintable():
+            problems.refuse(doc, at, "a label value is one line of printable text")
+        elif what == "annotation" and item == "":
+            # Prometheus shows an empty annotation as none, and a spec's may not be empty.
+            problems.note(doc, at, "an empty annotation is left out (Prometheus drops it)")
+        elif what == "annotation" and key in taken:
+            # Sloth's getting-started spec rewrites the summary: the spec still imports.
+            problems.note(
+                doc,
+                at,
+                f"{key!r} is an annotation the generator writes on every alert itself (from "
+                "the SLO, its burn rate and windows); left out",
+            )
         elif key in taken:
             problems.refuse(
                 doc,

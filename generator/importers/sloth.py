@@ -38,6 +38,8 @@ CRD_KIND = "PrometheusServiceLevel"
 PERIOD = "30d"  # Sloth's default --default-slo-period
 # Sloth's page alert is this project's critical burn-rate pairs, its ticket alert the warning ones.
 SEVERITY = {"page": "critical", "ticket": "warning"}
+# The label that keeps a Sloth page or ticket alert's own severity value (see _alerting).
+SLOTH_SEVERITY = "sloth_severity"
 
 
 @dataclass(frozen=True)
@@ -191,13 +193,19 @@ def _slo(
 
 
 def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Problems) -> dict:
-    """Return the SLO's ``labels``, ``annotations``, ``page``, ``ticket`` and ``alert_name``.
+    """Return the SLO's ``labels``, ``annotations``, ``page``, ``ticket``, ``page_alert``,
+    ``ticket_alert`` and ``alert_name``.
 
     Sloth sets the SLO's labels on its rules and alerts, ``alerting.labels`` and
-    ``annotations`` on both alerts, and a page or ticket alert's own ones on that alert; this
-    project sets an SLO's on all its alerts. So a page-only or ticket-only label or annotation
-    maps only when the other alert is switched off or has the same one, and a ``severity`` only
-    when it is the one this project writes (critical for page, warning for ticket)."""
+    ``annotations`` on both alerts, and a page or ticket alert's own ones on that alert. A
+    page or ticket label (or annotation) that both alerts carry alike, or whose other alert
+    is off, becomes the SLO's own (this project sets those on its budget alerts too); any
+    other is kept on that alert alone, under ``page_alert`` or ``ticket_alert``.
+
+    Sloth's ``severity`` label is this project's to set (critical for page, warning for
+    ticket), since its routes and inhibitions key on it. Another value is noted, not refused,
+    and kept on that alert as :data:`SLOTH_SEVERITY`, so a route matching
+    ``severity="pageteam"`` works again by renaming its label."""
     at = (*path, "alerting")
     known = ("name", "labels", "annotations", names.page_alert, names.ticket_alert)
     alerting = mapping(doc, at, slo.get("alerting"), dict.fromkeys(known), problems)
@@ -214,6 +222,8 @@ def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Pro
         raw_annotations = {k: v for k, v in raw_annotations.items() if k != "runbook_url"}
     annotations = labels(doc, (*at, "annotations"), raw_annotations, problems, "annotation")
     per_alert = {}
+    severities: dict[str, str] = {}
+    extras: dict[str, dict] = {}  # page_alert / ticket_alert
     for kind, key in (("page", names.page_alert), ("ticket", names.ticket_alert)):
         alert_path = (*at, key)
         alert = mapping(doc, alert_path, alerting.get(key), dict.fromkeys(_ALERT), problems)
@@ -225,48 +235,45 @@ def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Pro
             out[kind] = False
             continue
         raw_labels = alert.get("labels")
-        own_labels = {}
         if isinstance(raw_labels, dict) and "severity" in raw_labels:
             severity = str(raw_labels["severity"])
             if severity != SEVERITY[kind]:
-                problems.refuse(
+                severities[kind] = severity
+                problems.note(
                     doc,
                     (*alert_path, "labels", "severity"),
-                    f"severity {severity!r} cannot be imported: this project's {kind} alerts "
-                    f"carry severity {SEVERITY[kind]!r} (route on that), and a rule label "
-                    "cannot replace it",
+                    f"severity {severity!r} becomes {SEVERITY[kind]!r}, which this project's "
+                    "routes and inhibitions key on; the value is kept as the label "
+                    f"{SLOTH_SEVERITY}, so route on that",
                 )
             raw_labels = {k: v for k, v in raw_labels.items() if k != "severity"}
         own_labels = labels(doc, (*alert_path, "labels"), raw_labels, problems)
         own_annotations = labels(
             doc, (*alert_path, "annotations"), alert.get("annotations"), problems, "annotation"
         )
-        per_alert[kind] = (alert_path, own_labels, own_annotations)
-    for index, field in ((1, "labels"), (2, "annotations")):
-        combined: dict[str, str] = {}
+        per_alert[kind] = (own_labels, own_annotations)
+    for index, field in ((0, "labels"), (1, "annotations")):
+        shared: dict[str, str] = {}
         for kind, row in per_alert.items():
             other = next((r for k, r in per_alert.items() if k != kind), None)
             for key, value in row[index].items():
-                if other is not None and other[index].get(key) != value:
-                    problems.refuse(
-                        doc,
-                        (*row[0], field, key),
-                        f"a {field[:-1]} on the {kind} alert only cannot be imported: this "
-                        f"project sets an SLO's {field} on all its alerts; set it under "
-                        f"alerting.{field} for both, or route on severity "
-                        f"{SEVERITY[kind]!r}",
-                    )
-                combined[key] = value
-        if index == 1:
-            merged |= combined
+                if other is None or other[index].get(key) == value:
+                    shared[key] = value
+                else:
+                    extras.setdefault(f"{kind}_alert", {}).setdefault(field, {})[key] = value
+        if index == 0:
+            merged |= shared
         else:
-            annotations |= combined
+            annotations |= shared
+    for kind, severity in severities.items():
+        extras.setdefault(f"{kind}_alert", {}).setdefault("labels", {})[SLOTH_SEVERITY] = severity
     if runbook is not None:
         out["runbook_url"] = runbook
     if merged:
         out["labels"] = merged
     if annotations:
         out["annotations"] = annotations
+    out |= dict(sorted(extras.items()))
     name = alerting.get("name")
     if name is not None and (out.get("page", True) or out.get("ticket", True)):
         out["alert_name"] = name_of(doc, (*at, "name"), name, "alert", problems)

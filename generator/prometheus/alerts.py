@@ -141,9 +141,9 @@ def threshold_rules(service: Service, row: Threshold) -> list[Rule]:
     return rules
 
 
-def _slo_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
+def _slo_labels(service: Service, slo: SLO, severity: str, extra: Labels = ()) -> dict[str, str]:
     return {
-        **own_labels(service, slo.labels),
+        **own_labels(service, (*slo.labels, *extra)),
         "severity": severity,
         "service": service.name,
         "slo": slo.name,
@@ -152,7 +152,9 @@ def _slo_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
 
 
 def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
-    """Return the alert for one long/short window pair of one SLO."""
+    """Return the alert for one long/short window pair of one SLO; its severity's
+    ``page_alert``/``ticket_alert`` extras are set over the SLO's own labels and annotations."""
+    extra = slo.severity_alert(burn.severity)
     sel = names.slo_selector(service, slo)
     budget = format_number(slo.error_budget)
     factor = describe_factor(slo, burn)
@@ -173,7 +175,11 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
         "alert": slo.burn_alert,
         "expr": expr,
         **delay,
-        "labels": {**_slo_labels(service, slo, burn.severity), "long": long_, "short": short},
+        "labels": {
+            **_slo_labels(service, slo, burn.severity, extra.labels),
+            "long": long_,
+            "short": short,
+        },
         "annotations": {
             "summary": literal(f"The {slo.name} SLO is burning its error budget too fast."),
             "description": (
@@ -185,7 +191,7 @@ def burn_rate_rule(service: Service, slo: SLO, burn: BurnRate) -> Rule:
             **link_annotations(
                 service, slo.burn_alert, slo.runbook_url, section=slo.name, slo=slo.name
             ),
-            **own_annotations(service, slo.annotations),
+            **own_annotations(service, (*slo.annotations, *extra.annotations)),
         },
     }
 

@@ -156,6 +156,12 @@ def slo_alert_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
     def levels(slo: SLO) -> list[float]:
         factors = sorted({b.factor(slo.period) for b in service.burn_rates}, reverse=True)
         burns = [factors[0] * 1.25] + [(a + b) / 2 for a, b in itertools.pairwise(factors)]
+        # A loose SLO cannot burn at the faster factors (an error ratio above 100 %): the
+        # fastest factor it can reach is bracketed below 100 % errors, or no case fires it.
+        cap = 1 / slo.error_budget
+        j = next((i for i, f in enumerate(factors) if f < cap), None)
+        if j is not None and burns[j] >= cap:
+            burns[j] = (factors[j] + cap) / 2
         return burns + [factors[-1] * 0.9]  # silent: just under the slowest burn rate
 
     for burns in zip(*(levels(slo) for slo in group), strict=True):

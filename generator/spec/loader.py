@@ -34,6 +34,7 @@ from .model import (
     Runbook,
     Series,
     Service,
+    SeverityAlert,
     Signal,
     Threshold,
     scrape_jobs,
@@ -471,10 +472,7 @@ class _Resolver:
         envs = self.d.get("environments") or {}
         if not envs:
             return ()
-        for path, labels in (
-            (("labels",), self.d.get("labels") or {}),
-            *((("slos", i, "labels"), s.get("labels") or {}) for i, s in enumerate(self.d["slos"])),
-        ):
+        for path, labels in ((("labels",), self.d.get("labels") or {}), *self.slo_label_maps()):
             if ENV_LABEL in labels:
                 self.fail(
                     (*path, ENV_LABEL),
@@ -541,6 +539,35 @@ class _Resolver:
                 )
         return out
 
+    def severity_alert(self, slo_path: Path, switch: str) -> SeverityAlert:
+        """Return the SLO's ``<switch>_alert`` extras (``page`` or ``ticket``), checked as
+        the SLO's own ``labels`` and ``annotations``; refused beside ``<switch>: false``,
+        which leaves them no alert to go on."""
+        path = (*slo_path, f"{switch}_alert")
+        if self._get(path) is None:
+            return SeverityAlert()
+        if self._get((*slo_path, switch)) is False:
+            self.clash(
+                (path, (*slo_path, switch)),
+                f"{switch}_alert sets labels or annotations on the {switch} alerts, but "
+                f"{switch}: false switches them off; remove one of the two",
+            )
+        return SeverityAlert(
+            labels=self.alert_labels((*path, "labels")),
+            annotations=self.alert_annotations((*path, "annotations")),
+        )
+
+    def slo_label_maps(self) -> list[tuple[Path, dict[str, str]]]:
+        """Return ``(path, labels)`` of every SLO's own alert labels: its ``labels`` and
+        those of its ``page_alert`` and ``ticket_alert``."""
+        out = []
+        for i, s in enumerate(self.d["slos"]):
+            out.append((("slos", i, "labels"), s.get("labels") or {}))
+            for extra in ("page_alert", "ticket_alert"):
+                given = (s.get(extra) or {}).get("labels") or {}
+                out.append((("slos", i, extra, "labels"), given))
+        return out
+
     def kept_labels(self, slos: tuple[SLO, ...]) -> None:
         """Check ``cluster_label`` and every SLO's ``group_by``: labels the rules keep through
         every aggregation (see ``signals.kept_labels``).
@@ -553,9 +580,7 @@ class _Resolver:
         would be all bad or all good).
         """
         cluster = self.d.get("cluster_label", "")
-        own = [(("labels",), self.d.get("labels") or {})]
-        slo_specs = enumerate(self.d["slos"])
-        own += [(("slos", i, "labels"), s.get("labels") or {}) for i, s in slo_specs]
+        own = [(("labels",), self.d.get("labels") or {}), *self.slo_label_maps()]
         rows = self.d.get("thresholds") or []
         own += [(("thresholds", i, "labels"), t.get("labels") or {}) for i, t in enumerate(rows)]
 
@@ -859,6 +884,8 @@ class _Resolver:
                     burn_alert=s.get("alert_name", BURN_ALERT),
                     group_by=tuple(s.get("group_by", ())),
                     runbook=self.runbook((*path, "runbook")),
+                    page_alert=self.severity_alert(path, "page"),
+                    ticket_alert=self.severity_alert(path, "ticket"),
                 )
             )
         periods = {s.period for s in out}

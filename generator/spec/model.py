@@ -150,12 +150,22 @@ Labels = tuple[tuple[str, str], ...]  # (name, value) pairs, sorted by name
 
 
 @dataclass(frozen=True)
+class SeverityAlert:
+    """An SLO's extra ``labels`` and ``annotations`` for the burn-rate alerts of one
+    severity (``page_alert``: critical, ``ticket_alert``: warning), set over the SLO's own."""
+
+    labels: Labels = ()
+    annotations: Labels = ()
+
+
+@dataclass(frozen=True)
 class SLO:
     """A service level objective over a period.
 
     ``labels`` and ``annotations`` are the SLO's own, set on its burn-rate and budget alerts
     over the service-wide ones; ``page`` and ``ticket`` switch its critical and warning
-    burn-rate pairs; ``burn_alert`` names its burn-rate alerts."""
+    burn-rate pairs, and ``page_alert`` and ``ticket_alert`` add labels and annotations to
+    them only; ``burn_alert`` names its burn-rate alerts."""
 
     name: str
     slo_type: str
@@ -171,6 +181,13 @@ class SLO:
     burn_alert: str = BURN_ALERT
     group_by: tuple[str, ...] = ()  # one SLO per value combination of these labels
     runbook: Runbook = Runbook()  # for its burn-rate alerts
+    page_alert: SeverityAlert = SeverityAlert()  # on its critical burn-rate alerts only
+    ticket_alert: SeverityAlert = SeverityAlert()  # on its warning burn-rate alerts only
+
+    def severity_alert(self, severity: str) -> SeverityAlert:
+        """Return the extras of this SLO's burn-rate alerts of ``severity`` (critical or
+        warning)."""
+        return self.page_alert if severity == "critical" else self.ticket_alert
 
     def alerting(self, burn_rates: tuple[BurnRate, ...]) -> tuple[BurnRate, ...]:
         """Return the pairs of ``burn_rates`` this SLO alerts on: the critical ones (pages)
