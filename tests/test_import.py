@@ -713,3 +713,32 @@ def test_random_openslo_burn_rates_keep_their_factor_and_window(
     assert got == want
     assert service.slos[0].page == any(w[0] == "critical" for w in want)
     assert service.slos[0].ticket == any(w[0] == "warning" for w in want)
+
+
+def test_openslo_metadata_labels_are_noted_at_their_line_not_dropped_silently(
+    tmp_path: Path,
+) -> None:
+    """OpenSLO's ``metadata.labels`` describe a document (a map of lists), not its alerts:
+    the import notes each one, top-level and inline, at its own line, and still succeeds."""
+    text = (FIXTURES / "openslo-good-total.yml").read_text()
+    text = text.replace(
+        "metadata:\n  name: catalog-availability\n",
+        "metadata:\n  name: catalog-availability\n  labels:\n    team: [catalog]\n",
+    )
+    text = text.replace(
+        "      metadata:\n        name: catalog-slow-burn\n",
+        "      metadata:\n        name: catalog-slow-burn\n        annotations:\n"
+        "          owner: catalog-team\n",
+    )
+    source = tmp_path / "labelled.yml"
+    source.write_text(text)
+    result = CliRunner().invoke(main, ["import", "openslo", str(source)])
+    assert result.exit_code == 0, result.output
+    notes = [n.split(": ", 2)[:2] for n in result.stderr.splitlines() if "metadata." in n]
+    lines = text.splitlines()
+    at = [i + 1 for i, line in enumerate(lines) if line.strip() in ("labels:", "annotations:")]
+    assert [n[0] for n in notes] == [f"{source}:{at[0]}:3", f"{source}:{at[1]}:9"]
+    assert [n[1] for n in notes] == [
+        "[document 4] metadata.labels",
+        "[document 4] spec.alertPolicies[1].metadata.annotations",
+    ]

@@ -75,6 +75,7 @@ def import_file(path: str) -> Imported:
             problems.refuse(doc, ("metadata", "name"), "every document needs metadata.name")
             continue
         named[(data["kind"], name)] = doc
+        _note_metadata(problems, doc, (), data)
     problems.check()
     importer = _Importer(named, problems)
     for (kind, _), doc in named.items():
@@ -85,6 +86,21 @@ def import_file(path: str) -> Imported:
     specs = importer.finish()
     problems.check()
     return problems.imported(specs)
+
+
+def _note_metadata(problems: Problems, doc: Document, path: Path, data: dict) -> None:
+    """Note an OpenSLO document's ``metadata.labels`` and ``annotations``: they describe the
+    document (OpenSLO gives them no meaning on alerts), so nothing is made of them."""
+    metadata = data.get("metadata")
+    for key in ("labels", "annotations"):
+        if isinstance(metadata, dict) and metadata.get(key):
+            problems.note(
+                doc,
+                (*path, "metadata", key),
+                f"metadata.{key} is not imported: they describe the {data.get('kind')} "
+                "document, not its alerts; set alert labels under the SLO's `labels`, "
+                "`page_alert` or `ticket_alert`",
+            )
 
 
 _TARGETS = (
@@ -440,6 +456,7 @@ class _Importer:
             return found, ("spec",), found.data.get("spec")  # type: ignore[union-attr]
         if isinstance(item, dict) and item.get("kind") == kind:
             mapping(doc, path, item, _INLINE_FIELDS | {"kind": ""}, self.problems)
+            _note_metadata(self.problems, doc, path, item)
             return doc, (*path, "spec"), item.get("spec")
         self.refuse(doc, path, f"expected {ref_key} or an inline {kind}")
         return None
