@@ -65,6 +65,44 @@ def test_raw_slis_load_and_their_generated_tests_pass_on_every_engine(generated:
     assert "storefront_build_info" in (tests / "absent_data_alerts_test.yml").read_text()
 
 
+@pytest.mark.parametrize("engine", [PROMETHEUS_3, tools.VICTORIAMETRICS], ids=lambda e: e.name)
+def test_an_error_side_without_series_is_not_an_absent_metric(
+    engine: tools.Engine, generated: Path, tmp_path: Path
+) -> None:
+    """Before the first failed checkout, ``storefront_checkouts_failed_total`` (the ratio
+    query's error side) has no series at all: MetricAbsent stays silent for 2h while every
+    all-events selector is exported. (The generated absent_data_alerts_test.yml, run above on
+    every engine, shows it firing when an all-events metric is renamed.)"""
+    exported = [
+        'up{job="storefront", instance="a:1"}',
+        'storefront_http_requests_total{job="storefront", instance="a:1"}',
+        'storefront_checkouts_total{job="storefront", instance="a:1"}',
+        'storefront_search_total{job="storefront", instance="a:1"}',
+        'storefront_build_info{channel="stable", instance="a:1"}',
+    ]
+    suite = {
+        "rule_files": [str(generated / "prometheus" / "alerts.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": s, "values": "1+0x120" if s.startswith("up") else "1+1x120"}
+                    for s in exported
+                ],
+                "alert_rule_test": [
+                    {"eval_time": f"{m}m", "alertname": "MetricAbsent", "exp_alerts": []}
+                    for m in (31, 120)
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "error_side_test.yml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    proc = tools.run_unit_tests(engine, [path])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _mute(rules: Path, query_start: str) -> None:
     """Rewrite every recorded rule whose expr starts with ``query_start`` to read nothing."""
     data = yaml.safe_load(rules.read_text())

@@ -373,9 +373,8 @@ def watched_metrics(service: Service) -> tuple[Watched, ...]:
         readers.setdefault(metric.name, []).append((reader, for_))
 
     for slo in service.slos:
-        for part in (slo.sli.total, slo.sli.bad, slo.sli.good, *slo.sli.inputs):
-            if part is not None:
-                add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
+        for part in slo.sli.watched:
+            add(part.metric, f"the {slo.name} SLO", blind_budget_time(service, slo))
         if slo.sli.native:  # its series is the histogram itself, no _bucket
             native.add(slo.sli.total.metric.name)
     for row in service.thresholds:

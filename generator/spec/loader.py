@@ -303,9 +303,6 @@ def label_values_ok(matchers: tuple[promql.Matcher, ...]) -> bool:
     return True
 
 
-_RAW_KINDS = ("query", "ratio_query")  # SLIs written as the user's own PromQL
-
-
 class _Resolver:
     """Semantic checks and model building; collects every problem before raising."""
 
@@ -605,7 +602,17 @@ class _Resolver:
             check(("cluster_label",), cluster, "the cluster label")
         raw = {s["name"]: i for i, s in enumerate(self.d["slos"])}
         for slo in slos:
-            if (cluster or slo.group_by) and (slo.sli.kind in _RAW_KINDS or slo.sli.native):
+            if self.d.get("environments") and slo.sli.raw:
+                # The generator adds an environment's selector to the metrics it reads, but
+                # cannot rewrite the user's query: every copy would read every environment.
+                self.fail(
+                    ("slos", raw[slo.name], "sli"),
+                    "environments need an SLI of metrics (bad/good/total or a latency "
+                    "histogram); a raw query cannot be given each environment's selector, so "
+                    "every environment's rules would read every environment's series",
+                )
+                continue
+            if (cluster or slo.group_by) and (slo.sli.raw or slo.sli.native):
                 # The user's query (or the histogram sum) decides which labels survive, so
                 # the generator cannot promise the rules keep these.
                 self.fail(

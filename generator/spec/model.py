@@ -133,6 +133,23 @@ class SLI:
     native: bool = False  # latency: a native histogram (histogram_fraction), not buckets
 
     @property
+    def raw(self) -> bool:
+        """Return True for an SLI written as the user's own PromQL (``query``,
+        ``ratio_query``): its queries, not the generator, decide which series it reads."""
+        return self.kind in ("query", "ratio_query")
+
+    @property
+    def watched(self) -> tuple[Series, ...]:
+        """Return the series MetricAbsent watches for this SLI: every part of a metrics SLI
+        (each is a declared metric, created at 0), but only the selectors all events are
+        read from of a raw one; its error side (``code=~"5.."``) rightly has no series
+        before the first error."""
+        if self.raw:
+            return (self.total, *self.inputs)
+        parts = (self.total, self.bad, self.good, *self.inputs)
+        return tuple(p for p in parts if p is not None)
+
+    @property
     def testable(self) -> bool:
         """Return True when synthetic series can put the SLI at any error ratio."""
         if self.native:  # written in promtool's native notation (native_tests.py)
