@@ -147,9 +147,11 @@ def test_sloth_alerting_maps_to_labels_annotations_and_switches(
     }
     assert dict(delivery.annotations) == {"playbook": "https://wiki.example.org/mailer"}
     assert (delivery.page, delivery.ticket, delivery.burn_alert) == (True, True, "MailerBounces")
-    # The page alert is off, so the ticket alert's own label is the SLO's.
+    # The page alert is off: the ticket alert's own label stays on the ticket alone (not on
+    # the SLO's budget alerts, which Sloth does not have).
     assert (queue.page, queue.ticket) == (False, True)
-    assert dict(queue.labels) == {"slack_channel": "#comms-alerts"}
+    assert dict(queue.labels) == {}
+    assert dict(queue.ticket_alert.labels) == {"slack_channel": "#comms-alerts"}
     assert [b.severity for b in service.slo_burn_rates(queue)] == ["warning", "warning"]
     assert (silent.page, silent.ticket, silent.burn_alert) == (False, False, BURN_ALERT)
     assert service.slo_burn_rates(silent) == ()
@@ -522,6 +524,7 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
     # What each alert carries in Sloth: the SLO's labels, alerting.labels, then its own
     # (shared ones and its only), its severity kept as sloth_severity unless it is ours.
     effective = {}
+    owns: dict[str, dict[str, str]] = {}  # each enabled alert's own labels
     for kind, key in (
         ("page", "pageAlert" if crd else "page_alert"),
         ("ticket", "ticketAlert" if crd else "ticket_alert"),
@@ -535,6 +538,7 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
             alerting[key]["annotations"] = {f"{kind}_note": draw(_VALUE)}
         kept = {} if theirs in (None, sloth.SEVERITY[kind]) else {sloth.SLOTH_SEVERITY: theirs}
         if not disable[kind]:
+            owns[kind] = {k: str(v) for k, v in own.items()}
             effective[sloth.SEVERITY[kind]] = (
                 {k: str(v) for k, v in (slo_labels | alert_labels | own).items()} | kept,
                 # Prometheus shows an empty annotation as none: it is left out.
@@ -548,7 +552,11 @@ def _sloth_slo(draw: st.DrawFn, name: str, alert: str, crd: bool) -> tuple[dict,
         "alerting": alerting,
     }
     on = not (disable["page"] and disable["ticket"])
+    # The SLO's own labels (on its budget alerts too) are only those Sloth sets on every alert:
+    # a label of the page alone stays on the page even when the ticket is off.
+    both = set(owns["page"].items()) & set(owns["ticket"].items()) if len(owns) == 2 else set()
     want = {
+        "slo_labels": {k: str(v) for k, v in (slo_labels | alert_labels).items()} | dict(both),
         "objective": slo["objective"],
         "labels": slo_labels | alert_labels,
         "effective": effective,
@@ -599,6 +607,7 @@ def test_random_sloth_specs_import_into_the_same_model(spec: tuple, tmp_path: Pa
     for slo, want in zip(service.slos, wants, strict=True):
         assert slo.objective == want["objective"]
         if want["effective"]:
+            assert dict(slo.labels) == want["slo_labels"]
             for severity, (labels, annotations) in want["effective"].items():
                 extra = slo.severity_alert(severity)
                 assert dict(slo.labels) | dict(extra.labels) == labels

@@ -198,9 +198,10 @@ def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Pro
 
     Sloth sets the SLO's labels on its rules and alerts, ``alerting.labels`` and
     ``annotations`` on both alerts, and a page or ticket alert's own ones on that alert. A
-    page or ticket label (or annotation) that both alerts carry alike, or whose other alert
-    is off, becomes the SLO's own (this project sets those on its budget alerts too); any
-    other is kept on that alert alone, under ``page_alert`` or ``ticket_alert``.
+    page or ticket label (or annotation) that both alerts carry alike becomes the SLO's own
+    (this project sets those on its budget alerts too); any other, and every one of an alert
+    whose other alert is off, is kept on that alert alone, under ``page_alert`` or
+    ``ticket_alert``.
 
     Sloth's ``severity`` label is this project's to set (critical for page, warning for
     ticket), since its routes and inhibitions key on it. Another value is noted, not refused,
@@ -257,7 +258,9 @@ def _alerting(doc: Document, path: Path, slo: dict, names: _Names, problems: Pro
         for kind, row in per_alert.items():
             other = next((r for k, r in per_alert.items() if k != kind), None)
             for key, value in row[index].items():
-                if other is None or other[index].get(key) == value:
+                # Only what both alerts carry alike is the SLO's (its budget alerts get it
+                # too); a page's label stays on the page even when the ticket is off.
+                if other is not None and other[index].get(key) == value:
                     shared[key] = value
                 else:
                     extras.setdefault(f"{kind}_alert", {}).setdefault(field, {})[key] = value
