@@ -1062,8 +1062,10 @@ class _Resolver:
                         f"the {promql.format_duration(b.long)}/{promql.format_duration(b.short)} "
                         f"burn rate ({promql.format_number(b.factor(slo.period))}x) times an "
                         f"error budget of {promql.format_number(100 - slo.objective)}% exceeds "
-                        "100 % errors, so that alert could never fire; raise the objective or "
-                        "set `burn_rates`",
+                        "100 % errors, so that alert could never fire; raise the objective, "
+                        "set `burn_rates`, or switch the SLO's "
+                        f"{'pages' if b.severity == 'critical' else 'tickets'} off with "
+                        f"`{'page' if b.severity == 'critical' else 'ticket'}: false`",
                     )
 
     def signals(
