@@ -233,9 +233,24 @@ def _switched(tmp: Path) -> Path:
         "annotations": {"note": "{{ $value }} is not a template here"},
     }
     data["thresholds"][0] |= {"labels": {"owner": "queues"}, "annotations": {"chat": "{{ x }}"}}
+    return _written(tmp, data)
+
+
+def _written(tmp: Path, data: dict) -> Path:
+    """Generate ``data`` into ``tmp`` and return its service folder."""
     service = _load(data)
     write_tree(tmp, service_files(service))
     return tmp / service.name
+
+
+def _suites_pass(engine: tools.Engine, folder: Path, wanted: tuple[str, ...]) -> None:
+    """Run the generated suites named ``wanted`` (each must exist) on ``engine``."""
+    files = [
+        f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
+    ]
+    assert len(files) == len(wanted)
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
@@ -267,14 +282,9 @@ def test_switched_mailer_passes_its_alert_suites_on_every_engine(
     literal annotations expected exactly, the switched-off TargetDown silent while its job is
     down. (The checkout fixture's suites, which tests/test_rules.py runs on every engine,
     prove an SLO's labels, annotations, ``page: false`` and ``alert_name``.)"""
-    folder = _switched(tmp_path)
-    wanted = ("threshold_alerts_test.yml", "absent_data_alerts_test.yml")
-    files = [
-        f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
-    ]
-    assert len(files) == 2
-    proc = tools.run_unit_tests(engine, files)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _suites_pass(
+        engine, _switched(tmp_path), ("threshold_alerts_test.yml", "absent_data_alerts_test.yml")
+    )
 
 
 def _loose_tickets_only(tmp: Path) -> Path:
@@ -282,9 +292,7 @@ def _loose_tickets_only(tmp: Path) -> Path:
     is 144 % errors), so the pages must be off, and with them off the spec is valid."""
     data = _mailer()
     data["slos"][0] |= {"objective": 90, "page": False}
-    service = _load(data)
-    write_tree(tmp, service_files(service))
-    return tmp / service.name
+    return _written(tmp, data)
 
 
 def test_an_slo_whose_budget_cannot_burn_at_the_page_factor_is_valid_without_pages() -> None:
@@ -309,14 +317,9 @@ def test_a_tickets_only_loose_slo_passes_its_slo_suites_on_every_engine(
 ) -> None:
     """Its burn-rate and timing suites drive ticket burns of a 10 % budget and expect the
     tickets, no page, at the times the Model gives; every engine agrees."""
-    folder = _loose_tickets_only(tmp_path)
-    wanted = ("slo_alerts_test.yml", "burn_rate_times_test.yml")
-    files = [
-        f for f in tools.unit_test_files(engine, folder / "prometheus/tests") if f.name in wanted
-    ]
-    assert len(files) == 2
-    proc = tools.run_unit_tests(engine, files)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _suites_pass(
+        engine, _loose_tickets_only(tmp_path), ("slo_alerts_test.yml", "burn_rate_times_test.yml")
+    )
 
 
 # -- the kind: random labels and switches keep rules, tests, runbooks and inhibitions in step --

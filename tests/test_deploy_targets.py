@@ -34,6 +34,7 @@ from test_receivers import EVERY_KIND, with_routing
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
+from generator.prometheus.rule_files import rule_files
 from generator.spec.deploy import Deploy, Kubernetes, Mimir, Thanos, secret_key
 from generator.spec.loader import load, load_text
 from generator.targets import kubernetes
@@ -62,10 +63,8 @@ def _read(path: Path) -> dict:
 
 def _rule_files(service) -> list[str]:
     """Return the plain rule files' paths under a target folder, in the order the targets
-    concatenate them: recording then alerts, one pair per environment when the spec has
-    ``environments`` (``<env>/recording_rules.yml``), else one pair at the top."""
-    folders = [f"{e.environment}/" for e in service.environments] or [""]
-    return [f"{f}{name}" for f in folders for name in ("recording_rules.yml", "alerts.yml")]
+    concatenate them (recording then alerts, one pair per environment)."""
+    return list(rule_files(service))
 
 
 def _plain_groups(service, base: Path) -> list[dict]:
