@@ -85,15 +85,19 @@ def tree(root: Path) -> dict[str, bytes | str]:
     return dict(sorted(out.items()))
 
 
-def unit_test_failures(tests_dir: Path, workers: int = 2) -> list[str]:
+def unit_test_failures(tests_dir: Path, key: str, workers: int = 2) -> list[str]:
     """Run the generated unit tests in ``tests_dir`` on every engine of
-    ``tools.RULE_ENGINES`` (one process each, ``workers`` at once); return one report
-    per engine that failed (empty when every engine passed)."""
+    ``tools.RULE_ENGINES`` (one process each, ``workers`` at once), or under the quick
+    profile on the one that ``depth.engines`` picks for ``key``; return one report per
+    engine that failed (empty when every engine passed). A caller that is no Hypothesis
+    test is marked ``deep``, so that `make deep` runs it on every engine."""
     from concurrent.futures import ThreadPoolExecutor
+
+    import depth
 
     from generator import tools
 
-    engines = tools.RULE_ENGINES
+    engines = depth.engines(key, tools.RULE_ENGINES)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(
             pool.map(

@@ -1,7 +1,12 @@
-"""Loads the Hypothesis profile named by ``HYPOTHESIS_PROFILE`` (tests/depth.py) and registers
-the markers that say how a test's depth follows it."""
+"""Loads the Hypothesis profile named by ``HYPOTHESIS_PROFILE`` (tests/depth.py), registers
+the markers that say how a test's depth follows it, and sizes the engine matrix by it."""
+
+from __future__ import annotations
 
 import depth
+import pytest
+
+from generator.tools import Engine
 
 
 def pytest_configure(config) -> None:
@@ -13,11 +18,52 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers",
         "deep_only: too costly for the quick profile; deselected by `make test`, run by "
-        "`make deep` (CI)",
+        "`make deep` (CI). The engines a quick run rotates away are marked so too.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "every_engine: runs on every engine of its matrix under every profile (a cheap "
+        "check that is itself the proof of the matrix)",
     )
 
 
+def _engine_argument(item) -> str | None:
+    """The name of the parameter of ``item`` that is an engine, if any."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    found = [k for k, v in callspec.params.items() if isinstance(v, Engine)]
+    return found[0] if len(found) == 1 else None
+
+
+def _rotated_away(items) -> list:
+    """The cases of engine-parametrized tests that the quick profile leaves to `make deep`:
+    each test's cases are grouped by their other parameters, and each group keeps the one
+    engine that ``depth.rotation`` picks for it."""
+    groups: dict[str, dict[str, list]] = {}
+    for item in items:
+        arg = _engine_argument(item)
+        if arg is None or item.get_closest_marker("every_engine") is not None:
+            continue
+        test = f"{item.path.name}::{item.originalname}"
+        # Every engine parameter's id is the engine's name (``prometheus-3.5``).
+        ids = item.callspec.id.split("-")
+        name = item.callspec.params[arg].name.split("-")
+        at = next(i for i in range(len(ids)) if ids[i : i + len(name)] == name)
+        others = "-".join(ids[:at] + ids[at + len(name) :])
+        groups.setdefault(test, {}).setdefault(others, []).append(item)
+    away = []
+    for test, cases in groups.items():
+        for ordinal, group in enumerate(cases.values()):
+            keep = depth.rotation(test, ordinal, len(group))
+            away += [item for i, item in enumerate(group) if i != keep]
+    return away
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
+    for item in _rotated_away(items):
+        item.add_marker(pytest.mark.deep_only)
     if depth.PROFILE != "quick":
         return
     keep = [item for item in items if item.get_closest_marker("deep_only") is None]

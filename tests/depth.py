@@ -9,11 +9,21 @@
   ``deep`` count.
 - ``explore``: new random examples each run at the ``deep`` counts, for hunting; a failure
   it finds is printed with its ``@reproduce_failure`` blob.
+
+The engine matrix follows the profile too. Under ``quick`` a test that proves one thing on
+every engine proves it on one of them, picked by :func:`rotation` so that the picks spread
+over every engine; ``deep`` and ``explore`` run the whole matrix. A test parametrized over
+engines gets this from ``conftest.py``; a test that loops over engines itself calls
+:func:`engines`. A test marked ``every_engine`` (a cheap check that is itself the proof of
+the matrix, such as "every engine loads the rules") runs on every engine in every profile.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
+from collections.abc import Sequence
+from typing import TypeVar
 
 from hypothesis import Phase, settings
 
@@ -26,6 +36,8 @@ settings.register_profile("quick", derandomize=True, database=None, print_blob=T
 settings.register_profile("deep", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(PROFILE)
+
+T = TypeVar("T")
 
 
 def examples(deep: int, quick: int) -> int:
@@ -40,3 +52,21 @@ def draws(deep: int, quick: int) -> dict:
     if count == 0:
         return {"max_examples": 1, "phases": (Phase.explicit,)}
     return {"max_examples": count}
+
+
+def rotation(key: str, ordinal: int, size: int) -> int:
+    """The index, in ``range(size)``, of the engine that the ``ordinal``-th case of the test
+    ``key`` runs on under the quick profile: a stable hash of ``key`` (CRC-32, the same on
+    every machine and run) plus ``ordinal``, so that consecutive cases of one test take
+    consecutive engines and different tests start on different ones."""
+    return (zlib.crc32(key.encode()) + ordinal) % size
+
+
+def engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
+    """The engines of ``matrix`` that a test looping over it runs on: all of them, or under
+    the quick profile the one :func:`rotation` picks for ``key`` (the test's own name, plus
+    whatever else tells its cases apart). Such a test is marked ``deep`` so that
+    `make deep` runs it at the full matrix."""
+    if PROFILE != "quick":
+        return tuple(matrix)
+    return (matrix[rotation(key, 0, len(matrix))],)

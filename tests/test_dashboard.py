@@ -138,6 +138,7 @@ def _substituted(expr: str) -> str:
     return expr
 
 
+@pytest.mark.every_engine
 @pytest.mark.parametrize("engine", [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES])
 def test_every_panel_expression_is_valid_on_every_engine(
     engine: tools.Engine, board: dict, tmp_path: Path

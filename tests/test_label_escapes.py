@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import depth
+import pytest
 import yaml
 
 from generator import tools
@@ -16,6 +18,7 @@ from generator.spec.loader import load_text
 SPEC = Path(__file__).parent / "fixtures" / "specs" / "regex_jobs.yaml"
 
 
+@pytest.mark.deep
 def test_an_escaped_quote_in_a_job_is_one_quote_everywhere(tmp_path: Path) -> None:
     text = SPEC.read_text().replace("""'job=~"api|wrk"'""", """'job="a\\"b\\\\c"'""")
     service = load_text("spec.yaml", text)
@@ -26,6 +29,6 @@ def test_an_escaped_quote_in_a_job_is_one_quote_everywhere(tmp_path: Path) -> No
     down = [r for g in alerts["groups"] for r in g["rules"] if r["alert"] == "TargetDown"]
     assert {r["labels"]["job"] for r in down} == {'a"b\\c'}
     assert all('up{job="a\\"b\\\\c"}' in r["expr"] for r in down), [r["expr"] for r in down]
-    for engine in tools.RULE_ENGINES:
+    for engine in depth.engines("escaped quote in a job", tools.RULE_ENGINES):
         proc = tools.run_unit_tests(engine, tools.unit_test_files(engine, rules / "tests"))
         assert proc.returncode == 0, f"{engine.name}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"

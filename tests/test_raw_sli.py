@@ -52,12 +52,13 @@ def test_the_fixture_spec_reads_each_raw_shape() -> None:
     assert watched == {"storefront_search_total", "storefront_build_info"}
 
 
+@pytest.mark.deep
 def test_raw_slis_load_and_their_generated_tests_pass_on_every_engine(generated: Path) -> None:
     rules = sorted((generated / "prometheus").glob("*.yml"))
     for engine in tools.RULE_ENGINES:
         proc = tools.check_rule_files(engine, rules)
         assert proc.returncode == 0, f"{engine}: {proc.stdout}{proc.stderr}"
-    assert unit_test_failures(generated / "prometheus" / "tests") == []
+    assert unit_test_failures(generated / "prometheus" / "tests", "raw SLIs") == []
     tests = generated / "prometheus" / "tests"
     alerts = (tests / "slo_alerts_test.yml").read_text()
     for slo in ("requests", "checkout-ratio"):  # both driven by synthesised series

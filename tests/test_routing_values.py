@@ -26,6 +26,7 @@ def _spec(chat_id: int) -> str:
     return text.replace(SEED_CHAT, f"chat_id: {chat_id}")
 
 
+@pytest.mark.every_engine
 @pytest.mark.parametrize("engine", tools.CONFIG_ALERTMANAGERS, ids=lambda e: e.name)
 @pytest.mark.parametrize("chat_id", [-INT64, INT64 - 1, -1001234567890, 1])
 def test_accepted_chat_ids_load_in_alertmanager(engine, chat_id: int, tmp_path: Path) -> None:

@@ -234,6 +234,7 @@ def test_derived_values_are_the_same_in_every_run() -> None:
     assert len(runs) == 1, runs
 
 
+@pytest.mark.deep
 def test_issue_14_regex_job_validates_generates_and_its_tests_pass_everywhere(
     tmp_path: Path,
 ) -> None:
@@ -250,7 +251,7 @@ def test_issue_14_regex_job_validates_generates_and_its_tests_pass_everywhere(
     for engine in tools.RULE_ENGINES:
         loaded = tools.check_rule_files(engine, sorted(rules.glob("*.yml")))
         assert loaded.returncode == 0, f"{engine}:\n{loaded.stdout}{loaded.stderr}"
-    failed = unit_test_failures(rules / "tests", workers=2)
+    failed = unit_test_failures(rules / "tests", "issue-14 regex job")
     assert not failed, "\n".join(failed)
     # The regex job is exercised with a value it matches, written into the test inputs.
     inputs = "".join(p.read_text() for p in (rules / "tests").glob("*.yml"))
