@@ -7,9 +7,10 @@ expects an affected alert (``alert_rule_test``) or its expression reads an affec
 or alert (``promql_expr_test`` / ``metricsql_expr_test``, ``ALERTS{alertname=...}``).
 
 :func:`assert_caught` keeps only the covering checks of the named suites and runs them on the
-mutant: they must fail, and the failure must name an affected rule. The earliest of them also
-run on the original rules and must pass: the subset is a suite the engine runs (that every
-check passes on the original, ``test_generated_unit_tests_pass_*`` prove).
+mutant, a test case at a time until one fails: one must, and its failure must name an
+affected rule. That case also runs on the original rules and must pass: the subset is a
+suite the engine runs (that every check passes on the original,
+``test_generated_unit_tests_pass_*`` prove).
 
 Why a subset is proof for the whole suite: promtool and vmalert-tool evaluate every rule
 group of a test case from 0 up to the case's last ``eval_time``, the same way whichever
@@ -21,6 +22,7 @@ mutation that a check catches at 5 m no longer replays three days.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -162,11 +164,12 @@ def assert_caught(
     """Assert that each suite in ``suites`` (``slo_values``) catches the mutation: once
     ``mutate`` has rewritten the rule file ``mutated`` (``alerts.yml``) of ``rules`` (a
     generated ``prometheus/`` folder), the suite's checks that cover it fail, naming an
-    affected rule, while the earliest of those checks pass on the original rules.
+    affected rule, while the test case that failed passes on the original rules.
 
-    The covering checks run up to each of :func:`horizons` in turn and stop at the first
-    that catches the mutant. Raises AssertionError if the mutation changes nothing, if no
-    check covers it, if the mutant passes every covering check, or if the original fails."""
+    The covering checks run up to each of :func:`horizons` in turn, a case at a time, and
+    stop at the first case that catches the mutant. Raises AssertionError if the mutation
+    changes nothing, if no check covers it, if the mutant passes every covering check, or
+    if the original fails."""
     original, mutant = scratch / "original" / "prometheus", scratch / "mutant" / "prometheus"
     shutil.copytree(rules, original)
     shutil.copytree(rules, mutant)
@@ -182,18 +185,19 @@ def assert_caught(
         ]
         checks = covering(yaml.safe_load(paths[0].read_text(encoding="utf-8")), hit)
         assert checks["tests"], f"no check of {suite} covers {names}"
-        for step, horizon in enumerate(horizons(checks)):
+        for horizon in horizons(checks):
             subset = only(checks, lambda _, c, h=horizon: parse_duration(c["eval_time"]) <= h)
-            for path in paths:
-                path.write_text(yaml.safe_dump(subset, sort_keys=False), encoding="utf-8")
-            if step == 0:  # the subset is a suite this engine runs, and passes unmutated
+            found = _first_failing_case(engine, subset, paths[1])
+            if found is not None:
+                case, caught = found
+                # The case that fails on the mutant is one this engine runs, and passes.
+                suite_text = yaml.safe_dump({**subset, "tests": [case]}, sort_keys=False)
+                paths[0].write_text(suite_text, "utf-8")
                 passed = tools.run_unit_tests(engine, paths[:1])
                 assert passed.returncode == 0, (
                     f"{engine}: {suite}'s covering checks fail unmutated:\n"
                     f"{passed.stdout}{passed.stderr}"
                 )
-            caught = tools.run_unit_tests(engine, paths[1:])
-            if caught.returncode != 0:
                 break
         else:
             raise AssertionError(f"{engine} accepted the mutation of {mutated} in {suite}")
@@ -201,3 +205,19 @@ def assert_caught(
         assert any(n in report for n in names), (
             f"{engine}: {suite} failed, naming none of {names}:\n{report}"
         )
+
+
+def _first_failing_case(
+    engine: tools.Engine, suite: dict, path: Path
+) -> tuple[dict, subprocess.CompletedProcess[str]] | None:
+    """Run ``suite``'s cases one at a time, written to ``path``, and return the first case
+    that fails with its run (None if every case passes). Cases are independent (each
+    replays its own series from 0), so stopping at the first failure leaves the verdict as
+    the whole suite's, and a mutation that the first of two 3-day cases catches replays
+    3 days once."""
+    for case in suite["tests"]:
+        path.write_text(yaml.safe_dump({**suite, "tests": [case]}, sort_keys=False), "utf-8")
+        run = tools.run_unit_tests(engine, [path])
+        if run.returncode != 0:
+            return case, run
+    return None

@@ -11,7 +11,7 @@ from ..promql import format_duration, format_number
 from ..spec.model import SLO, Service
 from . import alerts
 from .promtool_cases import expect, input_series, labels_text
-from .synthetic import PER_MINUTE, Feed, segments, sli_error_ratio, sli_feeds
+from .synthetic import PER_MINUTE, Feed, segments, sli_counts, sli_error_ratio, sli_feeds
 
 SETTLE = 5 * 60  # after the rate window fills, before `for` starts counting
 
@@ -254,14 +254,63 @@ def _rounded(value: Fraction) -> str:
     return format_number(float((value * 1000 + Fraction(1, 2)).__floor__() / Fraction(1000)))
 
 
-def slo_value_case(service: Service, group: tuple[SLO, ...]) -> dict:
+def _rider_host(service: Service, members: tuple[SLO, ...], rider: SLO) -> SLO | None:
+    """Return the member of ``members`` whose series a value case can check ``rider`` on
+    too, or None: the rider counts events of that member's series only (none of another
+    member's), its busy hour errs at most twice its budget (so its budget stays within
+    -100 % to 100 %), its quiet spans carry traffic, and both plan the same spans."""
+    if rider.sli.kind == "query":
+        return None
+    plan = _value_case_plan(service, rider)
+    for host in members:
+        if host.sli.kind == "query" or _value_case_plan(service, host) != plan:
+            continue
+        others = [f for o in members if o is not host for f in sli_feeds(o.sli, 0.5)]
+        bad, total = sli_counts(rider.sli, sli_feeds(host.sli, min(2 * host.error_budget, 1.0)))
+        quiet = sli_counts(rider.sli, sli_feeds(host.sli, 0.0))
+        if (
+            sli_counts(rider.sli, others) == (0.0, 0.0)
+            and total > 0
+            and 0 < bad <= 2 * rider.error_budget * total
+            and quiet[1] > 0
+        ):
+            return host
+    return None
+
+
+def slo_value_cases(service: Service, groups: list[tuple[SLO, ...]]) -> list[dict]:
+    """Return the value cases of ``groups`` (see ``independent_slos``): one per group, except
+    that an SLO which only reads series an earlier case writes (a second objective on one
+    SLI) rides on that case, checked on its series, and needs no case of its own. A value
+    case replays days, so every case saved is a replay saved on every engine."""
+    cases, ridden = [], set()
+    for i, group in enumerate(groups):
+        members = tuple(slo for slo in group if slo.name not in ridden)
+        if not members:
+            continue
+        riders = []
+        for later in groups[i + 1 :]:
+            for slo in later:
+                host = None if slo.name in ridden else _rider_host(service, members, slo)
+                if host is not None:
+                    riders.append((slo, host))
+                    ridden.add(slo.name)
+        cases.append(slo_value_case(service, members, tuple(riders)))
+    return cases
+
+
+def slo_value_case(
+    service: Service, group: tuple[SLO, ...], riders: tuple[tuple[SLO, SLO], ...] = ()
+) -> dict:
     """Quiet traffic, one busy hour with errors at twice the budget, then quiet traffic for
     longer than the longest burn-rate window (three days by default), inside the period:
-    on every SLO of ``group`` at once (see ``independent_slos``), each on its own series.
+    on every SLO of ``group`` at once (see ``independent_slos``), each on its own series,
+    and on each (rider, host) of ``riders`` on its host's series (see ``slo_value_cases``).
 
     The expected budget remaining is bad count / total count over the period, computed
-    here exactly; an average of 5m ratios would report far more budget left. Plans of
-    different lengths start with longer idle spans, so that every member ends together.
+    here exactly from the series written; an average of 5m ratios would report far more
+    budget left. Plans of different lengths start with longer idle spans, so that every
+    member ends together.
     """
     quiet, busy = PER_MINUTE / 10, PER_MINUTE
     step = service.rate_window // 60  # minutes between the count group's evaluations
@@ -280,26 +329,29 @@ def slo_value_case(service: Service, group: tuple[SLO, ...]) -> dict:
     end = max(sum(m for m, _, _ in plan) for plan in plans.values())
     end_at = format_duration((end - step) * 60)  # an evaluation of every group, in the tail
     series: dict[str, list[tuple[int, float]]] = {}
-    checks, claims = [], []
     for slo in group:
         plan = plans[slo.name]
         plan[0] = (plan[0][0] + end - sum(m for m, _, _ in plan), 0.0, 0.0)
-        bad, total = Fraction(0), Fraction(0)
         for minutes, traffic, ratio in plan:
-            feeds = sli_feeds(slo.sli, ratio)
-            # Expected counts come from the very series written, so rounding cannot creep in.
-            bad += minutes * Fraction(traffic) * Fraction(sli_error_ratio(slo.sli, feeds))
-            total += minutes * Fraction(traffic)
-            for f in feeds:  # one minute of the segment, scaled to its traffic
+            for f in sli_feeds(slo.sli, ratio):  # one minute of the segment, scaled
                 series.setdefault(f.selector, []).append((minutes, f.step * traffic / PER_MINUTE))
-        remaining = 100 * (1 - (bad / total) / Fraction(slo.error_budget))
-        _, (before, _, _), (hot, _, busy_ratio), (after, _, _), _ = plan
-        unweighted = 100 * (
-            1
-            - Fraction(busy_ratio)
-            * Fraction(hot, before + hot + after)
-            / Fraction(slo.error_budget)
-        )
+    checks, claims = [], []
+    for slo, host in [(slo, slo) for slo in group] + list(riders):
+        bad, total = Fraction(0), Fraction(0)
+        ratio_minutes, busy_minutes = Fraction(0), 0  # for the average of 5m ratios
+        for minutes, traffic, ratio in plans[host.name]:
+            # Counts come from the very series written, so rounding cannot creep in.
+            b, t = sli_counts(slo.sli, sli_feeds(host.sli, ratio))
+            scale = Fraction(traffic) / Fraction(PER_MINUTE)
+            bad += minutes * scale * Fraction(b)
+            total += minutes * scale * Fraction(t)
+            if traffic and t:
+                ratio_minutes += minutes * Fraction(b) / Fraction(t)
+                busy_minutes += minutes
+        budget = Fraction(slo.error_budget)
+        remaining = 100 * (1 - (bad / total) / budget)
+        unweighted = 100 * (1 - ratio_minutes / busy_minutes / budget)
+        after = plans[host.name][3][0]
         claims.append(
             f"{slo.name} {_rounded(remaining)}% ({_rounded(unweighted)}%), "
             f"{format_duration(after * 60)} after"

@@ -25,7 +25,7 @@ from .edge_tests import edge_cases, slice_cases
 from .kept_label_tests import kept_label_cases
 from .resample import resampled_case, samples_per_minute
 from .rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
-from .slo_tests import slo_alert_cases, slo_value_case
+from .slo_tests import slo_alert_cases, slo_value_cases
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
 
@@ -122,8 +122,7 @@ def _suites(service: Service) -> dict[str, dict]:
     groups = independent_slos(weighted.slos)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
-    values = [slo_value_case(weighted, g) for g in groups]
-    out["slo_values_test.yml"] = suite(values, slow, with_alerts=False)
+    out["slo_values_test.yml"] = suite(slo_value_cases(weighted, groups), slow, with_alerts=False)
     # The slice cases check exact event counts: a raw query's counts are in its own unit
     # (per second for rate()) and as exact as its function, so only the ratios are checked.
     exact = [tuple(s for s in g if s.sli.kind != "query") for g in groups]
