@@ -21,6 +21,7 @@ mutation that a check catches at 5 m no longer replays three days.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
@@ -221,3 +222,13 @@ def _first_failing_case(
         if run.returncode != 0:
             return case, run
     return None
+
+
+def budget_over_3d(text: str) -> str:
+    """A recording-rule file whose budget remaining reads the 3-day error ratio (the longest
+    burn-rate window) instead of the 30-day period's: it forgets incidents older than 3 days."""
+    return re.sub(
+        r"(record: slo:error_budget_remaining:ratio\n\s+expr: .*?)ratio_rate30d",
+        r"\1ratio_rate3d",
+        text,
+    )

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from depth import examples
-from mutants import assert_caught
+from mutants import assert_caught, budget_over_3d
 
 from generator import tools
 from generator.plan import service_files
@@ -136,11 +136,7 @@ MUTATIONS = {
     # The budget over the longest alert window instead of the period forgets old incidents.
     "budget-over-3d": (
         "recording_rules.yml",
-        lambda t: re.sub(
-            r"(record: slo:error_budget_remaining:ratio\n\s+expr: .*?)ratio_rate30d",
-            r"\1ratio_rate3d",
-            t,
-        ),
+        budget_over_3d,
         "slo_values",
     ),
     # The pre-Workbook defaults: `for` on the burn-rate pairs delays every detection.

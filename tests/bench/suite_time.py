@@ -3,9 +3,10 @@
 Each tree runs the command ``make test`` runs (``pytest -q -n 2 -m "not e2e"``) with this
 checkout's virtualenv and engines (``.venv``, ``.tools``), after ``make test``'s own set-up,
 so only the tests are timed: wall time, CPU seconds of pytest and everything it started,
-and how many tests passed. The baseline is main before the suite-time work (``BASELINE``),
-checked out with ``git worktree``; ``BENCH_SUITE_BASELINE=0`` leaves it out (it takes
-about 45 minutes on 2 cores).
+and how many tests passed. The baseline (``BASELINE``, main before the engine matrix was
+split by profile) is checked out with ``git worktree``; ``BENCH_SUITE_BASELINE=<commit>``
+times another commit and ``BENCH_SUITE_BASELINE=0`` none (the baseline takes about 25
+minutes on 2 cores).
 
 Not a test: nothing asserts on timing. Run as ``python -m tests.bench.suite_time``;
 ``make bench`` runs it too and it writes tests/bench/SUITE_TIME.md.
@@ -31,7 +32,9 @@ from tests.bench.generation import baseline_tree
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RESULTS = pathlib.Path(__file__).with_name("SUITE_TIME.md")
-BASELINE = "79f993d"  # main before issue 13's suite-time work
+# main as it landed before the engine matrix was split by profile (the rotation in
+# tests/conftest.py); BENCH_SUITE_BASELINE=<commit> times another, =0 none.
+BASELINE = os.environ.get("BENCH_SUITE_BASELINE", "144a269")
 COMMAND = ["-m", "pytest", "-q", "-n", "2", "-m", "not e2e", "-p", "no:cacheprovider"]
 
 
@@ -82,7 +85,7 @@ def render(runs: list[Run]) -> str:
         "",
         f"- Date: {now}; {os.cpu_count()} CPUs; load average {load:.1f} at the end",
         f"- Command, in each tree: `python {' '.join(COMMAND)}`",
-        f"- *Baseline* is commit `{BASELINE}`, main before the suite-time work.",
+        f"- *Baseline* is commit `{BASELINE}`, checked out beside this tree.",
         "",
         "| Tree | Wall | CPU (pytest and its engines) | Tests | Exit |",
         "|---|---:|---:|---|---:|",
@@ -101,7 +104,7 @@ def render(runs: list[Run]) -> str:
 def main() -> int:
     print("suite time: this tree", flush=True)
     runs = [measure(ROOT, "this tree")]
-    if os.environ.get("BENCH_SUITE_BASELINE", "1") != "0":
+    if BASELINE != "0":
         print(f"suite time: baseline {BASELINE}", flush=True)
         with baseline_tree(BASELINE) as tree:
             runs.append(measure(tree, f"baseline `{BASELINE}`"))

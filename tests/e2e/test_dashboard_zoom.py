@@ -178,9 +178,10 @@ def service() -> Service:
     return load_text("slo_specs/samokoder.yaml", SPEC.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module", params=sorted(ENGINES))
+# Engines as parameters: the quick profile replays on one of them (tests/conftest.py).
+@pytest.fixture(scope="module", params=[e for e, _ in ENGINES.values()], ids=lambda e: e.name)
 def server(request, service: Service):
-    engine, setup = ENGINES[request.param]
+    engine, setup = ENGINES[request.param.name]
     with prom.scratch("zoom") as work, setup(service, work, engine) as running:
         yield running
 
