@@ -24,7 +24,7 @@ tools: ## Install every engine: Prometheus 2.42/2.53/3.5, VictoriaMetrics, Alert
 test: $(STAMP) tools ## Prove the artifacts on every engine (promtool, vmalert, amtool, Alertmanager)
 	$(BIN)/python -m pytest -q -n 2 -m "not e2e"  # make e2e runs the real-server tests
 
-deep: $(STAMP) tools ## The property tests again, each at its full example count (CI runs it)
+deep: $(STAMP) tools ## The property tests at full depth and the engine cases make test rotated away (CI runs it)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 -m "(hypothesis or deep or deep_only) and not e2e"
 
 # E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.
