@@ -22,10 +22,10 @@ tools: ## Install every engine: Prometheus 2.42/2.53/3.5, VictoriaMetrics, Alert
 	tests/install_tools.sh
 
 test: $(STAMP) tools ## Prove the artifacts on every engine (promtool, vmalert, amtool, Alertmanager)
-	$(BIN)/python -m pytest -q -n 2 -m "not e2e"  # make e2e runs the real-server tests
+	$(BIN)/python -m pytest -q -n 2 --maxschedchunk=1 -m "not e2e"  # make e2e runs the real-server tests
 
 deep: $(STAMP) tools ## The property tests at full depth and the engine cases make test rotated away (CI runs it)
-	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 -m "(hypothesis or deep or deep_only) and not e2e"
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 --maxschedchunk=1 -m "(hypothesis or deep or deep_only) and not e2e"
 
 # E2E_ENGINE: prometheus-3.5 (default), prometheus-2.53, prometheus-2.42 or victoriametrics.
 E2E_ENGINE ?= prometheus-3.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,19 +85,15 @@ def tree(root: Path) -> dict[str, bytes | str]:
     return dict(sorted(out.items()))
 
 
-def unit_test_failures(tests_dir: Path, key: str, workers: int = 2) -> list[str]:
-    """Run the generated unit tests in ``tests_dir`` on every engine of
-    ``tools.RULE_ENGINES`` (one process each, ``workers`` at once), or under the quick
-    profile on the one that ``depth.engines`` picks for ``key``; return one report per
-    engine that failed (empty when every engine passed). A caller that is no Hypothesis
-    test is marked ``deep``, so that `make deep` runs it on every engine."""
+def unit_test_failures(tests_dir: Path, engines: Sequence, workers: int = 2) -> list[str]:
+    """Run the generated unit tests in ``tests_dir`` on each of ``engines`` (one process
+    each, ``workers`` at once); return one report per engine that failed (empty when every
+    engine passed). Callers pick ``engines`` by the profile: ``depth.engines`` for a test
+    marked ``deep``, ``depth.example_engines`` for a Hypothesis example."""
     from concurrent.futures import ThreadPoolExecutor
-
-    import depth
 
     from generator import tools
 
-    engines = depth.engines(key, tools.RULE_ENGINES)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(
             pool.map(

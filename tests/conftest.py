@@ -25,6 +25,13 @@ def pytest_configure(config) -> None:
         "every_engine: runs on every engine of its matrix under every profile (a cheap "
         "check that is itself the proof of the matrix)",
     )
+    config.addinivalue_line(
+        "markers",
+        "long(minutes): takes about that many minutes of a worker under `make deep`; "
+        "collected first, longest first, so that pytest-xdist (one test at a time per "
+        "worker, --maxschedchunk=1) starts it early rather than leaving it to run alone "
+        "while the other worker idles",
+    )
 
 
 def _engine_argument(item) -> str | None:
@@ -60,8 +67,15 @@ def _rotated_away(items) -> list:
     return away
 
 
+def _minutes(item) -> float:
+    """The worker minutes a ``long`` test declares; 0 for any other test."""
+    marker = item.get_closest_marker("long")
+    return marker.args[0] if marker is not None else 0
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(key=_minutes, reverse=True)  # stable: the rest keep their order
     for item in _rotated_away(items):
         item.add_marker(pytest.mark.deep_only)
     if depth.PROFILE != "quick":

@@ -19,6 +19,7 @@ SPEC = Path(__file__).parent / "fixtures" / "specs" / "regex_jobs.yaml"
 
 
 @pytest.mark.deep
+@pytest.mark.long(2.5)
 def test_an_escaped_quote_in_a_job_is_one_quote_everywhere(tmp_path: Path) -> None:
     text = SPEC.read_text().replace("""'job=~"api|wrk"'""", """'job="a\\"b\\\\c"'""")
     service = load_text("spec.yaml", text)

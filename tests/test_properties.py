@@ -11,9 +11,11 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from cli_support import SAMOKODER, unit_test_failures
-from depth import examples
+from depth import example_engines, examples
+from group_order import assert_groups_are_layered
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -183,34 +185,6 @@ def _generated(spec: dict, root: Path) -> Path:
     return root / service.name / "prometheus"
 
 
-def assert_groups_are_layered(rules: Path) -> None:
-    """No rule reads a series recorded in its own group or a later one, and every test file
-    evaluates the groups in file order: otherwise an engine that evaluates groups apart
-    (vmalert) or in random order (promtool 3) reads stale inputs."""
-    groups = [
-        g
-        for name in ("recording_rules.yml", "alerts.yml")
-        for g in yaml.safe_load((rules / name).read_text())["groups"]
-    ]
-    recorded_in = {
-        r["record"]: i for i, g in enumerate(groups) for r in g["rules"] if "record" in r
-    }
-    for i, group in enumerate(groups):
-        for rule in group["rules"]:
-            for token in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule["expr"]):
-                assert recorded_in.get(token, -1) < i, (
-                    f"{group['name']}: {rule.get('record') or rule.get('alert')} reads {token}, "
-                    f"recorded in {groups[recorded_in[token]]['name']}"
-                )
-    order = [g["name"] for g in groups]
-    for suite in (rules / "tests").rglob("*.yml"):
-        data = yaml.safe_load(suite.read_text())
-        assert data["group_eval_order"] == order[: len(data["group_eval_order"])], suite
-        loaded = sum(len(yaml.safe_load((suite.parent / f).read_text())["groups"])
-                     for f in data["rule_files"])  # fmt: skip
-        assert len(data["group_eval_order"]) == loaded, f"{suite}: a group is left unordered"
-
-
 @settings(max_examples=VALID_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=valid_specs())
 def test_random_valid_specs_make_rules_every_engine_loads(spec: dict) -> None:
@@ -223,6 +197,7 @@ def test_random_valid_specs_make_rules_every_engine_loads(spec: dict) -> None:
             assert proc.returncode == 0, f"{engine}:\n{proc.stdout}{proc.stderr}"
 
 
+@pytest.mark.long(10)
 @settings(max_examples=UNIT_TEST_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=valid_specs())
 def test_random_valid_specs_pass_their_own_unit_tests_on_every_engine(spec: dict) -> None:
@@ -231,8 +206,9 @@ def test_random_valid_specs_pass_their_own_unit_tests_on_every_engine(spec: dict
         assert sorted((rules / "tests").glob("*.yml")), "the generator wrote no unit tests"
         # One process per engine, all at once: each run is single-threaded and the SLO
         # suites replay days of samples.
-        key = yaml.safe_dump(spec, sort_keys=True)  # each example may pick another engine
-        failed = unit_test_failures(rules / "tests", key, workers=len(tools.RULE_ENGINES))
+        key = yaml.safe_dump(spec, sort_keys=True)  # each example may pick other engines
+        engines = example_engines(key, tools.RULE_ENGINES)
+        failed = unit_test_failures(rules / "tests", engines, workers=len(engines))
         assert not failed, "\n".join(failed)
 
 

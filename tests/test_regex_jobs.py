@@ -35,6 +35,7 @@ def test_the_jobs_a_selector_names(selector: str, jobs: tuple[str, ...]) -> None
 
 
 @pytest.mark.deep
+@pytest.mark.long(3)
 def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
     tmp_path: Path,
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
-from depth import examples
+from group_order import assert_groups_are_layered
 from mutants import assert_caught, budget_over_3d
 
 from generator import tools
@@ -43,23 +43,20 @@ def test_rule_files_load_on_every_engine(generated: Path, engine: tools.Engine) 
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        # Its runs follow the profile, so `make deep` runs it again.
-        pytest.param(e, id=e.name, marks=[pytest.mark.deep] if e is tools.PROMETHEUS_3_5 else [])
-        for e in tools.RULE_ENGINES
-    ],
-)
+def test_every_suite_evaluates_the_groups_in_a_stale_free_order(generated: Path) -> None:
+    """promtool 3 evaluates groups missing from group_eval_order in a random order, and
+    vmalert evaluates groups apart: a missing or wrong order would be a flake that one
+    passing run does not rule out. This proves the order itself, for every suite."""
+    assert_groups_are_layered(generated / "prometheus")
+
+
+@pytest.mark.long(2)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_generated_unit_tests_pass_on_every_engine(generated: Path, engine: tools.Engine) -> None:
-    """promtool 3 evaluates groups missing from group_eval_order in a random order: a missing
-    or wrong order shows up as a flake, so there one pass is not proof, and it runs again."""
     suites = tools.unit_test_files(engine, generated / "prometheus" / "tests")
     assert len(suites) >= 2
-    runs = examples(deep=3, quick=1) if engine is tools.PROMETHEUS_3_5 else 1
-    for attempt in range(runs):
-        proc = tools.run_unit_tests(engine, suites)
-        assert proc.returncode == 0, f"run {attempt + 1} of {runs}: {proc.stdout}{proc.stderr}"
+    proc = tools.run_unit_tests(engine, suites)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_every_alert_rule_has_a_firing_and_a_silent_test(generated: Path) -> None:

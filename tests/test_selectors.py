@@ -14,6 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import depth
 import pytest
 import yaml
 from cli_support import ROOT, run_cli, unit_test_failures
@@ -235,6 +236,7 @@ def test_derived_values_are_the_same_in_every_run() -> None:
 
 
 @pytest.mark.deep
+@pytest.mark.long(4)
 def test_issue_14_regex_job_validates_generates_and_its_tests_pass_everywhere(
     tmp_path: Path,
 ) -> None:
@@ -251,7 +253,9 @@ def test_issue_14_regex_job_validates_generates_and_its_tests_pass_everywhere(
     for engine in tools.RULE_ENGINES:
         loaded = tools.check_rule_files(engine, sorted(rules.glob("*.yml")))
         assert loaded.returncode == 0, f"{engine}:\n{loaded.stdout}{loaded.stderr}"
-    failed = unit_test_failures(rules / "tests", "issue-14 regex job")
+    failed = unit_test_failures(
+        rules / "tests", depth.engines("issue-14 regex job", tools.RULE_ENGINES)
+    )
     assert not failed, "\n".join(failed)
     # The regex job is exercised with a value it matches, written into the test inputs.
     inputs = "".join(p.read_text() for p in (rules / "tests").glob("*.yml"))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import unit_test_failures
-from depth import draws
+from depth import draws, example_engines
 from hypothesis import HealthCheck, example, given, settings
 from timed_specs import timed_specs
 
@@ -42,8 +42,9 @@ def _check(spec: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_tree(Path(tmp), service_files(service))
         tests = Path(tmp) / service.name / "prometheus" / "tests"
-        key = yaml.safe_dump(spec, sort_keys=True)  # each example may pick another engine
-        failed = unit_test_failures(tests, key, workers=len(tools.RULE_ENGINES))
+        key = yaml.safe_dump(spec, sort_keys=True)  # each example may pick other engines
+        engines = example_engines(key, tools.RULE_ENGINES)
+        failed = unit_test_failures(tests, engines, workers=len(engines))
         assert not failed, yaml.safe_dump(spec, sort_keys=False) + "\n".join(failed)
 
 
@@ -70,6 +71,7 @@ ONE_MINUTE_WINDOW = {
 }
 
 
+@pytest.mark.long(10)
 @settings(**TIMING_DRAWS, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=timed_specs(max_slos=5))
 @example(spec=ONE_MINUTE_WINDOW)
@@ -78,6 +80,7 @@ def test_any_timing_passes_its_own_tests_on_every_engine(spec: dict) -> None:
 
 
 @pytest.mark.deep_only
+@pytest.mark.long(6)
 @settings(max_examples=SCALE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=timed_specs(min_slos=SCALE_SLOS[0], max_slos=SCALE_SLOS[1]))
 def test_many_slos_pass_their_own_tests_on_every_engine(spec: dict) -> None:
