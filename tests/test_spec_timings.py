@@ -1,7 +1,7 @@
 """Property: whatever timing a team chooses, and however many SLOs, every spec the loader
 accepts generates unit tests that pass on every engine ``make test`` runs (promtool 2.42,
 2.53 and 3.5, and vmalert-tool). Each spec runs on the engines ``depth.example_engines``
-picks by its hash (two in ``make deep``), so the property samples pairs of spec and engine.
+picks by its hash (one, rotating), so the property samples pairs of spec and engine.
 
 The specs come from ``timed_specs``: periods of 1-90 days, rate windows of 1-10 minutes,
 scrapes of 10 s-2 min, the SRE Workbook's burn-rate pairs fitted to them, and SLOs that
@@ -34,7 +34,7 @@ from generator.spec.loader import load_text
 TIMING_DRAWS = draws(deep=6, quick=0)
 SCALE_EXAMPLES = 1
 # A spec of many SLOs: 15-20 in `make deep` (CI; one costs about 20 s of CPU per SLO across the
-# four engines, tests/bench/suite_cost.py, and it runs on two); TIMING_MAX_SLOS=50 runs the top
+# four engines, tests/bench/suite_cost.py, and it runs on one); TIMING_MAX_SLOS=50 runs the top
 # of the range.
 SCALE_SLOS = (15, int(os.environ.get("TIMING_MAX_SLOS", "20")))
 
