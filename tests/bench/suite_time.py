@@ -1,12 +1,12 @@
 """The time of ``make test``'s test run, this tree against a baseline commit, in one run.
 
-Each tree runs the command ``make test`` runs (``pytest -q -n 2 -m "not e2e"``) with this
-checkout's virtualenv and engines (``.venv``, ``.tools``), after ``make test``'s own set-up,
-so only the tests are timed: wall time, CPU seconds of pytest and everything it started,
-and how many tests passed. The baseline (``BASELINE``, main before the engine matrix was
-split by profile) is checked out with ``git worktree``; ``BENCH_SUITE_BASELINE=<commit>``
-times another commit and ``BENCH_SUITE_BASELINE=0`` none (the baseline takes about 25
-minutes on 2 cores).
+Each tree runs the command ``make test`` runs (``pytest -q -n 2 --maxschedchunk=1 -m "not
+e2e"``) with this checkout's virtualenv and engines (``.venv``, ``.tools``), after ``make
+test``'s own set-up, so only the tests are timed: wall time, CPU seconds of pytest and
+everything it started, and how many tests passed. The baseline (``BASELINE``, main before
+the engine matrix was split by profile) is checked out with ``git worktree``;
+``BENCH_SUITE_BASELINE=<commit>`` times another commit and ``BENCH_SUITE_BASELINE=0`` none
+(the baseline takes about 25 minutes on 2 cores).
 
 Not a test: nothing asserts on timing. Run as ``python -m tests.bench.suite_time``;
 ``make bench`` runs it too and it writes tests/bench/SUITE_TIME.md.
@@ -35,7 +35,18 @@ RESULTS = pathlib.Path(__file__).with_name("SUITE_TIME.md")
 # main as it landed before the engine matrix was split by profile (the rotation in
 # tests/conftest.py); BENCH_SUITE_BASELINE=<commit> times another, =0 none.
 BASELINE = os.environ.get("BENCH_SUITE_BASELINE", "144a269")
-COMMAND = ["-m", "pytest", "-q", "-n", "2", "-m", "not e2e", "-p", "no:cacheprovider"]
+COMMAND = [
+    "-m",
+    "pytest",
+    "-q",
+    "-n",
+    "2",
+    "--maxschedchunk=1",
+    "-m",
+    "not e2e",
+    "-p",
+    "no:cacheprovider",
+]
 
 
 @dataclass(frozen=True)
