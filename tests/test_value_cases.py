@@ -83,6 +83,7 @@ def test_objectives_on_one_sli_share_a_case_unless_the_busy_hour_breaks_their_bu
 
 
 @pytest.mark.deep
+@pytest.mark.long(5)
 def test_the_shared_case_passes_and_catches_a_budget_over_the_longest_window(
     rules: Path, tmp_path: Path
 ) -> None:
