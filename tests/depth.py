@@ -86,9 +86,9 @@ def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     explicit ``@example``) meets two engines in CI; under ``explore`` every one. The pick
     rotates with ``key``, so across a run each engine serves about a quarter of the
     examples: the property samples pairs of spec and engine rather than proving each spec
-    on every engine. That keeps the count of distinct specs at a quarter of the cost, which
-    matters because vmalert-tool takes 4-9x promtool's time on the same suites (a 20-SLO
-    spec: over 12 minutes on vmalert-tool alone)."""
+    on every engine, and every drawn spec costs one engine's run. That matters because
+    vmalert-tool takes 4-9x promtool's time on the same suites (a 20-SLO spec: over 12
+    minutes on vmalert-tool alone)."""
     pick = rotation(key, 0, len(matrix))
     if PROFILE == "quick":
         return (matrix[pick],)
