@@ -65,18 +65,24 @@ def rotation(key: str, ordinal: int, size: int) -> int:
     return (zlib.crc32(key.encode()) + ordinal) % size
 
 
+def _share(key: str, matrix: Sequence[T], deep: int) -> tuple[T, ...]:
+    """Under the quick profile the engine :func:`rotation` picks for ``key``; under ``deep``
+    the ``deep`` engines after it, in rotation order; under ``explore`` every one."""
+    pick = rotation(key, 0, len(matrix))
+    if PROFILE == "quick":
+        return (matrix[pick],)
+    if PROFILE == "deep":
+        return tuple(matrix[(pick + i) % len(matrix)] for i in range(1, deep + 1))
+    return tuple(matrix)
+
+
 def engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     """The engines of ``matrix`` that a test looping over it runs on. Under the quick profile,
     the one :func:`rotation` picks for ``key`` (the test's own name, plus whatever else tells
     its cases apart); under ``deep``, the others, so that `make test` and `make deep` (both in
     CI) run each engine once between them; under ``explore``, all of them. Such a test is
     marked ``deep`` so that `make deep` runs it."""
-    pick = rotation(key, 0, len(matrix))
-    if PROFILE == "quick":
-        return (matrix[pick],)
-    if PROFILE == "deep":
-        return tuple(e for i, e in enumerate(matrix) if i != pick)
-    return tuple(matrix)
+    return _share(key, matrix, deep=len(matrix) - 1)
 
 
 def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
@@ -89,9 +95,4 @@ def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     on every engine, and every drawn spec costs one engine's run. That matters because
     vmalert-tool takes 4-9x promtool's time on the same suites (a 20-SLO spec: over 12
     minutes on vmalert-tool alone)."""
-    pick = rotation(key, 0, len(matrix))
-    if PROFILE == "quick":
-        return (matrix[pick],)
-    if PROFILE == "deep":
-        return (matrix[(pick + 1) % len(matrix)],)
-    return tuple(matrix)
+    return _share(key, matrix, deep=1)
