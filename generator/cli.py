@@ -5,20 +5,22 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Iterator
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import output
-from .alertmanager_config import FILE as ALERTMANAGER_FILE
-from .grafana.provisioning import TREE
-from .parallel import cores, ordered_map
-from .plan import service_files, shared_files
-from .prometheus.synthetic import UntestableSpec
 from .spec.errors import SpecError, SpecInvalid
 from .spec.loader import load
 from .spec.model import Service
+
+if TYPE_CHECKING:
+    from . import output
+
+# The planners (grafanalib, Jinja2, the deploy targets' models) and the writer are imported
+# where they are first used, after the specs have loaded: a spec with a mistake is reported
+# without paying for them, which is most of the cost of a short run such as a pre-commit
+# hook's `validate` on the one spec that changed.
 
 EXIT_INVALID = 2
 
@@ -82,6 +84,9 @@ def _fail(exc: SpecInvalid) -> None:
 
 def _plan_service(service: Service) -> output.Files | SpecError:
     """Return one service's files, or the spec error that stops its promtool tests."""
+    from .plan import service_files
+    from .prometheus.synthetic import UntestableSpec
+
     try:
         return service_files(service)
     except UntestableSpec as exc:
@@ -97,6 +102,9 @@ def planned(services: list[Service], jobs: int | None = None) -> Iterator[output
     every service was planned, listing each spec whose files cannot be generated; the
     files yielded before then must be discarded.
     """
+    from .parallel import cores, ordered_map
+    from .plan import shared_files
+
     ordered = sorted(services, key=lambda s: s.name)
     errors: list[SpecError] = []
     for result in ordered_map(_plan_service, ordered, jobs or cores()):
@@ -184,6 +192,12 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
         services = _load_all(_spec_paths(spec_dir, specs))
     except SpecInvalid as exc:
         _fail(exc)
+    from concurrent.futures.process import BrokenProcessPool
+
+    from . import output
+    from .alertmanager_config import FILE as ALERTMANAGER_FILE
+    from .grafana.provisioning import TREE
+
     regenerated = {s.name for s in services}
     # The shared files need every spec: with --spec an existing shared tree (or file) is kept.
     kept = {top for top in (TREE, ALERTMANAGER_FILE) if specs and (out / top).exists()}
@@ -215,6 +229,8 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
 @jobs_option
 def check(spec_dir: Path, out: Path, jobs: int | None) -> None:
     """Fail (exit 1) with a diff when the committed output is not what the specs generate."""
+    from . import output
+
     seen: set[str] = set()
     changed = 0
     try:
