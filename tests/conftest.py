@@ -22,6 +22,12 @@ def pytest_configure(config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "replays: runs generated suites that replay hours or days of history; under the "
+        "quick profile its engine rotates over the engines that replay at promtool's speed "
+        "(tests/depth.py, quick_pick), and `make deep` runs it on the rest",
+    )
+    config.addinivalue_line(
+        "markers",
         "every_engine: runs on every engine of its matrix under every profile (a cheap "
         "check that is itself the proof of the matrix)",
     )
@@ -46,7 +52,7 @@ def _engine_argument(item) -> str | None:
 def _rotated_away(items) -> list:
     """The cases of engine-parametrized tests that the quick profile leaves to `make deep`:
     each test's cases are grouped by their other parameters, and each group keeps the one
-    engine that ``depth.rotation`` picks for it."""
+    engine that ``depth.quick_pick`` picks for it."""
     groups: dict[str, dict[str, list]] = {}
     for item in items:
         arg = _engine_argument(item)
@@ -62,7 +68,9 @@ def _rotated_away(items) -> list:
     away = []
     for test, cases in groups.items():
         for ordinal, group in enumerate(cases.values()):
-            keep = depth.rotation(test, ordinal, len(group))
+            matrix = [item.callspec.params[_engine_argument(item)] for item in group]
+            replays = group[0].get_closest_marker("replays") is not None
+            keep = depth.quick_pick(test, ordinal, matrix, replays)
             away += [item for i, item in enumerate(group) if i != keep]
     return away
 

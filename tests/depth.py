@@ -16,7 +16,11 @@ over every engine; ``deep`` runs the engines that ``quick`` left out, so that CI
 both, proves each case on every engine once; ``explore`` runs the whole matrix. A test
 parametrized over engines gets this from ``conftest.py``; a test that loops over engines
 itself calls :func:`engines`; a Hypothesis example that runs its spec's generated suites
-calls :func:`example_engines`. A test marked ``every_engine`` (a cheap check that is itself
+calls :func:`example_engines`. A case that replays hours or days of history through the
+engines' own suite runners (a test marked ``replays``, a loop that passes ``replays=True``, a
+Hypothesis example) rotates under ``quick`` over the engines that replay at promtool's speed
+only, since vmalert-tool replays 4-9x slower; ``deep`` runs it on the rest, vmalert-tool
+included. A test marked ``every_engine`` (a cheap check that is itself
 the proof of the matrix, such as "every engine loads the rules") runs on every engine in
 every profile.
 """
@@ -65,10 +69,31 @@ def rotation(key: str, ordinal: int, size: int) -> int:
     return (zlib.crc32(key.encode()) + ordinal) % size
 
 
-def _share(key: str, matrix: Sequence[T], deep: int) -> tuple[T, ...]:
-    """Under the quick profile the engine :func:`rotation` picks for ``key``; under ``deep``
-    the ``deep`` engines after it, in rotation order; under ``explore`` every one."""
-    pick = rotation(key, 0, len(matrix))
+def replays_slowly(engine: object) -> bool:
+    """Whether ``engine`` replays a unit-test suite several times slower than promtool:
+    vmalert-tool ingests every input sample into a real VictoriaMetrics storage (and waits
+    for it) before it evaluates, 4-9x promtool's time on the same suites (measured; the
+    README's engine notes give the figures)."""
+    return getattr(engine, "family", None) == "victoriametrics"
+
+
+def quick_pick(key: str, ordinal: int, matrix: Sequence[object], replays: bool) -> int:
+    """The index in ``matrix`` of the engine the quick profile runs the ``ordinal``-th case
+    of the test ``key`` on: :func:`rotation` over the whole matrix, or, for a case that
+    ``replays`` hours or days of history through an engine's own suite runner, over the
+    engines that do not :func:`replay slowly <replays_slowly>`. ``make deep`` runs such a
+    case on the rest of the matrix, vmalert-tool included, so CI still proves it on every
+    engine; ``make test`` proves vmalert-tool on the cases that replay little."""
+    pool = [i for i, e in enumerate(matrix) if not (replays and replays_slowly(e))] or list(
+        range(len(matrix))
+    )
+    return pool[rotation(key, ordinal, len(pool))]
+
+
+def _share(key: str, matrix: Sequence[T], deep: int, replays: bool) -> tuple[T, ...]:
+    """Under the quick profile the engine :func:`quick_pick` picks for ``key``; under ``deep``
+    the ``deep`` engines after it, cyclically; under ``explore`` every one."""
+    pick = quick_pick(key, 0, matrix, replays)
     if PROFILE == "quick":
         return (matrix[pick],)
     if PROFILE == "deep":
@@ -76,18 +101,19 @@ def _share(key: str, matrix: Sequence[T], deep: int) -> tuple[T, ...]:
     return tuple(matrix)
 
 
-def engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
+def engines(key: str, matrix: Sequence[T], replays: bool = False) -> tuple[T, ...]:
     """The engines of ``matrix`` that a test looping over it runs on. Under the quick profile,
     the one :func:`rotation` picks for ``key`` (the test's own name, plus whatever else tells
     its cases apart); under ``deep``, the others, so that `make test` and `make deep` (both in
     CI) run each engine once between them; under ``explore``, all of them. Such a test is
-    marked ``deep`` so that `make deep` runs it."""
-    return _share(key, matrix, deep=len(matrix) - 1)
+    marked ``deep`` so that `make deep` runs it. ``replays``: see :func:`quick_pick`."""
+    return _share(key, matrix, deep=len(matrix) - 1, replays=replays)
 
 
 def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     """The engines that one Hypothesis example (``key``: its drawn spec, serialised) runs its
-    generated suites on: under the quick profile the one :func:`rotation` picks; under
+    generated suites on: under the quick profile the one :func:`quick_pick` picks among the
+    engines that replay at promtool's speed (the suites replay days); under
     ``deep`` the next one in ``matrix``, so that an example both profiles draw (such as an
     explicit ``@example``) meets two engines in CI; under ``explore`` every one. The pick
     rotates with ``key``, so across a run each engine serves about a quarter of the
@@ -95,4 +121,4 @@ def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     on every engine, and every drawn spec costs one engine's run. That matters because
     vmalert-tool takes 4-9x promtool's time on the same suites (a 20-SLO spec: over 12
     minutes on vmalert-tool alone)."""
-    return _share(key, matrix, deep=1)
+    return _share(key, matrix, deep=1, replays=True)

@@ -311,6 +311,7 @@ def test_an_slo_whose_budget_cannot_burn_at_the_page_factor_is_valid_without_pag
     )
 
 
+@pytest.mark.replays
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_tickets_only_loose_slo_passes_its_slo_suites_on_every_engine(
     engine: tools.Engine, tmp_path: Path

@@ -79,6 +79,7 @@ def test_workbook_figures_of_the_100x_instance() -> None:
     assert windows.detection_time(service.period, ticket, 3) is None  # at the factor: never
 
 
+@pytest.mark.replays
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_100x_hour_opens_the_1d_ticket_within_the_workbook_time(
     tmp_path: Path, engine: tools.Engine

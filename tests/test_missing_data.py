@@ -307,6 +307,7 @@ def test_a_jobless_service_that_stops_exporting_pages(queue, engine) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.replays
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_jobless_specs_rules_load_and_its_generated_suites_pass(queue, engine) -> None:
     _, rules = queue

@@ -55,6 +55,6 @@ def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
     for job in ("api", "wrk"):
         assert f"TargetDown: the only {job} instance is down" in names
         assert f"TargetDown: no {job} target is discovered" in names
-    for engine in depth.engines("regex job alternation", tools.RULE_ENGINES):
+    for engine in depth.engines("regex job alternation", tools.RULE_ENGINES, replays=True):
         proc = tools.run_unit_tests(engine, tools.unit_test_files(engine, rules / "tests"))
         assert proc.returncode == 0, f"{engine.name}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"

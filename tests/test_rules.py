@@ -51,6 +51,7 @@ def test_every_suite_evaluates_the_groups_in_a_stale_free_order(generated: Path)
 
 
 @pytest.mark.long(2)
+@pytest.mark.replays
 @pytest.mark.parametrize("engine", ENGINES)
 def test_generated_unit_tests_pass_on_every_engine(generated: Path, engine: tools.Engine) -> None:
     suites = tools.unit_test_files(engine, generated / "prometheus" / "tests")
@@ -157,8 +158,19 @@ MUTATIONS = {
 }
 
 
+# The suites whose cases replay hours to days at a 5m evaluation interval: a mutation they
+# must catch runs, under the quick profile, on a promtool version (tests/depth.py).
+REPLAYING_SUITES = {"slo_alerts", "slo_values", "burn_rate_times"}
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("name", list(MUTATIONS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.replays] if MUTATIONS[n][2] in REPLAYING_SUITES else [])
+        for n in MUTATIONS
+    ],
+)
 def test_unit_tests_catch_a_broken_rule(
     samokoder_rules: Path, tmp_path: Path, name: str, engine: tools.Engine
 ) -> None:
