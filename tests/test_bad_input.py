@@ -1,9 +1,12 @@
 """Every malformed spec in tests/fixtures/bad/ gets exactly its expected error.
 
-Each case runs the real command line in a subprocess, twice: ``validate`` and ``generate``
-into a copy of a real out/ tree. Both must exit 2, print exactly the lines in the sibling
-``.expect`` file (``line:column: yaml.path: sentence``, prefixed with the spec's path), print no
-traceback, and leave the output folder (and its parent) byte-identical.
+Each case runs the command line twice, ``validate`` and ``generate`` into a copy of a real
+out/ tree: in this process (``run_cli_in_process``: the same ``main``, its exit status and
+output; 0.35 s of interpreter and imports saved per run, over 280 runs), while the tests
+below the corpus run the real ``python -m generator`` in a subprocess. Both must exit 2,
+print exactly the lines in the sibling ``.expect`` file (``line:column: yaml.path:
+sentence``, prefixed with the spec's path), print no traceback, and leave the output folder
+(and its parent) byte-identical.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, run_cli_peak, tree
+from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, run_cli_in_process, run_cli_peak, tree
 
 BAD = ROOT / "tests" / "fixtures" / "bad"
 CASES = sorted(BAD.glob("*.yaml"))
@@ -53,7 +56,7 @@ def test_the_corpus_is_large_and_every_case_has_an_expectation() -> None:
 
 @pytest.mark.parametrize("spec", CASES, ids=[p.stem for p in CASES])
 def test_validate_reports_the_exact_error(spec: Path) -> None:
-    proc = run_cli("validate", "--spec", spec.relative_to(ROOT))
+    proc = run_cli_in_process("validate", "--spec", spec.relative_to(ROOT))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stdout == ""
@@ -65,7 +68,7 @@ def test_generate_leaves_out_byte_identical(spec: Path, real_out: Path, tmp_path
     out = tmp_path / "out"
     shutil.copytree(real_out, out)
     before = tree(tmp_path)
-    proc = run_cli("generate", "--spec", spec.relative_to(ROOT), "--out", out)
+    proc = run_cli_in_process("generate", "--spec", spec.relative_to(ROOT), "--out", out)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.splitlines() == expected_lines(spec)
