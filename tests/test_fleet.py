@@ -14,6 +14,7 @@ on data.
 from __future__ import annotations
 
 import collections
+import functools
 import textwrap
 from pathlib import Path
 
@@ -34,11 +35,22 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     return generate(tmp_path_factory.mktemp("fleet"), SIZE)
 
 
+@functools.cache
+def groups_of(path: Path) -> list[dict]:
+    """The rule groups of one rule file, parsed once per test process (with libyaml: the
+    fleet holds 400 rule files, which several tests read). Callers must not change them."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
+
+
+# Several tests walk every expression of the fleet; each is parsed once. Read-only, too.
+parsed = functools.cache(promql_parser.parse)
+
+
 def rules_by_service(out: Path) -> list[tuple[str, str, dict]]:
     """Return ``(service, group name, rule)`` for every rule of the fleet."""
     rows = []
     for path in rule_files(out):
-        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+        for group in groups_of(path):
             rows += [(path.parts[-3], group["name"], rule) for rule in group["rules"]]
     return rows
 
@@ -55,7 +67,7 @@ def test_the_fleet_shares_metric_names_jobs_and_clusters(fleet) -> None:
     job_users: dict[str, set[str]] = collections.defaultdict(set)
     clusters = collections.Counter()
     for service, _, rule in rules_by_service(out):
-        for sel in selectors(promql_parser.parse(rule["expr"])):
+        for sel in selectors(parsed(rule["expr"])):
             if sel.name and ":" not in sel.name:
                 metric_users[sel.name].add(service)
             for m in sel.matchers.matchers:
@@ -80,9 +92,7 @@ def test_every_rule_file_loads_together_into_one_vmalert(fleet) -> None:
 
 def test_no_two_groups_share_a_name(fleet) -> None:
     out, _ = fleet
-    names = collections.Counter(
-        g["name"] for f in rule_files(out) for g in yaml.safe_load(f.read_text())["groups"]
-    )
+    names = collections.Counter(g["name"] for f in rule_files(out) for g in groups_of(f))
     assert names and not [n for n, c in names.items() if c > 1]
 
 
@@ -112,7 +122,7 @@ def cross_reads(out: Path) -> list[tuple[str, str, str]]:
             recorders[rule["record"]].add(service)
     found = set()
     for service, _, rule in rows:
-        for sel in selectors(promql_parser.parse(rule["expr"])):
+        for sel in selectors(parsed(rule["expr"])):
             others = recorders.get(sel.name, set()) - {service}
             own = any(m.name == "service" and m.value == service for m in sel.matchers.matchers)
             if others and not own:
