@@ -25,7 +25,7 @@ import pytest
 from cli_support import CHECKOUT, SAMOKODER, run_cli, tree
 from click.testing import CliRunner
 
-from generator import cli, output
+from generator import cli, output, plan
 
 # What every tree holds besides its services (Samokoder has routing).
 SHARED = {"_grafana", "alertmanager.yml"}
@@ -61,14 +61,14 @@ def change_a_spec(project: Path) -> None:
 
 
 def fail_planning(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = cli.service_files
+    real = plan.service_files
 
     def planner(service):
         if service.name == "checkout":
             raise RuntimeError("injected: planner failed")
         return real(service)
 
-    monkeypatch.setattr(cli, "service_files", planner)
+    monkeypatch.setattr(plan, "service_files", planner)
 
 
 def fail_half_way_through_writing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -414,7 +414,7 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
     change_a_spec(project)
     before = tree(project)
     parent = os.getpid()
-    real = cli.service_files
+    real = plan.service_files
 
     def planner(service):
         if os.getpid() != parent and service.name == "checkout":
@@ -422,7 +422,7 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
         return real(service)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "service_files", planner)
+        patch.setattr(plan, "service_files", planner)
         result = generate("--jobs", "2")
     assert result.exit_code == 2, result.output
     assert "a planning process died" in result.output and "Traceback" not in result.output
