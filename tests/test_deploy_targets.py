@@ -24,8 +24,6 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT
-from cloudcoil.models.kubernetes.core import v1 as core
-from cloudcoil.models.prometheus_operator import v1, v1alpha1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import valid_specs
@@ -71,10 +69,24 @@ def _plain_groups(service, base: Path) -> list[dict]:
     return [g for name in _rule_files(service) for g in _read(base / "prometheus" / name)["groups"]]
 
 
-def _validates(model: type, manifest: dict) -> None:
-    """Assert ``manifest`` validates with the operator's schema and loses no field on the way
-    (cloudcoil's models ignore unknown fields, so a round trip is what catches them)."""
-    parsed = model.model_validate(manifest)
+def _model(kind: str) -> type:
+    """cloudcoil's model of ``kind``: the operator's v1 ``PrometheusRule``, its v1alpha1
+    ``AlertmanagerConfig`` and ``Route``, Kubernetes' core v1 ``ConfigMap``. Imported here,
+    by the first test that validates a manifest: the models are thousands of pydantic
+    classes, about 6 s of import that every test process would otherwise pay to collect
+    this module."""
+    from cloudcoil.models.kubernetes.core import v1 as core
+    from cloudcoil.models.prometheus_operator import v1, v1alpha1
+
+    api = {"PrometheusRule": v1, "AlertmanagerConfig": v1alpha1, "Route": v1alpha1}
+    return getattr(api.get(kind, core), kind)
+
+
+def _validates(kind: str, manifest: dict) -> None:
+    """Assert ``manifest`` validates with the schema of ``kind`` (:func:`_model`) and loses no
+    field on the way (cloudcoil's models ignore unknown fields, so a round trip is what
+    catches them)."""
+    parsed = _model(kind).model_validate(manifest)
     assert parsed.model_dump(mode="json", by_alias=True, exclude_unset=True) == manifest
 
 
@@ -89,7 +101,7 @@ def _loads(engine: tools.Engine, files: list[Path]) -> None:
 def test_prometheusrule_validates_and_holds_the_plain_groups(generated) -> None:
     service, base = generated
     manifest = _read(base / "kubernetes" / "prometheusrule.yaml")
-    _validates(v1.PrometheusRule, manifest)
+    _validates("PrometheusRule", manifest)
     assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
     assert manifest["kind"] == "PrometheusRule"
     assert manifest["metadata"]["namespace"] == "observability"
@@ -108,9 +120,9 @@ def test_alertmanagerconfig_routes_like_the_plain_config(generated) -> None:
         assert not path.exists()
         return
     crd = _read(path)
-    _validates(v1alpha1.AlertmanagerConfig, crd)
+    _validates("AlertmanagerConfig", crd)
     for route in crd["spec"]["route"]["routes"]:
-        _validates(v1alpha1.Route, route)  # the CRD types sub-routes as free-form objects
+        _validates("Route", route)  # the CRD types sub-routes as free-form objects
     plain = _read(base / "alertmanager" / "route.yml")
     route, plain_route = crd["spec"]["route"], plain["route"]
     # route.yml names receivers <service>/<name> and matches the service once, on its route;
@@ -165,9 +177,9 @@ def test_every_receiver_kind_validates_in_the_alertmanagerconfig(tmp_path: Path)
     text = with_routing(CHECKOUT, EVERY_KIND, "shop")
     service = dataclasses.replace(load_text("shop.yaml", text), deploy=EVERY_TARGET)
     crd = kubernetes.alertmanager_config(service)
-    _validates(v1alpha1.AlertmanagerConfig, crd)
+    _validates("AlertmanagerConfig", crd)
     for route in crd["spec"]["route"]["routes"]:
-        _validates(v1alpha1.Route, route)
+        _validates("Route", route)
     receivers = {r["name"]: r for r in crd["spec"]["receivers"]}
     assert set(receivers) == set(EVERY_KIND["receivers"])
     secrets = {
@@ -195,7 +207,7 @@ def test_dashboard_configmap_holds_the_dashboard_for_the_sidecar(generated) -> N
         assert not path.exists()
         return
     manifest = _read(path)
-    _validates(core.ConfigMap, manifest)
+    _validates("ConfigMap", manifest)
     assert manifest["metadata"]["labels"]["grafana_dashboard"] == "1"
     (text,) = manifest["data"].values()
     board = base / "grafana" / "four-golden-signals.json"
@@ -208,10 +220,10 @@ def test_the_schema_check_rejects_what_the_operator_would() -> None:
     rule["metadata"] = {"name": "x", "namespace": "y"}
     misspelt = {**rule, "spec": {"groups": [{"name": "g", "rule": []}]}}
     with pytest.raises(AssertionError):
-        _validates(v1.PrometheusRule, misspelt)
+        _validates("PrometheusRule", misspelt)
     bad_strategy = {**rule, "spec": {"groups": [{"name": "g", "partial_response_strategy": "x"}]}}
     with pytest.raises(ValueError):  # pydantic's ValidationError
-        _validates(v1.PrometheusRule, bad_strategy)
+        _validates("PrometheusRule", bad_strategy)
 
 
 # -- Mimir, Thanos, vmalert ----------------------------------------------------------------
@@ -308,7 +320,7 @@ def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, dep
         *files[f"{base}/prometheus/alerts.yml"]["groups"],
     ]
     rule = files[f"{base}/kubernetes/prometheusrule.yaml"]
-    _validates(v1.PrometheusRule, rule)
+    _validates("PrometheusRule", rule)
     assert rule["metadata"]["namespace"] == deploy["kubernetes"]["namespace"]
     assert rule["metadata"]["labels"] == deploy["kubernetes"]["labels"]
     assert rule["spec"]["groups"] == plain
