@@ -161,6 +161,7 @@ def assert_caught(
     mutate: Callable[[str], str],
     suites: Iterable[str],
     scratch: Path,
+    passed_whole: bool = False,
 ) -> None:
     """Assert that each suite in ``suites`` (``slo_values``) catches the mutation: once
     ``mutate`` has rewritten the rule file ``mutated`` (``alerts.yml``) of ``rules`` (a
@@ -170,7 +171,13 @@ def assert_caught(
     The covering checks run up to each of :func:`horizons` in turn, a case at a time, and
     stop at the first case that catches the mutant. Raises AssertionError if the mutation
     changes nothing, if no check covers it, if the mutant passes every covering check, or
-    if the original fails."""
+    if the original fails.
+
+    ``passed_whole``: the caller has just run each of ``suites`` whole on ``engine`` over the
+    unmutated ``rules``, and it passed. The failing case is then not run on the original
+    again: a case's checks are evaluated the same way whichever of its checks it holds and
+    up to whichever horizon (see above), so a subset of a passing suite passes. That saves
+    a replay, three days for the value cases."""
     original, mutant = scratch / "original" / "prometheus", scratch / "mutant" / "prometheus"
     shutil.copytree(rules, original)
     shutil.copytree(rules, mutant)
@@ -191,6 +198,8 @@ def assert_caught(
             found = _first_failing_case(engine, subset, paths[1])
             if found is not None:
                 case, caught = found
+                if passed_whole:
+                    break
                 # The case that fails on the mutant is one this engine runs, and passes.
                 suite_text = yaml.safe_dump({**subset, "tests": [case]}, sort_keys=False)
                 paths[0].write_text(suite_text, "utf-8")

@@ -161,15 +161,21 @@ MUTATIONS = {
 # The suites whose cases replay hours to days at a 5m evaluation interval: a mutation they
 # must catch runs, under the quick profile, on a promtool version (tests/depth.py).
 REPLAYING_SUITES = {"slo_alerts", "slo_values", "burn_rate_times"}
+# Run by `make deep` only, on every engine: test_value_cases proves in `make test` that the
+# same value-case planner's 3-day case catches the same mutation (on a spec whose objectives
+# share that case), and each of these replays three days twice.
+DEEP_ONLY = {"budget-over-3d"}
+
+
+def _mutation_marks(name: str) -> list:
+    marks = [pytest.mark.replays] if MUTATIONS[name][2] in REPLAYING_SUITES else []
+    return marks + ([pytest.mark.deep_only] if name in DEEP_ONLY else [])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=[pytest.mark.replays] if MUTATIONS[n][2] in REPLAYING_SUITES else [])
-        for n in MUTATIONS
-    ],
+    [pytest.param(n, marks=_mutation_marks(n)) for n in MUTATIONS],
 )
 def test_unit_tests_catch_a_broken_rule(
     samokoder_rules: Path, tmp_path: Path, name: str, engine: tools.Engine

@@ -94,4 +94,12 @@ def test_the_shared_case_passes_and_catches_a_budget_over_the_longest_window(
         proc = tools.run_unit_tests(engine, files)
         assert proc.returncode == 0, f"{engine}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
         scratch = tmp_path / engine.name
-        assert_caught(engine, rules, "recording_rules.yml", budget_over_3d, ["slo_values"], scratch)
+        assert_caught(
+            engine,
+            rules,
+            "recording_rules.yml",
+            budget_over_3d,
+            ["slo_values"],
+            scratch,
+            passed_whole=True,  # the suite just passed whole on this engine
+        )
