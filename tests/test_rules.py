@@ -168,7 +168,10 @@ DEEP_ONLY = {"budget-over-3d"}
 
 
 def _mutation_marks(name: str) -> list:
-    marks = [pytest.mark.replays] if MUTATIONS[name][2] in REPLAYING_SUITES else []
+    """A mutation of a replaying suite is ``replays`` and, as on vmalert-tool it can take
+    over 2 minutes of a worker (budget-over-3d: 132 s), ``long``, so that it starts early."""
+    replays = MUTATIONS[name][2] in REPLAYING_SUITES
+    marks = [pytest.mark.replays, pytest.mark.long(2)] if replays else []
     return marks + ([pytest.mark.deep_only] if name in DEEP_ONLY else [])
 
 
