@@ -103,7 +103,7 @@ def _share(key: str, matrix: Sequence[T], deep: int, replays: bool) -> tuple[T, 
 
 def engines(key: str, matrix: Sequence[T], replays: bool = False) -> tuple[T, ...]:
     """The engines of ``matrix`` that a test looping over it runs on. Under the quick profile,
-    the one :func:`rotation` picks for ``key`` (the test's own name, plus whatever else tells
+    the one :func:`quick_pick` picks for ``key`` (the test's own name, plus whatever else tells
     its cases apart); under ``deep``, the others, so that `make test` and `make deep` (both in
     CI) run each engine once between them; under ``explore``, all of them. Such a test is
     marked ``deep`` so that `make deep` runs it. ``replays``: see :func:`quick_pick`."""
@@ -116,8 +116,9 @@ def example_engines(key: str, matrix: Sequence[T]) -> tuple[T, ...]:
     engines that replay at promtool's speed (the suites replay days); under
     ``deep`` the next one in ``matrix``, so that an example both profiles draw (such as an
     explicit ``@example``) meets two engines in CI; under ``explore`` every one. The pick
-    rotates with ``key``, so across a run each engine serves about a quarter of the
-    examples: the property samples pairs of spec and engine rather than proving each spec
+    rotates with ``key``, so across a run each engine serves a share of the examples (each
+    promtool a third under quick; under deep, the engines after them, vmalert-tool a third):
+    the property samples pairs of spec and engine rather than proving each spec
     on every engine, and every drawn spec costs one engine's run. That matters because
     vmalert-tool takes 4-9x promtool's time on the same suites (a 20-SLO spec: over 12
     minutes on vmalert-tool alone)."""
