@@ -17,7 +17,7 @@ from .spec.model import Service
 if TYPE_CHECKING:
     from . import output
 
-# The planners (grafanalib, Jinja2, the deploy targets' models) and the writer are imported
+# The planners (grafanalib, Jinja2, the deploy targets) and the writer are imported
 # where they are first used, after the specs have loaded: a spec with a mistake is reported
 # without paying for them, which is most of the cost of a short run such as a pre-commit
 # hook's `validate` on the one spec that changed.
