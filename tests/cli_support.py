@@ -33,32 +33,29 @@ def run_cli(
 
 def run_cli_in_process(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
     """Return what ``python -m generator ARGS`` run from ``ROOT`` would: the same ``main``
-    called in this process, its exit status, and its stdout and stderr as text. An exception
-    that escapes ``main`` is printed to the captured stderr as Python would print it (a
-    ``Traceback``), so a caller's "no traceback" check means the same as on a subprocess.
+    run in this process by click's ``CliRunner``, its exit status, and its stdout and stderr
+    as text. An exception that escapes ``main`` is appended to stderr as Python would print
+    it (a ``Traceback``), so a caller's "no traceback" check means the same as on a
+    subprocess.
 
     For the many-case tests (a bad spec, over a hundred times): a subprocess costs an
     interpreter and the generator's imports per case. :func:`run_cli` proves the real entry
     point; the bad-input tests run it too, on cases of their own."""
     import contextlib
-    import io
     import traceback
+
+    from click.testing import CliRunner
 
     from generator.cli import main
 
     argv = [os.fspath(a) for a in args]
-    out, err = io.StringIO(), io.StringIO()
-    status = 0
-    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main.main(argv, prog_name="slo-generator", standalone_mode=True)
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            traceback.print_exc(file=err)
-            status = 1
+    with contextlib.chdir(ROOT):
+        result = CliRunner().invoke(main, argv, prog_name="slo-generator")
+    stderr = result.stderr
+    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
     return subprocess.CompletedProcess(
-        ["slo-generator", *argv], status, out.getvalue(), err.getvalue()
+        ["slo-generator", *argv], result.exit_code, result.stdout, stderr
     )
 
 

@@ -59,9 +59,9 @@ def test_raw_slis_load_and_their_generated_tests_pass_on_every_engine(generated:
     for engine in tools.RULE_ENGINES:
         proc = tools.check_rule_files(engine, rules)
         assert proc.returncode == 0, f"{engine}: {proc.stdout}{proc.stderr}"
-    engines = depth.engines("raw SLIs", tools.RULE_ENGINES, replays=True)
-    assert unit_test_failures(generated / "prometheus" / "tests", engines) == []
     tests = generated / "prometheus" / "tests"
+    engines = depth.engines("raw SLIs", tools.RULE_ENGINES, replays=True)
+    assert unit_test_failures(tests, engines) == []
     alerts = (tests / "slo_alerts_test.yml").read_text()
     for slo in ("requests", "checkout-ratio"):  # both driven by synthesised series
         assert f'slo="{slo}"' in alerts or f"slo: {slo}" in alerts
