@@ -18,7 +18,7 @@ import yaml
 
 from . import signals as names
 from .output import Files, read_tree
-from .prometheus.rule_files import ALERTS_FILE, RECORDING_FILE
+from .prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 from .promql import format_duration, format_number, parse_duration
 
 DEFAULT_BRANCHES = ("main", "origin/main")
@@ -554,7 +554,7 @@ def _rule_folders(service: str, old: Files, new: Files) -> list[tuple[str, str]]
     folders = set()
     for path in (*old, *new):
         parts = path.split("/")
-        rules = parts[-1] in (ALERTS_FILE, RECORDING_FILE) and len(parts) in (3, 4)
+        rules = parts[-1] in FILES and len(parts) in (3, 4)
         if rules and parts[:2] == [service, "prometheus"]:
             folders.add("/".join(parts[1:-1]))
     return [(f, f.removeprefix("prometheus").lstrip("/")) for f in sorted(folders)]
@@ -565,11 +565,22 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
         path = f"{service}/{rel}"
         return _load(kind, path, old.get(path)), _load(kind, path, new.get(path))
 
+    def rule_pair(folder: str, names: tuple[str, ...]) -> tuple[object, object]:
+        """The rule files ``names`` of ``folder`` in each tree as one (their groups in
+        file order; None where the tree has none): a rule moved between them is no change."""
+        loaded = [pair(f"{folder}/{name}", read_rules) for name in names]
+        return tuple(  # type: ignore[return-value]
+            {"groups": [g for doc in docs if doc for g in doc.get("groups") or []]}
+            if any(doc is not None for doc in docs)
+            else None
+            for docs in zip(*loaded, strict=True)
+        )
+
     out: Lines = []
     handled: set[str] = set()
     for folder, env in _rule_folders(service, old, new):
         where = f" ({env})" if env else ""
-        o, n = pair(f"{folder}/{ALERTS_FILE}", read_rules)
+        o, n = rule_pair(folder, ALERT_FILES)
         section = _rule_section(
             f"Alerts{where}",
             _rules(o, "alert"),
@@ -578,16 +589,16 @@ def _service_report(service: str, old: Files, new: Files) -> Lines:
             group_changes(o, n),
         )
         if section:  # a file that changed with no rule or group to show is listed below
-            handled.add(f"{service}/{folder}/{ALERTS_FILE}")
+            handled |= {f"{service}/{folder}/{name}" for name in ALERT_FILES}
         out += section
-        o, n = pair(f"{folder}/{RECORDING_FILE}", read_rules)
+        o, n = rule_pair(folder, RECORDING_FILES)
         old_rec, new_rec = _rules(o, "record"), _rules(n, "record")
         section = _slo_section(slos(old_rec), slos(new_rec), where)
         section += _rule_section(
             f"Recording rules{where}", old_rec, new_rec, _record_title, group_changes(o, n)
         )
         if section:
-            handled.add(f"{service}/{folder}/{RECORDING_FILE}")
+            handled |= {f"{service}/{folder}/{name}" for name in RECORDING_FILES}
         out += section
     dashboards = sorted(
         p

@@ -8,17 +8,14 @@ import re
 from pathlib import Path
 
 import yaml
+from generated_rules import groups_in
 
 
 def assert_groups_are_layered(rules: Path) -> None:
     """No rule reads a series recorded in its own group or a later one, and every test file
     evaluates the groups in file order: otherwise an engine that evaluates groups apart
     (vmalert) or in random order (promtool 3) reads stale inputs."""
-    groups = [
-        g
-        for name in ("recording_rules.yml", "alerts.yml")
-        for g in yaml.safe_load((rules / name).read_text())["groups"]
-    ]
+    groups = groups_in(rules)
     recorded_in = {
         r["record"]: i for i, g in enumerate(groups) for r in g["rules"] if "record" in r
     }
@@ -32,7 +29,7 @@ def assert_groups_are_layered(rules: Path) -> None:
     order = [g["name"] for g in groups]
     for suite in (rules / "tests").rglob("*.yml"):
         data = yaml.safe_load(suite.read_text())
-        assert data["group_eval_order"] == order[: len(data["group_eval_order"])], suite
-        loaded = sum(len(yaml.safe_load((suite.parent / f).read_text())["groups"])
-                     for f in data["rule_files"])  # fmt: skip
-        assert len(data["group_eval_order"]) == loaded, f"{suite}: a group is left unordered"
+        loaded = {g["name"] for f in data["rule_files"]
+                  for g in yaml.safe_load((suite.parent / f).read_text())["groups"]}  # fmt: skip
+        # A suite loads some of the files (the SLO suites load the SLO files alone).
+        assert data["group_eval_order"] == [g for g in order if g in loaded], suite

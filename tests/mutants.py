@@ -29,11 +29,11 @@ from pathlib import Path
 
 import promql_parser
 import yaml
+from generated_rules import rules_in
 
 from generator import tools
 from generator.promql import parse_duration
 
-RULE_FILES = ("recording_rules.yml", "alerts.yml")
 ALERT_CHECK = "alert_rule_test"
 CHECKS = (ALERT_CHECK, "promql_expr_test", "metricsql_expr_test")
 
@@ -78,13 +78,8 @@ def reads(expr: str) -> set[Key] | None:
 
 
 def rules_of(folder: Path) -> list[dict]:
-    """Every rule of the generated rule files in ``folder``, in file order."""
-    rules = []
-    for name in RULE_FILES:
-        if (folder / name).is_file():
-            data = yaml.safe_load((folder / name).read_text(encoding="utf-8"))
-            rules += [r for g in data["groups"] for r in g["rules"]]
-    return rules
+    """Every rule of the generated rule files in ``folder``, in evaluation order."""
+    return rules_in(folder)
 
 
 def _key(rule: dict) -> Key:

@@ -16,6 +16,7 @@ import pytest
 import test_alertmanager_inhibition as inhibition
 import yaml
 from cli_support import CHECKOUT, ROOT
+from generated_rules import alert_rules
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -257,11 +258,7 @@ def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
     tmp_path: Path,
 ) -> None:
     folder = _switched(tmp_path)
-    rules = [
-        r
-        for g in yaml.safe_load((folder / "prometheus/alerts.yml").read_text())["groups"]
-        for r in g["rules"]
-    ]
+    rules = alert_rules(folder / "prometheus")
     assert {r["labels"]["job"] for r in rules if r["alert"] == TARGET_DOWN_ALERT} == {
         "mailer-worker"
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import SAMOKODER, routes_test, run_cli
+from generated_rules import alert_rules
 
 from generator import tools
 from generator.alertmanager import route_file
@@ -71,11 +72,7 @@ def test_amtool_checks_the_config_and_routes_every_alert(
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout
     spec = yaml.safe_load(text)
-    rules = [
-        r
-        for g in yaml.safe_load((out / "prometheus" / "alerts.yml").read_text())["groups"]
-        for r in g["rules"]
-    ]
+    rules = alert_rules(out / "prometheus")
     assert len(rules) >= 30
     seen = set()
     for rule in rules:

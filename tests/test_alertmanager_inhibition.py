@@ -29,6 +29,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from e2e.prom import _ready, _stop, free_port
+from generated_rules import rules_in
 
 from generator import tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
@@ -187,9 +188,7 @@ def generated(spec: Path, out: Path) -> Path:
 
 
 def _rules(out: Path, kind: str) -> list[dict]:
-    name = "alerts.yml" if kind == "alert" else "recording_rules.yml"
-    groups = yaml.safe_load((out / "prometheus" / name).read_text())["groups"]
-    return [r for g in groups for r in g["rules"] if kind in r]
+    return [r for r in rules_in(out / "prometheus") if kind in r]
 
 
 def fired(out: Path) -> list[Labels]:

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import re2  # google-re2: Go's regexp and RE2 share this syntax and semantics, Python's re not
 import yaml
+from generated_rules import write_recording_files
 from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import tools
 from generator.plan import service_files
+from generator.prometheus.rule_files import RECORDING_FILES
 from generator.promql import bound_pattern, go_float, openmetrics_bound
 from generator.spec.loader import load
 
@@ -134,7 +136,7 @@ def _suite(expr_field: str) -> dict:
         ]
         tests.append({"name": f"le spelt as {how}", "interval": "1m", "input_series": series})
         tests[-1][expr_field] = checks
-    return {"rule_files": ["recording_rules.yml"], "evaluation_interval": "5m", "tests": tests}
+    return {"rule_files": list(RECORDING_FILES), "evaluation_interval": "5m", "tests": tests}
 
 
 @pytest.mark.parametrize("engine", [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES])
@@ -142,8 +144,9 @@ def test_every_engine_counts_slow_requests_whatever_the_le_spelling(
     tmp_path: Path, engine: tools.Engine
 ) -> None:
     service = load(_spec(tmp_path))
-    rules = service_files(service)["bounds/prometheus/recording_rules.yml"]
-    (tmp_path / "recording_rules.yml").write_bytes(rules)
+    assert write_recording_files(service_files(service), "bounds", tmp_path) == list(
+        RECORDING_FILES
+    )
     field = "metricsql_expr_test" if engine.family == "victoriametrics" else "promql_expr_test"
     suite = tmp_path / "bounds_test.yml"
     suite.write_text(yaml.safe_dump(_suite(field), sort_keys=False))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
+from generated_rules import alert_rules
 
 from generator import tools
 from generator.plan import service_files
@@ -38,7 +39,7 @@ def run_case(service, prometheus: Path, case: dict, engine: tools.Engine):
     if engine.family == "victoriametrics":
         case = {(METRICSQL_TESTS if k == "promql_expr_test" else k): v for k, v in case.items()}
         path = prometheus / "tests" / FOLDER / "instance_test.yml"
-        files = ["../../recording_rules.yml", "../../alerts.yml"]
+        files = [f"../{f}" for f in suite["rule_files"]]
     else:
         path = prometheus / "tests" / "instance_test.yml"
         files = suite["rule_files"]
@@ -47,7 +48,7 @@ def run_case(service, prometheus: Path, case: dict, engine: tools.Engine):
 
 
 def add_for(text: str, duration: str, long_: str | None = None) -> str:
-    """Return alerts.yml with ``for: duration`` on the burn-rate rules (of one long window)."""
+    """Return slo_alerts.yml with ``for: duration`` on the burn-rate rules (of one long window)."""
     data = yaml.safe_load(text)
     for group in data["groups"]:
         for rule in group["rules"]:
@@ -58,12 +59,7 @@ def add_for(text: str, duration: str, long_: str | None = None) -> str:
 
 def test_burn_rate_pairs_carry_no_for_by_default() -> None:
     rules = [
-        r
-        for g in yaml.safe_load((ROOT / "out/samokoder/prometheus/alerts.yml").read_text())[
-            "groups"
-        ]
-        for r in g["rules"]
-        if r["alert"] == "ErrorBudgetBurn"
+        r for r in alert_rules(ROOT / "out/samokoder/prometheus") if r["alert"] == "ErrorBudgetBurn"
     ]
     assert len(rules) == 12
     assert [r for r in rules if "for" in r] == []
@@ -107,7 +103,7 @@ def test_a_100x_hour_opens_the_1d_ticket_within_the_workbook_time(
     proc = run_case(service, prometheus, case, engine)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # The rules as they were, with `for: 1h` on the 1d/2h pair: the same case fails.
-    alerts = prometheus / "alerts.yml"
+    alerts = prometheus / "slo_alerts.yml"
     alerts.write_text(add_for(alerts.read_text(), "1h", "1d"))
     proc = run_case(service, prometheus, case, engine)
     assert proc.returncode != 0, f"{engine} accepted a 1d/2h ticket delayed by for: 1h"
@@ -155,7 +151,7 @@ def test_a_spec_for_moves_detection_and_is_priced_in_the_runbook(
     tests = [p for p in tools.unit_test_files(engine, prometheus / "tests") if p.name == SUITE]
     proc = tools.run_unit_tests(engine, tests)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    alerts = prometheus / "alerts.yml"
+    alerts = prometheus / "slo_alerts.yml"
     alerts.write_text(re.sub(r"\n +for: 1h\n", "\n", alerts.read_text()))
     proc = tools.run_unit_tests(engine, tests)
     assert proc.returncode != 0, f"{engine} accepted the 6h/30m pair without its for: 1h"

@@ -40,7 +40,14 @@ from generator.prometheus import (
 )
 from generator.prometheus.alerts import absent_rule, watched_metrics
 from generator.prometheus.promtool_cases import EXPRESSION_TESTS
-from generator.prometheus.rule_files import all_groups, plain_rule_files
+from generator.prometheus.rule_files import (
+    FILES,
+    RECORDING_FILES,
+    SLO_RECORDING_FILE,
+    all_groups,
+    loaded_files,
+    plain_rule_files,
+)
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load, load_text
 from generator.spec.model import Service
@@ -118,8 +125,7 @@ def test_environment_group_names_and_recorded_series_never_collide(base: Service
     assert (
         len(names)
         == len(set(names))
-        == 2 * len(plain_rule_files(base)["alerts.yml"])
-        + 2 * len(plain_rule_files(base)["recording_rules.yml"])
+        == 2 * sum(len(groups) for groups in plain_rule_files(base).values())
     )
     series = [
         (r["record"], tuple(sorted(r["labels"].items())))
@@ -141,12 +147,15 @@ def test_environment_group_names_and_recorded_series_never_collide(base: Service
 
 def test_the_suite_fails_when_the_rules_drop_the_cluster(out: Path, tmp_path: Path) -> None:
     """The suite can fail: rules that sum the cluster away page without a cluster label."""
-    rules = (out / "recording_rules.yml").read_text()
-    dropped = rules.replace(", cluster", "").replace("by (cluster) ", "")
-    assert dropped != rules
     (tmp_path / "prometheus/tests").mkdir(parents=True)
-    (tmp_path / "prometheus/recording_rules.yml").write_text(dropped)
-    (tmp_path / "prometheus/alerts.yml").write_text((out / "alerts.yml").read_text())
+    for name in FILES:  # every recording file: SLO rules and golden signals alike
+        rules = (out / name).read_text()
+        if name in RECORDING_FILES:
+            rules = rules.replace(", cluster", "").replace("by (cluster) ", "")
+        (tmp_path / "prometheus" / name).write_text(rules)
+    assert (tmp_path / "prometheus" / SLO_RECORDING_FILE).read_text() != (
+        out / SLO_RECORDING_FILE
+    ).read_text()
     suite = tmp_path / "prometheus/tests" / SUITE
     suite.write_text((out / "tests" / SUITE).read_text())
     proc = tools.run_unit_tests(tools.PROMETHEUS_3_5, [suite])
@@ -158,7 +167,7 @@ def _absence_suite(service: Service, out: Path, cases: list[dict], engine: tools
     if field:
         cases = [{(field if k == EXPRESSION_TESTS else k): v for k, v in c.items()} for c in cases]
     suite = {
-        "rule_files": ["../recording_rules.yml", "../alerts.yml"],
+        "rule_files": [f"../{name}" for name in loaded_files(service)],
         "evaluation_interval": "1m",
         "group_eval_order": unittests.group_order(service),
         "tests": cases,

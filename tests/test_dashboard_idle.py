@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from generated_rules import write_recording_files
 
 from generator import tools
 from generator.grafana import dashboard
@@ -95,8 +96,7 @@ def suite(
 ) -> Path:
     """A unit-test file: ``series`` (default: every metric idle, under the generated recording
     rules), each of ``exprs`` expected to return nothing near the end."""
-    rules = work / "recording_rules.yml"
-    rules.write_bytes(service_files(service)[f"{service.name}/prometheus/recording_rules.yml"])
+    rules = write_recording_files(service_files(service), service.name, work)
     key = "metricsql_expr_test" if engine.family == "victoriametrics" else "promql_expr_test"
     checks = [
         {
@@ -110,7 +110,7 @@ def suite(
     test = {"interval": "1m", "input_series": given, key: checks}
     path = work / f"idle_{engine.name}_test.yml"
     # The rules read only raw metrics: over NaN recordings they write nothing.
-    doc = {"rule_files": [rules.name], "evaluation_interval": "1m", "tests": [test]}
+    doc = {"rule_files": rules, "evaluation_interval": "1m", "tests": [test]}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 

@@ -32,7 +32,7 @@ from test_receivers import EVERY_KIND, with_routing
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
-from generator.prometheus.rule_files import rule_files
+from generator.prometheus.rule_files import FILES, rule_files
 from generator.spec.deploy import Deploy, Kubernetes, Mimir, Thanos, secret_key
 from generator.spec.loader import load, load_text
 from generator.targets import kubernetes
@@ -305,6 +305,16 @@ def deploy_sections(draw: st.DrawFn) -> dict:
     }
 
 
+def _file_groups(files: dict[str, dict], folder: str) -> list[dict]:
+    """The groups of the plain rule files in ``folder``, in evaluation order."""
+    return [
+        g
+        for name in FILES
+        if f"{folder}/{name}" in files
+        for g in files[f"{folder}/{name}"]["groups"]
+    ]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=valid_specs(), deploy=deploy_sections())
 def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, deploy: dict) -> None:
@@ -315,10 +325,7 @@ def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, dep
         if k.endswith((".yml", ".yaml"))
     }
     base = service.name
-    plain = [
-        *files[f"{base}/prometheus/recording_rules.yml"]["groups"],
-        *files[f"{base}/prometheus/alerts.yml"]["groups"],
-    ]
+    plain = _file_groups(files, f"{base}/prometheus")
     rule = files[f"{base}/kubernetes/prometheusrule.yaml"]
     _validates("PrometheusRule", rule)
     assert rule["metadata"]["namespace"] == deploy["kubernetes"]["namespace"]
@@ -330,9 +337,6 @@ def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, dep
     }
     assert files[f"{base}/vmalert/rules.yml"]["groups"] == plain
     strategy = deploy["thanos"].get("partial_response_strategy")
-    thanos = [
-        *files[f"{base}/thanos/recording_rules.yml"]["groups"],
-        *files[f"{base}/thanos/alerts.yml"]["groups"],
-    ]
+    thanos = _file_groups(files, f"{base}/thanos")
     assert [g.pop("partial_response_strategy", None) for g in thanos] == [strategy] * len(plain)
     assert thanos == plain

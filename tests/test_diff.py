@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from generator.diff import budget_minutes, expr_changes, read_yaml, report
 from generator.plan import service_files
+from generator.prometheus.rule_files import ALERT_FILES, RECORDING_FILES
 from generator.spec.loader import load_text
 
 MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
@@ -231,9 +232,15 @@ LABEL_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 
 
 def _rule_paths(files: dict[str, bytes], kind: str) -> list[str]:
-    """Every plain rule file of ``kind``: prometheus/<name>, or one per environment."""
-    name = "alerts.yml" if kind == "alert" else "recording_rules.yml"
-    return sorted(p for p in files if re.fullmatch(rf"[^/]+/prometheus/([^/]+/)?{name}", p))
+    """Every plain rule file of ``kind`` that holds a rule: prometheus/<name>, or one per
+    environment."""
+    names = "|".join(map(re.escape, ALERT_FILES if kind == "alert" else RECORDING_FILES))
+    return sorted(
+        p
+        for p in files
+        if re.fullmatch(rf"[^/]+/prometheus/([^/]+/)?({names})", p)
+        and any(g["rules"] for g in read_yaml(files[p])["groups"])
+    )
 
 
 def _heading(path: str, kind: str) -> str:

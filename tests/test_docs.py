@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
+from generated_rules import alert_rules
 
 from generator import tools
 from generator.docs.render import markdown_text
 from generator.grafana.lint import lint
 from generator.output import write_tree
 from generator.plan import service_files
+from generator.prometheus.rule_files import RECORDING_FILES
 from generator.spec.loader import load, load_text
 
 MAILER = ROOT / "tests" / "fixtures" / "specs" / "mailer.yaml"
@@ -53,11 +55,7 @@ def test_every_alert_has_the_section_its_runbook_url_points_to(tmp_path: Path) -
     out = generated(tmp_path)
     alerts_md = (out / "docs/alerts.md").read_text()
     anchors = github_anchors(alerts_md)
-    rules = [
-        r
-        for g in yaml.safe_load((out / "prometheus/alerts.yml").read_text())["groups"]
-        for r in g["rules"]
-    ]
+    rules = alert_rules(out / "prometheus")
     names = list(dict.fromkeys(r["alert"] for r in rules))
     # One section per alert name, and one per SLO for its burn-rate alerts.
     headings = re.findall(r"^## (\w+)(?:: ([\w-]+))?$", alerts_md, re.M)
@@ -194,11 +192,7 @@ def test_fallback_alert_descriptions_read_as_sentences(tmp_path: Path, texts: st
         for item in data["signals"].values():
             item["help"] = item["help"].rstrip(".")
     out = generated(tmp_path, yaml.safe_dump(data, sort_keys=False))
-    rules = [
-        r
-        for g in yaml.safe_load((out / "prometheus/alerts.yml").read_text())["groups"]
-        for r in g["rules"]
-    ]
+    rules = alert_rules(out / "prometheus")
     for rule in rules:
         text = rule["annotations"]["description"]
         assert not _RUN_ON.search(text), text
@@ -212,11 +206,11 @@ def test_slo_series_are_named_by_what_they_are() -> None:
     kinds = types["$defs"]["slo"]["properties"]["slo_type"]["enum"]
     for spec in (SAMOKODER, CHECKOUT, MAILER):
         service = load(spec)
+        files = service_files(service)
         rules = [
             r
-            for g in yaml.safe_load(
-                service_files(service)[f"{service.name}/prometheus/recording_rules.yml"]
-            )["groups"]
+            for name in RECORDING_FILES
+            for g in yaml.safe_load(files[f"{service.name}/prometheus/{name}"])["groups"]
             for r in g["rules"]
         ]
         for rule in rules:

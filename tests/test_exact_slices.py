@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from generated_rules import write_recording_files
 
 from generator import signals as names
 from generator import tools
 from generator.plan import service_files
 from generator.prometheus import recording
-from generator.prometheus.unittests import group_order
+from generator.prometheus.rule_files import RECORDING_FILES, group_order, loaded_files
 from generator.spec.loader import load
 
 SLICE = 300  # s: the spec's rate window, the event-count group's interval
@@ -207,9 +208,9 @@ def suite(service, hist: dict[str, list[Series]]) -> dict:
                 checks.append(_check(record, sli, start, end, expected, slack))
     series = [{"series": s.selector, "values": s.values()} for ss in hist.values() for s in ss]
     return {
-        "rule_files": ["recording_rules.yml"],
+        "rule_files": loaded_files(service, RECORDING_FILES),
         "evaluation_interval": f"{SLICE}s",
-        "group_eval_order": group_order(service, with_alerts=False),
+        "group_eval_order": group_order(service, RECORDING_FILES),
         "tests": [
             {
                 "name": "exact slices",
@@ -225,8 +226,7 @@ def _run(tmp_path: Path, engine: tools.Engine) -> tuple[int, str]:
     spec = tmp_path / "slices.yaml"
     spec.write_text(yaml.safe_dump(SPEC, sort_keys=False))
     service = load(spec)
-    rules = service_files(service)["slices/prometheus/recording_rules.yml"]
-    (tmp_path / "recording_rules.yml").write_bytes(rules)
+    write_recording_files(service_files(service), "slices", tmp_path)
     path = tmp_path / "slices_test.yml"
     path.write_text(yaml.safe_dump(suite(service, history()), sort_keys=False))
     proc = tools.run_unit_tests(engine, [path], cwd=tmp_path)
@@ -259,7 +259,7 @@ def test_increase_slices_are_not_exact(
     """The mutation: today's ``sum(increase(x[5m]))`` slices fail the same checks."""
     monkeypatch.setattr(recording, "slice_increase", lambda sel, w: f"increase({sel}[{w}])")
     code, out = _run(tmp_path, engine)
-    assert "increase(" in (tmp_path / "recording_rules.yml").read_text()
+    assert "increase(" in (tmp_path / "slo_recording_rules.yml").read_text()
     assert code != 0, "increase() slices passed the exactness checks"
     failed = [line for line in out.splitlines() if "expr:" in line]  # the failed checks
     for slo in SPEC["slos"]:

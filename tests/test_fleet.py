@@ -25,6 +25,7 @@ from fleet import FAMILIES, generate, rule_files
 from mutants import selectors
 
 from generator import tools
+from generator.prometheus.rule_files import RECORDING_FILES
 
 SIZE = 200
 
@@ -160,10 +161,12 @@ def _shared_exporter_suite(out: Path, names: list[str], series: str, tests: str)
     """Write a promtool suite over the first two ``edge`` services' recording rules."""
     a, b = [n for n in names if n.startswith("edge-")][:2]
     suite = out.parent / f"shared-exporter-{len(tests)}.yml"
+    rule_files = "\n".join(
+        f"  - {out / s / 'prometheus' / n}" for s in (a, b) for n in RECORDING_FILES
+    )
     text = f"""\
 rule_files:
-  - {out / a / "prometheus" / "recording_rules.yml"}
-  - {out / b / "prometheus" / "recording_rules.yml"}
+{rule_files}
 evaluation_interval: 1m
 tests:
   - interval: 1m

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from cli_support import ROOT, routes_test
 from click.testing import CliRunner
+from generated_rules import alert_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ from generator.importers import openslo, sloth
 from generator.importers.writer import to_yaml
 from generator.output import write_tree
 from generator.plan import service_files, shared_files
+from generator.prometheus.rule_files import RECORDING_FILES
 from generator.promql import parse_duration
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
@@ -224,8 +226,7 @@ def test_sloth_page_and_ticket_labels_go_on_their_own_burn_rate_alerts_only(
     write_tree(tmp_path, service_files(service))
     rules = [
         r
-        for g in yaml.safe_load((tmp_path / "bookshop/prometheus/alerts.yml").read_text())["groups"]
-        for r in g["rules"]
+        for r in alert_rules(tmp_path / "bookshop/prometheus")
         if r["labels"].get("slo") == "checkout-availability"
     ]
     page = {"routing_key": "storefront-pager", "sloth_severity": "oncall"}
@@ -423,7 +424,7 @@ def _sloth_ratio_suite(source: Path, dialect: str) -> dict:
     key = "metricsql_expr_test" if dialect == "victoriametrics" else "promql_expr_test"
     series = [{"series": s, "values": v} for s, v in _INPUT.items()]
     return {
-        "rule_files": ["recording_rules.yml"],
+        "rule_files": list(RECORDING_FILES),
         "evaluation_interval": "1m",
         "tests": [{"interval": "1m", "input_series": series, key: checks}],
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
+from generated_rules import alert_rules
 from mutants import assert_caught
 
 from generator import signals as names
@@ -23,6 +24,7 @@ from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
 from generator.prometheus import unittests
+from generator.prometheus.rule_files import loaded_files
 from generator.spec.loader import load
 from generator.spec.model import Service
 
@@ -53,7 +55,7 @@ def run_suite(
     run it; return the finished process."""
     key = "metricsql_expr_test" if engine.family == "victoriametrics" else "promql_expr_test"
     suite = {
-        "rule_files": ["../recording_rules.yml", "../alerts.yml"],
+        "rule_files": [f"../{name}" for name in loaded_files(service)],
         "evaluation_interval": interval,
         "group_eval_order": unittests.group_order(service),
         "tests": [
@@ -67,11 +69,9 @@ def run_suite(
 
 
 def _rule(rules: Path, alert: str, **labels: str) -> dict:
-    groups = yaml.safe_load((rules / "alerts.yml").read_text())["groups"]
     return next(
         r
-        for g in groups
-        for r in g["rules"]
+        for r in alert_rules(rules)
         if r.get("alert") == alert and all(r["labels"].get(k) == v for k, v in labels.items())
     )
 

@@ -68,7 +68,7 @@ def test_a_wrong_native_error_ratio_fails_the_native_suite(
 ) -> None:
     copy = tmp_path / "prometheus"
     shutil.copytree(generated, copy)
-    rules = copy / "recording_rules.yml"
+    rules = copy / "slo_recording_rules.yml"
     text = rules.read_text()
     assert before in text
     rules.write_text(text.replace(before, after))

@@ -133,7 +133,7 @@ def test_a_raw_sli_that_stops_seeing_errors_fails_its_generated_tests(
     """No silent gap: the synthesised outage must page through the user's own query."""
     copy = tmp_path / "storefront"
     subprocess.run(["cp", "-r", str(generated), str(copy)], check=True)
-    _mute(copy / "prometheus" / "recording_rules.yml", query_start)
+    _mute(copy / "prometheus" / "slo_recording_rules.yml", query_start)
     tests = copy / "prometheus" / "tests"
     proc = tools.run_unit_tests(PROMETHEUS_3, [tests / "slo_alerts_test.yml"], cwd=tests)
     assert proc.returncode != 0, proc.stdout

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
+from generated_rules import alert_rules, recording_rules
 from group_order import assert_groups_are_layered
 from mutants import assert_caught, budget_over_3d
 
 from generator import tools
 from generator.plan import service_files
+from generator.prometheus.rule_files import FILES
 from generator.spec.loader import load
 
 ENGINES = [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES]
@@ -30,15 +32,14 @@ def generated(request, tmp_path_factory) -> Path:
     return root / service.name
 
 
-def rules_of(path: Path) -> list[dict]:
-    return [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+SAMOKODER_RULES = ROOT / "out" / "samokoder" / "prometheus"
 
 
 @pytest.mark.every_engine
 @pytest.mark.parametrize("engine", ENGINES)
 def test_rule_files_load_on_every_engine(generated: Path, engine: tools.Engine) -> None:
     files = sorted((generated / "prometheus").glob("*.yml"))
-    assert [f.name for f in files] == ["alerts.yml", "recording_rules.yml"]
+    assert [f.name for f in files] == sorted(FILES)
     proc = tools.check_rule_files(engine, files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -61,7 +62,7 @@ def test_generated_unit_tests_pass_on_every_engine(generated: Path, engine: tool
 
 
 def test_every_alert_rule_has_a_firing_and_a_silent_test(generated: Path) -> None:
-    alerts = {r["alert"] for r in rules_of(generated / "prometheus" / "alerts.yml")}
+    alerts = {r["alert"] for r in alert_rules(generated / "prometheus")}
     fired, silent = set(), set()
     for suite in (generated / "prometheus" / "tests").glob("*.yml"):
         for case in yaml.safe_load(suite.read_text())["tests"]:
@@ -122,36 +123,36 @@ MUTATIONS = {
     # A burn rate off by a little: the tests bracket every factor.
     # Without the short window, a burn that has ended keeps paging for an hour.
     "no-short-window": (
-        "alerts.yml",
+        "slo_alerts.yml",
         lambda t: re.sub(
             r"\n +and\n +slo:sli_error:ratio_rate\w+\{[^}]*\} / [0-9.]+ > [0-9.]+", "", t
         ),
         "slo_alerts",
     ),
-    "burn-rate": ("alerts.yml", lambda t: t.replace("> 14.4", "> 20", 1), "slo_alerts"),
-    "budget-level": ("alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
-    "unweighted-period": ("recording_rules.yml", _unweighted_period, "slo_values"),
+    "burn-rate": ("slo_alerts.yml", lambda t: t.replace("> 14.4", "> 20", 1), "slo_alerts"),
+    "budget-level": ("slo_alerts.yml", lambda t: t.replace("< 25", "< 20", 1), "slo_alerts"),
+    "unweighted-period": ("slo_recording_rules.yml", _unweighted_period, "slo_values"),
     # The budget over the longest alert window instead of the period forgets old incidents.
     "budget-over-3d": (
-        "recording_rules.yml",
+        "slo_recording_rules.yml",
         budget_over_3d,
         "slo_values",
     ),
     # The pre-Workbook defaults: `for` on the burn-rate pairs delays every detection.
-    "burn-for": ("alerts.yml", lambda t: _burn_for(t, "1h"), "burn_rate_times"),
+    "burn-for": ("slo_alerts.yml", lambda t: _burn_for(t, "1h"), "burn_rate_times"),
     # A factor off: the latency SLO's 1h/5m pair at 20x must open within 43m12s.
-    "burn-factor": ("alerts.yml", lambda t: t.replace("> 14.4\n", "> 20\n"), "burn_rate_times"),
+    "burn-factor": ("slo_alerts.yml", lambda t: t.replace("> 14.4\n", "> 20\n"), "burn_rate_times"),
     "for-zero": ("alerts.yml", lambda t: re.sub(r"for: \d+m", "for: 0s", t), "threshold_alerts"),
     # Without increase() behind the exact slices, a slice holding a counter reset (or any
     # series whose slice cannot be differenced) counts nothing.
     "slice-without-reset-fallback": (
-        "recording_rules.yml",
+        "slo_recording_rules.yml",
         lambda t: re.sub(r" or increase\(.*?\[5m\]\)\)", ")", t),
         "edge_values",
     ),
     # Without the zero guard, a window without traffic divides 0 by 0.
     "nan-at-zero-traffic": (
-        "recording_rules.yml",
+        "slo_recording_rules.yml",
         lambda t: t.replace(", 0.000000001)", ")").replace("clamp_min(", "("),
         "slo_values",
     ),
@@ -206,7 +207,7 @@ SEED_CONTRACT = {
 
 
 def test_samokoder_alerts_match_the_audit() -> None:
-    rules = rules_of(ROOT / "out" / "samokoder" / "prometheus" / "alerts.yml")
+    rules = alert_rules(SAMOKODER_RULES)
     seen: dict[str, dict[str, tuple[str, float]]] = {}
     for r in rules:
         assert len(r["alert"]) < 40 and re.fullmatch(r"[A-Z][A-Za-z0-9]+", r["alert"])
@@ -236,7 +237,7 @@ def _for_seconds(text: str) -> int:
 
 
 def test_slo_alerts_carry_the_contract_labels_and_bounded_for() -> None:
-    rules = rules_of(ROOT / "out" / "samokoder" / "prometheus" / "alerts.yml")
+    rules = alert_rules(SAMOKODER_RULES)
     burn = [r for r in rules if r["alert"] == "ErrorBudgetBurn"]
     windows = {(r["labels"]["long"], r["labels"]["short"], r["labels"]["severity"]) for r in burn}
     assert windows == {
@@ -268,7 +269,7 @@ def test_burn_rates_follow_the_period(generated: Path) -> None:
         2.8,
         0.933,
     ]
-    text = (generated.parent / service.name / "prometheus" / "alerts.yml").exists()
+    text = (generated.parent / service.name / "prometheus" / "slo_alerts.yml").exists()
     assert text or generated.name != service.name
 
 
@@ -280,7 +281,7 @@ def test_numbers_are_written_deliberately() -> None:
 
 
 def test_recording_rules_follow_the_naming_convention() -> None:
-    for r in rules_of(ROOT / "out" / "samokoder" / "prometheus" / "recording_rules.yml"):
+    for r in recording_rules(SAMOKODER_RULES):
         name = r["record"]
         assert re.fullmatch(r"[a-z_]+:[a-zA-Z0-9_]+:[a-z0-9_]+", name) or name.startswith(
             "samokoder_"

@@ -24,7 +24,7 @@ from generator.docs import render
 from generator.grafana import dashboard
 from generator.output import write_tree
 from generator.plan import service_files
-from generator.prometheus.rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
+from generator.prometheus.rule_files import ALERT_FILES, ALERTS_FILE, RECORDING_FILES, rule_files
 from generator.spec.loader import load, load_text
 from generator.spec.model import Service
 
@@ -56,7 +56,12 @@ def section(doc: str, title: str) -> str:
 def alert_rules(service: Service) -> list[dict]:
     """Every alerting rule, of every environment's file when the spec has environments."""
     files = rule_files(service)
-    return [r for f in files if f.endswith(ALERTS_FILE) for g in files[f] for r in g["rules"]]
+    return [r for f in files if _named(f, ALERT_FILES) for g in files[f] for r in g["rules"]]
+
+
+def _named(path: str, names: tuple[str, ...]) -> bool:
+    """Whether ``path`` (``<file>`` or ``<env>/<file>``) is one of the files ``names``."""
+    return path.rsplit("/", 1)[-1] in names
 
 
 def expanded(service: Service, exprs: list[str]) -> str:
@@ -65,7 +70,7 @@ def expanded(service: Service, exprs: list[str]) -> str:
     recorded = {
         str(r["record"]): str(r["expr"])
         for f, groups in rule_files(service).items()
-        if f.endswith(RECORDING_FILE)
+        if _named(f, RECORDING_FILES)
         for g in groups
         for r in g["rules"]
     }

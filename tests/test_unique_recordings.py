@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
+from generator.prometheus.rule_files import RECORDING_FILES
 from generator.spec.errors import SpecInvalid
 from generator.spec.loader import load_text
 
@@ -38,9 +39,9 @@ def _spec(breakdowns: list[list[str]], plain_twin: bool) -> str:
     return text
 
 
-def _duplicates(rules_file: Path) -> list[str]:
-    """The series two rules record, read from the written file (record name + labels)."""
-    text = rules_file.read_text()
+def _duplicates(*rules_files: Path) -> list[str]:
+    """The series two rules record, read from the written files (record name + labels)."""
+    text = "".join(f.read_text() for f in rules_files)
     seen, dup = set(), []
     for block in re.split(r"\n  - record: ", text)[1:]:
         name = block.split("\n", 1)[0].strip()
@@ -70,7 +71,8 @@ def test_validate_refuses_exactly_the_duplicate_recordings(
         assert plain_twin or len(normalised) < len(breakdowns) or frozenset(["job"]) in normalised
         return
     write_tree(out, service_files(service))
-    rules = out / service.name / "prometheus" / "recording_rules.yml"
-    assert _duplicates(rules) == []
-    proc = tools.check_rule_files(PROMTOOL, [rules])
+    folder = out / service.name / "prometheus"
+    rules = [folder / name for name in RECORDING_FILES if (folder / name).is_file()]
+    assert _duplicates(*rules) == []
+    proc = tools.check_rule_files(PROMTOOL, rules)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -97,7 +97,7 @@ def test_the_shared_case_passes_and_catches_a_budget_over_the_longest_window(
         assert_caught(
             engine,
             rules,
-            "recording_rules.yml",
+            "slo_recording_rules.yml",
             budget_over_3d,
             ["slo_values"],
             scratch,

@@ -18,7 +18,7 @@ from .. import signals as names
 from ..grafana import links
 from ..grafana.dashboard import threshold_steps
 from ..prometheus import alerts, windows
-from ..prometheus.rule_files import ALERTS_FILE, plain_rule_files
+from ..prometheus.rule_files import ALERT_FILES, plain_groups
 from ..prometheus.windows import describe_factor
 from ..promql import Matcher, format_duration, format_number, le_matcher, selector
 from ..spec.dashboard import Dashboard, Levels, Panel
@@ -822,7 +822,7 @@ def spec_notes(service: Service, alert: str, slo: str = "") -> list[Markup]:
     """Return what the spec adds to or removes from ``alert``, in words: the labels and
     annotations an SLO or a threshold row sets, the burn-rate pairs an SLO switched off, the
     jobs whose TargetDown is off. ``slo``: only that SLO's burn-rate alerts."""
-    rules = [r for g in plain_rule_files(service)[ALERTS_FILE] for r in g["rules"]]
+    rules = [r for g in plain_groups(service, ALERT_FILES) for r in g["rules"]]
     mine = [r for r in rules if r["alert"] == alert and (not slo or r["labels"].get("slo") == slo)]
     # Only what an SLO or a row sets over the service-wide ones, which every alert has.
     skip = {*RESERVED_LABELS, "job"}

@@ -466,9 +466,18 @@ def absent_rule(service: Service, watched: Watched) -> Rule:
 
 
 def groups(service: Service) -> list[dict[str, object]]:
-    """Return the alert rule groups of a service."""
+    """Return the alert rule groups of a service: the signal groups, then the SLO groups
+    (see :func:`groups_by_concern`)."""
+    signal_groups, slo_groups = groups_by_concern(service)
+    return signal_groups + slo_groups
+
+
+def groups_by_concern(service: Service) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Return the alert rule groups of a service as ``(signal groups, SLO groups)``; either
+    list may be empty. Signal groups: TargetDown, MetricAbsent, thresholds. SLO groups:
+    burn-rate and error-budget alerts, which read only the SLO recording groups."""
     svc = names.group_prefix(service)
-    out = [
+    signal_groups = [
         {
             "name": f"{svc}-target-alerts",
             "rules": [r for job in service.target_down_jobs for r in target_rules(service, job)],
@@ -481,6 +490,8 @@ def groups(service: Service) -> list[dict[str, object]]:
             "name": f"{svc}-threshold-alerts",
             "rules": [r for row in service.thresholds for r in threshold_rules(service, row)],
         },
+    ]
+    slo_groups = [
         {
             "name": f"{svc}-slo-burn-rate-alerts",
             "rules": [
@@ -494,4 +505,4 @@ def groups(service: Service) -> list[dict[str, object]]:
             "rules": [r for s in service.slos for r in budget_rules(service, s)],
         },
     ]
-    return [g for g in out if g["rules"]]
+    return [g for g in signal_groups if g["rules"]], [g for g in slo_groups if g["rules"]]

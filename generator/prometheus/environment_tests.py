@@ -18,7 +18,7 @@ from ..promql import format_duration, quote
 from ..spec.model import Service
 from .burn_rate_tests import SAMPLE, _firing, _never, alert_selector
 from .promtool_cases import EXPRESSION_TESTS
-from .rule_files import ALERTS_FILE, RECORDING_FILE, plain_rule_files
+from .rule_files import group_order, loaded_files
 from .synthetic import segments, sli_feeds
 
 FILE = "environments_test.yml"
@@ -55,13 +55,8 @@ def environment_suite(service: Service, interval: str) -> dict | None:
     cases = [c for a, b in itertools.pairwise(envs) if (c := _case(a, b)) is not None]
     if not cases:
         return None
-    files = [f"../{e.environment}/{name}" for e in envs for name in (RECORDING_FILE, ALERTS_FILE)]
-    order = [
-        str(g["name"])
-        for e in envs
-        for name in (RECORDING_FILE, ALERTS_FILE)
-        for g in plain_rule_files(e)[name]
-    ]
+    files = [f"../{e.environment}/{name}" for e in envs for name in loaded_files(e)]
+    order = [name for e in envs for name in group_order(e)]
     return {
         "rule_files": files,
         "evaluation_interval": interval,

@@ -22,9 +22,8 @@ from ..promql import format_duration
 from ..spec.model import SLO, Service
 from .burn_rate_tests import _firing, _never, alert_selector
 from .promtool_cases import labels_text
-from .rule_files import ALERTS_FILE, RECORDING_FILE
+from .rule_files import group_order, loaded_files
 from .synthetic import Feed, labels_for
-from .unittests import group_order
 
 FOLDER = "native"
 FILE = "native_histogram_test.yml"
@@ -101,7 +100,7 @@ def native_suite(service: Service, rules_dir: str = "../..") -> dict | None:
     if not cases:
         return None
     return {
-        "rule_files": [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"],
+        "rule_files": [f"{rules_dir}/{name}" for name in loaded_files(service)],
         "evaluation_interval": format_duration(service.rate_window),
         "group_eval_order": group_order(service),
         "tests": cases,

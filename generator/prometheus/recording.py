@@ -331,7 +331,19 @@ def slo_budget_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def groups(service: Service) -> list[Group]:
-    """Return the recording rule groups of a service, in dependency order.
+    """Return the recording rule groups of a service, in dependency order: the signal
+    groups, then the SLO groups (see :func:`groups_by_concern`)."""
+    signal_groups, slo_groups = groups_by_concern(service)
+    return signal_groups + slo_groups
+
+
+def groups_by_concern(service: Service) -> tuple[list[Group], list[Group]]:
+    """Return the recording rule groups of a service as ``(signal groups, SLO groups)``,
+    each in dependency order; either list may be empty.
+
+    Signal groups: golden-signal rates and quantiles, derived signals. SLO groups: event
+    counts, error ratios, budget, and the signals that read SLO ratios. No SLO group reads
+    a signal group, so the SLO groups load and test without them.
 
     Raw series first (golden-signal rates, signals, SLO event counts), then what reads them
     (quantiles of the bucket rates, error ratios of the counts), then what reads the ratios
@@ -366,5 +378,5 @@ def groups(service: Service) -> list[Group]:
     for group in (golden, quantiles, derived, slo_signals):
         for rule in group["rules"]:  # type: ignore[union-attr]
             rule.setdefault("labels", names.own_labels(service))
-    ordered = (golden, quantiles, derived, counts, ratios, budget, slo_signals)
-    return [g for g in ordered if g["rules"]]
+    signal_groups = [g for g in (golden, quantiles, derived) if g["rules"]]
+    return signal_groups, [g for g in (counts, ratios, budget, slo_signals) if g["rules"]]

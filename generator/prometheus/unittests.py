@@ -24,18 +24,17 @@ from .burn_rate_tests import burn_rate_cases
 from .edge_tests import edge_cases, slice_cases
 from .kept_label_tests import kept_label_cases
 from .resample import resampled_case, samples_per_minute
-from .rule_files import ALERTS_FILE, RECORDING_FILE, rule_files
+from .rule_files import (
+    FILES,
+    RECORDING_FILES,
+    SLO_FILES,
+    SLO_RECORDING_FILE,
+    group_order,
+    loaded_files,
+)
 from .slo_tests import slo_alert_cases, slo_value_cases
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
-
-
-def group_order(service: Service, with_alerts: bool = True) -> list[str]:
-    """Return the names of the rule groups in the order they must be evaluated: recording
-    groups by dependency level (``recording.groups`` order), then the alert groups."""
-    files = rule_files(service)
-    groups = files[RECORDING_FILE] + (files[ALERTS_FILE] if with_alerts else [])
-    return [str(g["name"]) for g in groups]
 
 
 def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
@@ -45,9 +44,8 @@ def suites(service: Service, rules_dir: str = "..") -> dict[str, dict]:
     ``rules_dir`` is the rule files' folder as seen from the test file. The cases are
     planned once per service (promtool's and vmalert-tool's suites share them).
     """
-    files = _rule_paths(rules_dir)
     return {
-        name: {**suite, "rule_files": files[: len(suite["rule_files"])]}
+        name: {**suite, "rule_files": [f"{rules_dir}/{f}" for f in suite["rule_files"]]}
         for name, suite in _suites(service).items()
     }
 
@@ -65,24 +63,18 @@ def _drivable(service: Service, sig: Signal) -> bool:
     return sig.kind != "availability" or service.slo(sig.slo).sli.testable
 
 
-def _rule_paths(rules_dir: str) -> list[str]:
-    return [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
-
-
 @per_service
 def _suites(service: Service) -> dict[str, dict]:
-    files = _rule_paths("..")
-
     per_minute = samples_per_minute(service.rate_window)
 
-    def suite(
-        tests: list[dict], interval: str = "1m", with_alerts: bool = True, sampled=()
-    ) -> dict:
-        """``tests`` are planned a sample a minute; ``sampled`` cases set their own."""
+    def suite(tests: list[dict], interval: str = "1m", names=FILES, sampled=()) -> dict:
+        """``tests`` are planned a sample a minute; ``sampled`` cases set their own.
+        ``names``: the rule files the cases read. promtool evaluates every loaded rule at
+        every step, so a suite loads only what its checks read."""
         return {
-            "rule_files": files if with_alerts else files[:1],
+            "rule_files": loaded_files(service, names),
             "evaluation_interval": interval,
-            "group_eval_order": group_order(service, with_alerts),
+            "group_eval_order": group_order(service, names),
             "tests": [resampled_case(t, per_minute) for t in tests] + list(sampled),
         }
 
@@ -110,11 +102,14 @@ def _suites(service: Service) -> dict[str, dict]:
         return out
     groups = independent_slos(driven.slos)  # one case drives a whole group: linear cost
     slo_alerts = [c for g in groups for c in slo_alert_cases(driven, g)]
-    out["slo_alerts_test.yml"] = suite(slo_alerts, slow)
+    # These two check burn-rate and budget alerts and SLO series only: they load the SLO
+    # files, whose rules read no other (rule_files.py).
+    out["slo_alerts_test.yml"] = suite(slo_alerts, slow, SLO_FILES)
     # Detection and reset times of every burn-rate pair on a step of the error ratio.
     if burn_times := burn_rate_cases(driven):  # none when every SLO's pairs are off
-        out["burn_rate_times_test.yml"] = suite(burn_times, slow)
-    # Two clusters or groups at once: an outage in one pages for that one only.
+        out["burn_rate_times_test.yml"] = suite(burn_times, slow, SLO_FILES)
+    # Two clusters or groups at once: an outage in one pages for that one only, and the
+    # other raises no alert of any kind, so every rule file loads.
     if kept := kept_label_cases(service):
         out["kept_labels_test.yml"] = suite(kept, slow)
     if not weighted.slos:
@@ -122,10 +117,11 @@ def _suites(service: Service) -> dict[str, dict]:
     groups = independent_slos(weighted.slos)
     # Recording rules only: promtool's run time grows with the span whenever alerting rules
     # are loaded, and this suite spans days.
-    out["slo_values_test.yml"] = suite(slo_value_cases(weighted, groups), slow, with_alerts=False)
+    values = slo_value_cases(weighted, groups)
+    out["slo_values_test.yml"] = suite(values, slow, (SLO_RECORDING_FILE,))
     # The slice cases check exact event counts: a raw query's counts are in its own unit
     # (per second for rate()) and as exact as its function, so only the ratios are checked.
     exact = [tuple(s for s in g if s.sli.kind != "query") for g in groups]
     slices = [c for g in exact if g for c in slice_cases(weighted, g)]
-    out["edge_values_test.yml"] = suite(edge_cases(weighted), slow, False, slices)
+    out["edge_values_test.yml"] = suite(edge_cases(weighted), slow, RECORDING_FILES, slices)
     return out

@@ -15,7 +15,7 @@ from tests.e2e import prom
 from . import traffic as traffic_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RECORDING = ROOT / "out" / "samokoder" / "prometheus" / "recording_rules.yml"
+RECORDING = ROOT / "out" / "samokoder" / "prometheus" / "slo_recording_rules.yml"
 SLO = "availability"
 BUDGET = 0.001  # 1 - 99.9 %
 PERIOD = 30 * traffic_lib.DAY

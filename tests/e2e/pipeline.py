@@ -16,6 +16,7 @@ import yaml
 
 from generator import tools
 from generator.plan import service_files
+from generator.prometheus.rule_files import FILES, RECORDING_FILES
 from generator.spec.model import Service
 
 from . import clock, prom, synthetic, vm
@@ -212,8 +213,11 @@ def scenario_server(
     gen = work / "out"
     _write_files(files, gen)
     base = gen / service.name / "prometheus"
-    recording, alerts = base / "recording_rules.yml", base / "alerts.yml"
-    levels = prom.rule_levels(yaml.safe_load(recording.read_text())["groups"])
+    rules = [base / name for name in FILES if (base / name).is_file()]
+    recorded = [base / name for name in RECORDING_FILES if (base / name).is_file()]
+    levels = prom.rule_levels(
+        [g for p in recorded for g in yaml.safe_load(p.read_text())["groups"]]
+    )
     span = spans(scenario)
     attempts = 3
     for attempt in range(attempts):
@@ -225,7 +229,7 @@ def scenario_server(
         setup = _victoriametrics if engine.family == "victoriametrics" else _prometheus
         here = work / f"attempt-{attempt}"
         here.mkdir()
-        with setup(engine, here, service, history, levels, tl, [recording, alerts], lap) as server:
+        with setup(engine, here, service, history, levels, tl, rules, lap) as server:
             lap("server start")
             setup_took = (
                 time.monotonic() - lap.begin - lap.timings.get("wait for the history's end", 0)

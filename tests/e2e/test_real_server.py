@@ -12,6 +12,7 @@ import re
 import pytest
 import yaml
 
+from generator.prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 from generator.promql import format_duration, parse_duration
 from generator.spec.loader import load
 
@@ -78,16 +79,16 @@ def _report(env: Env) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-def _files(env: Env, suffix: str) -> dict:
-    return yaml.safe_load(env.files[f"{env.service.name}/prometheus/{suffix}"])
+def _groups(env: Env, names: tuple[str, ...] = FILES) -> list[dict]:
+    """The groups of the plain rule files ``names`` the service has, in evaluation order."""
+    paths = [f"{env.service.name}/prometheus/{name}" for name in names]
+    return [g for p in paths if p in env.files for g in yaml.safe_load(env.files[p])["groups"]]
 
 
 def test_rules_load_and_evaluate_cleanly(env: Env):
     groups = env.server.rule_groups()
     names = {g["name"] for g in groups}
-    wanted = {
-        g["name"] for f in ("recording_rules.yml", "alerts.yml") for g in _files(env, f)["groups"]
-    }
+    wanted = {g["name"] for g in _groups(env)}
     assert names == wanted
     bad = [
         (r.get("name"), r.get("lastError"))
@@ -100,7 +101,7 @@ def test_rules_load_and_evaluate_cleanly(env: Env):
 
 def test_every_recording_rule_returns_series(env: Env):
     empty = []
-    for group in _files(env, "recording_rules.yml")["groups"]:
+    for group in _groups(env, RECORDING_FILES):
         window = parse_duration(group.get("interval", "1m")) + 600
         for rule in group["rules"]:
             sel = rule_labels_selector(rule)
@@ -245,7 +246,7 @@ def _server_states(env: Env) -> dict[expect.AlertKey, str]:
     condition has held in the server's history for its whole ``for`` counts as firing."""
     rules = {
         expect.alert_key({**r["labels"], "alertname": r["alert"]}): r
-        for g in _files(env, "alerts.yml")["groups"]
+        for g in _groups(env, ALERT_FILES)
         for r in g["rules"]
     }
     states: dict[expect.AlertKey, str] = {}

@@ -1,0 +1,133 @@
+"""Each generated suite loads some of the rule files (the SLO suites only the SLO files, since
+promtool evaluates every loaded rule at every step). A check about a rule that is not loaded
+would pass vacuously: an alert expected silent never fires, a series expected absent is
+never recorded. So, for every suite of every shipped spec:
+
+- every recorded series or alert that a check reads (``mutants.reads``: by name, or any
+  alert for an ``ALERTS`` selector without an ``alertname`` equality) is loaded, when the
+  service has such a rule at all;
+- every loaded rule's inputs are loaded too (the closure), so no loaded rule reads a series
+  that the suite's rules never record.
+
+The last test shows that the check fails: the same suites, each with one file it needs
+dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+
+import pytest
+import yaml
+from cli_support import ROOT, SAMOKODER
+from mutants import ALERT_CHECK, CHECKS, reads
+
+from generator.plan import service_files
+from generator.prometheus.rule_files import FILES
+from generator.spec.loader import load
+
+SPECS = [SAMOKODER, *sorted((ROOT / "tests" / "fixtures" / "specs").glob("*.yaml"))]
+
+
+@functools.cache
+def _parsed(content: bytes) -> dict:
+    return yaml.load(content, Loader=yaml.CSafeLoader)
+
+
+read_once = functools.cache(reads)
+
+
+def _suites(files: dict[str, bytes]) -> dict[str, dict]:
+    return {
+        path: _parsed(content)
+        for path, content in files.items()
+        if "/tests/" in path and path.endswith(".yml")
+    }
+
+
+def _rules(files: dict[str, bytes], paths: list[str]) -> list[dict]:
+    return [r for p in paths for g in _parsed(files[p])["groups"] for r in g["rules"]]
+
+
+def _key(rule: dict) -> tuple[str, str]:
+    return ("record", rule["record"]) if "record" in rule else ("alert", rule["alert"])
+
+
+def unread(files: dict[str, bytes], path: str, suite: dict) -> list[str]:
+    """Return what ``suite`` (the test file ``path`` among the generated ``files``) reads but
+    does not load, one sentence each; empty when it loads every rule it reads."""
+    folder = posixpath.dirname(path)
+    loaded_paths = [posixpath.normpath(posixpath.join(folder, f)) for f in suite["rule_files"]]
+    # The service's rules, as the loaded files' folders hold them.
+    dirs = sorted({posixpath.dirname(p) for p in loaded_paths})
+    every = _rules(files, [f"{d}/{n}" for d in dirs for n in FILES if f"{d}/{n}" in files])
+    loaded = {_key(r) for r in _rules(files, loaded_paths)}
+    defined = {_key(r) for r in every}
+    problems = []
+
+    def need(key: tuple[str, str], who: str) -> None:
+        if key == ("alert", "*"):
+            missing = sorted(k[1] for k in defined - loaded if k[0] == "alert")
+        else:
+            missing = [key[1]] if key in defined - loaded else []
+        problems.extend(f"{path}: {who} reads {m}, which is not loaded" for m in missing)
+
+    def read_by(expr: str) -> set[tuple[str, str]]:
+        keys = read_once(expr)
+        return defined if keys is None else keys  # unparsed: it may read anything
+
+    for rule in _rules(files, loaded_paths):
+        for key in read_by(rule["expr"]):
+            need(key, f"rule {_key(rule)[1]}")
+    for case in suite["tests"]:
+        for field in CHECKS:
+            for check in case.get(field, ()):
+                if field == ALERT_CHECK:
+                    need(("alert", check["alertname"]), f"{case.get('name', '')[:40]!r}")
+                else:
+                    for key in read_by(check["expr"]):
+                        need(key, f"{case.get('name', '')[:40]!r} ({check['expr'][:60]})")
+    return problems
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=lambda p: p.stem)
+def generated(request) -> dict[str, bytes]:
+    return service_files(load(request.param))
+
+
+def test_every_suite_loads_every_rule_its_checks_read(generated: dict[str, bytes]) -> None:
+    suites = _suites(generated)
+    assert suites
+    problems = [p for path, suite in suites.items() for p in unread(generated, path, suite)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_slo_suites_load_no_signal_rule() -> None:
+    """What the split buys: the days-long SLO suites evaluate no golden-signal, threshold,
+    TargetDown or MetricAbsent rule at each of their steps."""
+    suites = _suites(service_files(load(SAMOKODER)))
+    for name in ("burn_rate_times", "slo_alerts", "slo_values"):
+        files = suites[f"samokoder/prometheus/tests/{name}_test.yml"]["rule_files"]
+        assert {posixpath.basename(f) for f in files} <= {
+            "slo_recording_rules.yml",
+            "slo_alerts.yml",
+        }, name
+
+
+@pytest.mark.parametrize("spec", [SAMOKODER, ROOT / "tests/fixtures/specs/clusters.yaml"])
+def test_a_suite_without_a_file_it_reads_is_reported(spec) -> None:
+    """The check can fail: drop each loaded file in turn from every suite; a file that any
+    check or loaded rule reads is then reported. At least the SLO alerts of the burn-rate
+    suite and the signal alerts of the kept-label suite (it expects no alert of any kind for
+    the other cluster) must be."""
+    files = service_files(load(spec))
+    reported = set()
+    for path, suite in _suites(files).items():
+        for dropped in suite["rule_files"]:
+            rest = [f for f in suite["rule_files"] if f != dropped]
+            if unread(files, path, {**suite, "rule_files": rest}):
+                reported.add((posixpath.basename(path), posixpath.basename(dropped)))
+    assert ("burn_rate_times_test.yml", "slo_alerts.yml") in reported
+    if "clusters" in spec.name:
+        assert ("kept_labels_test.yml", "alerts.yml") in reported
