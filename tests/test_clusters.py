@@ -148,7 +148,7 @@ def test_environment_group_names_and_recorded_series_never_collide(base: Service
 def test_the_suite_fails_when_the_rules_drop_the_cluster(out: Path, tmp_path: Path) -> None:
     """The suite can fail: rules that sum the cluster away page without a cluster label."""
     (tmp_path / "prometheus/tests").mkdir(parents=True)
-    for name in FILES:  # every recording file: SLO rules and golden signals alike
+    for name in FILES:  # the cluster dropped from every recording file, SLO and signal alike
         rules = (out / name).read_text()
         if name in RECORDING_FILES:
             rules = rules.replace(", cluster", "").replace("by (cluster) ", "")

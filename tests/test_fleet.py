@@ -39,7 +39,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 @functools.cache
 def groups_of(path: Path) -> list[dict]:
     """The rule groups of one rule file, parsed once per test process (with libyaml: the
-    fleet holds 400 rule files, which several tests read). Callers must not change them."""
+    fleet holds 800 rule files, which several tests read). Callers must not change them."""
     return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
 
 

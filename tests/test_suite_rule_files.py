@@ -27,7 +27,12 @@ from generator.plan import service_files
 from generator.prometheus.rule_files import FILES
 from generator.spec.loader import load
 
-SPECS = [SAMOKODER, *sorted((ROOT / "tests" / "fixtures" / "specs").glob("*.yaml"))]
+FIXTURES = ROOT / "tests" / "fixtures"
+SPECS = [
+    SAMOKODER,
+    FIXTURES / "native" / "render.yaml",
+    *sorted((FIXTURES / "specs").glob("*.yaml")),
+]
 
 
 @functools.cache
@@ -56,30 +61,41 @@ def _key(rule: dict) -> tuple[str, str]:
 
 def unread(files: dict[str, bytes], path: str, suite: dict) -> list[str]:
     """Return what ``suite`` (the test file ``path`` among the generated ``files``) reads but
-    does not load, one sentence each; empty when it loads every rule it reads."""
+    does not load, one sentence each; empty when it loads every rule it reads.
+
+    Rules are told apart by folder as well as name: every environment of a spec defines
+    the same names, in ``prometheus/<env>/``. A loaded rule reads its own folder's series; a
+    check may read any loaded folder's."""
     folder = posixpath.dirname(path)
     loaded_paths = [posixpath.normpath(posixpath.join(folder, f)) for f in suite["rule_files"]]
-    # The service's rules, as the loaded files' folders hold them.
     dirs = sorted({posixpath.dirname(p) for p in loaded_paths})
-    every = _rules(files, [f"{d}/{n}" for d in dirs for n in FILES if f"{d}/{n}" in files])
-    loaded = {_key(r) for r in _rules(files, loaded_paths)}
-    defined = {_key(r) for r in every}
-    problems = []
+    every_paths = [f"{d}/{n}" for d in dirs for n in FILES if f"{d}/{n}" in files]
 
-    def need(key: tuple[str, str], who: str) -> None:
-        if key == ("alert", "*"):
-            missing = sorted(k[1] for k in defined - loaded if k[0] == "alert")
-        else:
-            missing = [key[1]] if key in defined - loaded else []
-        problems.extend(f"{path}: {who} reads {m}, which is not loaded" for m in missing)
+    def keyed(paths: list[str]) -> set[tuple[str, str, str]]:
+        return {(posixpath.dirname(p), *_key(r)) for p in paths for r in _rules(files, [p])}
+
+    missing = keyed(every_paths) - keyed(loaded_paths)
+    problems: list[str] = []
+
+    def need(key: tuple[str, str], who: str, where: str | None = None) -> None:
+        """``who`` reads ``key`` (a name, or "*" for any of its kind) in folder ``where``
+        (None: in any loaded folder)."""
+        hits = sorted(
+            f"{d}/{n}"
+            for d, kind, n in missing
+            if where in (None, d) and kind == key[0] and key[1] in ("*", n)
+        )
+        problems.extend(f"{path}: {who} reads {h}, which is not loaded" for h in hits)
 
     def read_by(expr: str) -> set[tuple[str, str]]:
         keys = read_once(expr)
-        return defined if keys is None else keys  # unparsed: it may read anything
+        # Unparsed (MetricsQL only): it may read anything.
+        return {("record", "*"), ("alert", "*")} if keys is None else keys
 
-    for rule in _rules(files, loaded_paths):
-        for key in read_by(rule["expr"]):
-            need(key, f"rule {_key(rule)[1]}")
+    for p in loaded_paths:
+        for rule in _rules(files, [p]):
+            for key in read_by(rule["expr"]):
+                need(key, f"rule {_key(rule)[1]}", posixpath.dirname(p))
     for case in suite["tests"]:
         for field in CHECKS:
             for check in case.get(field, ()):
@@ -120,14 +136,17 @@ def test_a_suite_without_a_file_it_reads_is_reported(spec) -> None:
     """The check can fail: drop each loaded file in turn from every suite; a file that any
     check or loaded rule reads is then reported. At least the SLO alerts of the burn-rate
     suite and the signal alerts of the kept-label suite (it expects no alert of any kind for
-    the other cluster) must be."""
+    the other cluster) must be, and each environment's SLO alerts in the suite of two
+    environments (the other environment defines the same alert names)."""
     files = service_files(load(spec))
     reported = set()
     for path, suite in _suites(files).items():
         for dropped in suite["rule_files"]:
             rest = [f for f in suite["rule_files"] if f != dropped]
             if unread(files, path, {**suite, "rule_files": rest}):
-                reported.add((posixpath.basename(path), posixpath.basename(dropped)))
+                reported.add((posixpath.basename(path), dropped.removeprefix("../")))
     assert ("burn_rate_times_test.yml", "slo_alerts.yml") in reported
     if "clusters" in spec.name:
         assert ("kept_labels_test.yml", "alerts.yml") in reported
+        dropped = {d for s, d in reported if s == "environments_test.yml"}
+        assert {"staging/slo_alerts.yml", "prod/slo_alerts.yml"} <= dropped, dropped

@@ -870,7 +870,7 @@ def spec_notes(service: Service, alert: str, slo: str = "") -> list[Markup]:
 
 
 def alert_docs(service: Service, panels: list[PanelDoc]) -> list[AlertDoc]:
-    """Return one runbook section per alert name, in the order of the alert rules file."""
+    """Return one runbook section per alert name, in the order of the alert rule files."""
     docs = [_target_doc(service, panels)] if service.target_down_jobs else []
     docs += [_absent_doc(service, panels)] if alerts.watched_metrics(service) else []
     docs += [_threshold_doc(service, row, panels) for row in service.thresholds]

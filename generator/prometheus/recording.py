@@ -342,8 +342,8 @@ def groups_by_concern(service: Service) -> tuple[list[Group], list[Group]]:
     each in dependency order; either list may be empty.
 
     Signal groups: golden-signal rates and quantiles, derived signals. SLO groups: event
-    counts, error ratios, budget, and the signals that read SLO ratios. No SLO group reads
-    a signal group, so the SLO groups load and test without them.
+    counts, error ratios, budget, and the signals that read SLO ratios. No SLO rule reads a
+    signal group (a raw SLI's own query aside), so the SLO groups load and test without them.
 
     Raw series first (golden-signal rates, signals, SLO event counts), then what reads them
     (quantiles of the bucket rates, error ratios of the counts), then what reads the ratios

@@ -5,9 +5,11 @@ Mimir, Thanos, vmalert) wrap these same groups; none rebuilds or edits a rule.
 
 Rules are split by concern as well as by kind: the golden-signal recordings and alerts
 (``recording_rules.yml``, ``alerts.yml``) and the SLO ones (``slo_recording_rules.yml``,
-``slo_alerts.yml``). No SLO rule reads a signal rule, so a generated suite about SLOs loads
-the SLO files alone: promtool evaluates every loaded rule at every step, and the SLO suites
-replay days.
+``slo_alerts.yml``). No SLO rule the generator writes reads a signal rule (a raw SLI's own
+query may, and the SLO suites do not drive such an SLI), so a generated suite about SLOs
+loads the SLO files alone: promtool evaluates every loaded rule at every step, and the SLO
+suites replay days. A threshold on an availability signal, in ``alerts.yml``, reads the SLO
+recordings: load every file together.
 """
 
 from __future__ import annotations
@@ -48,25 +50,23 @@ def rule_files(service: Service) -> dict[str, list[Group]]:
 @per_service
 def plain_rule_files(service: Service) -> dict[str, list[Group]]:
     """Return ``{file name: groups}`` of ``service`` itself, whatever its environments: the
-    rules every environment gets, without the ``env`` label (what the docs describe).
-    ``recording_rules.yml`` and ``alerts.yml`` are always there (possibly without groups);
-    the SLO files only for a spec with SLOs. Shared: callers must not mutate it."""
+    rules every environment gets, without the ``env`` label (what the docs describe). Every
+    file is there, ``recording_rules.yml`` and ``alerts.yml`` possibly without groups (a spec
+    has at least one SLO, which always has budget alerts). Shared: callers must not mutate it."""
     signal_recordings, slo_recordings = recording.groups_by_concern(service)
     signal_alerts, slo_alerts = alerts.groups_by_concern(service)
-    files = {
+    return {
         RECORDING_FILE: signal_recordings,
         SLO_RECORDING_FILE: slo_recordings,
         ALERTS_FILE: signal_alerts,
         SLO_ALERTS_FILE: slo_alerts,
     }
-    return {name: groups for name, groups in files.items() if groups or name not in SLO_FILES}
 
 
 def loaded_files(service: Service, names: tuple[str, ...] = FILES) -> list[str]:
-    """Return the plain files among ``names`` that ``service`` has, in :data:`FILES` order
-    (the order to evaluate them in)."""
-    files = plain_rule_files(service)
-    return [name for name in FILES if name in names and name in files]
+    """Return the plain files among ``names`` in :data:`FILES` order (the order to
+    evaluate them in)."""
+    return [name for name in FILES if name in names]
 
 
 def plain_groups(service: Service, names: tuple[str, ...] = FILES) -> list[Group]:

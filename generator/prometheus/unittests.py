@@ -69,8 +69,10 @@ def _suites(service: Service) -> dict[str, dict]:
 
     def suite(tests: list[dict], interval: str = "1m", names=FILES, sampled=()) -> dict:
         """``tests`` are planned a sample a minute; ``sampled`` cases set their own.
-        ``names``: the rule files the cases read. promtool evaluates every loaded rule at
-        every step, so a suite loads only what its checks read."""
+        ``names``: the rule files to load, every file unless the cases read only some.
+        promtool evaluates every loaded rule at every step, so the SLO suites, which
+        replay days, load only the SLO files (``tests/test_suite_rule_files.py`` proves that
+        every suite loads every rule its checks read)."""
         return {
             "rule_files": loaded_files(service, names),
             "evaluation_interval": interval,
