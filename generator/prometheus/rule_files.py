@@ -64,9 +64,10 @@ def plain_rule_files(service: Service) -> dict[str, list[Group]]:
 
 
 def loaded_files(service: Service, names: tuple[str, ...] = FILES) -> list[str]:
-    """Return the plain files among ``names`` in :data:`FILES` order (the order to
-    evaluate them in)."""
-    return [name for name in FILES if name in names]
+    """Return the plain files among ``names`` that ``service`` has, in :data:`FILES` order
+    (the order to evaluate them in)."""
+    files = plain_rule_files(service)
+    return [name for name in FILES if name in names and name in files]
 
 
 def plain_groups(service: Service, names: tuple[str, ...] = FILES) -> list[Group]:
