@@ -77,11 +77,6 @@ def reads(expr: str) -> set[Key] | None:
     return keys
 
 
-def rules_of(folder: Path) -> list[dict]:
-    """Every rule of the generated rule files in ``folder``, in evaluation order."""
-    return rules_in(folder)
-
-
 def _key(rule: dict) -> Key:
     return ("record", rule["record"]) if "record" in rule else ("alert", rule["alert"])
 
@@ -179,7 +174,7 @@ def assert_caught(
     text = (mutant / mutated).read_text(encoding="utf-8")
     assert mutate(text) != text, f"the mutation changed nothing in {mutated}"
     (mutant / mutated).write_text(mutate(text), encoding="utf-8")
-    hit = affected(rules_of(original), rules_of(mutant))
+    hit = affected(rules_in(original), rules_in(mutant))
     names = sorted(name for _, name in hit if name != "*")
     for suite in suites:
         paths = [

@@ -61,7 +61,7 @@ def _read(path: Path) -> dict:
 
 def _rule_files(service) -> list[str]:
     """Return the plain rule files' paths under a target folder, in the order the targets
-    concatenate them (recording then alerts, one pair per environment)."""
+    concatenate them (``rule_files.FILES`` order, one set per environment)."""
     return list(rule_files(service))
 
 

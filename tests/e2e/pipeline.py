@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import yaml
+from generated_rules import groups_in
 
 from generator import tools
 from generator.plan import service_files
@@ -214,10 +215,7 @@ def scenario_server(
     _write_files(files, gen)
     base = gen / service.name / "prometheus"
     rules = [base / name for name in FILES if (base / name).is_file()]
-    recorded = [base / name for name in RECORDING_FILES if (base / name).is_file()]
-    levels = prom.rule_levels(
-        [g for p in recorded for g in yaml.safe_load(p.read_text())["groups"]]
-    )
+    levels = prom.rule_levels(groups_in(base, RECORDING_FILES))
     span = spans(scenario)
     attempts = 3
     for attempt in range(attempts):
