@@ -8,7 +8,6 @@ import ctypes.util
 import errno
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -16,7 +15,7 @@ import tempfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-import yaml
+from . import json_text, yaml_text
 
 Files = dict[str, bytes]  # relative path -> content
 
@@ -29,97 +28,16 @@ def header(source: str, comment: str = "#") -> str:
     )
 
 
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: object) -> bool:
-        return True
-
-
-class _FastDumper(yaml.CSafeDumper):
-    """libyaml's emitter (about 10x faster); used only where it writes the same bytes."""
-
-    def ignore_aliases(self, data: object) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-_FastDumper.add_representer(str, _str)
-
-
-def _emits_alike(text: str, key: bool = False) -> bool:
-    """True when libyaml and PyYAML's emitter write ``text`` the same way.
-
-    They differ (found by ``tests/test_yaml_emitters.py``'s fuzzing) on characters outside
-    the Basic Multilingual Plane, non-printable ones, U+FEFF, block scalars that keep
-    trailing blank lines (``|+``), and empty or multi-line mapping keys.
-    """
-    if "\n" in text and (key or text == "\n" or text.endswith("\n\n")):
-        return False
-    if key and not text:
-        return False
-    body = text.replace("\n", "")
-    # isprintable() is False for U+FEFF and surrogates; max() finds a character beyond U+FFFD.
-    return body.isprintable() and (body.isascii() or max(body) <= "\ufffd")
-
-
-class _NotFast(Exception):
-    """``data`` holds a string or a type the fast path does not write like PyYAML."""
-
-
-_SCALARS = yaml.representer.SafeRepresenter()
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-def _nodes(data: object) -> yaml.Node:
-    """Return ``data``'s YAML node graph as PyYAML's safe representer (with ``_str``, no
-    aliases, block style) builds it, in one walk and without its per-node dispatch. Raises
-    _NotFast for a string the emitters write differently or a type other than a dict, list,
-    str, bool, int, float or None."""
-    kind = type(data)
-    if kind is str:
-        if not _emits_alike(data):  # type: ignore[arg-type]
-            raise _NotFast
-        return yaml.ScalarNode(_STR_TAG, data, style="|" if "\n" in data else None)  # type: ignore[operator]
-    if kind is dict:
-        pairs = []
-        for key, value in data.items():  # type: ignore[attr-defined]
-            if type(key) is not str or not _emits_alike(key, key=True):
-                raise _NotFast
-            pairs.append((yaml.ScalarNode(_STR_TAG, key), _nodes(value)))
-        return yaml.MappingNode("tag:yaml.org,2002:map", pairs, flow_style=False)
-    if kind is list:
-        items = [_nodes(v) for v in data]  # type: ignore[attr-defined]
-        return yaml.SequenceNode("tag:yaml.org,2002:seq", items, flow_style=False)
-    if kind is bool:
-        return _SCALARS.represent_bool(data)
-    if kind is int:
-        return _SCALARS.represent_int(data)
-    if kind is float:
-        return _SCALARS.represent_float(data)
-    if data is None:
-        return _SCALARS.represent_none(data)
-    raise _NotFast
-
-
 def to_yaml(data: object, source: str) -> bytes:
     """Return ``data`` (a mapping or list) as YAML with the generated-file header; key order
-    is kept. Written by libyaml from nodes built in one walk where its bytes equal PyYAML's
-    (``tests/test_yaml_emitters.py`` fuzzes that), else by PyYAML alone."""
-    options = {"allow_unicode": True, "width": 10_000}
-    try:
-        body = yaml.serialize(_nodes(data), Dumper=_FastDumper, **options)
-    except _NotFast:
-        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, **options)
-    return (header(source) + body).encode("utf-8")
+    is kept (``yaml_text.dump``: PyYAML's bytes, written the fast way)."""
+    return (header(source) + yaml_text.dump(data)).encode("utf-8")
 
 
 def to_json(data: object) -> bytes:
-    """Return ``data`` as indented JSON with a trailing newline (JSON has no comments)."""
-    return (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+    """Return ``data`` as indented JSON with a trailing newline (JSON has no comments):
+    ``json.dumps(data, indent=2, ensure_ascii=False)``'s text (``json_text.dump``)."""
+    return (json_text.dump(data) + "\n").encode("utf-8")
 
 
 def write_tree(root: Path, files: Files) -> None:

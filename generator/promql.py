@@ -300,9 +300,11 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def fullmatch(pattern: str, value: str) -> bool:
     """Return True when the RE2 ``pattern`` matches all of ``value``, as a PromQL regex matcher
-    does (Prometheus anchors it at both ends). ``pattern`` must pass ``regex_problem``."""
+    does (Prometheus anchors it at both ends). ``pattern`` must pass ``regex_problem``.
+    Cached: the test planners ask the same question of every synthetic series they sum."""
     return _re2_fullmatch(pattern).search(value) is not None
 
 

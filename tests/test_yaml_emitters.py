@@ -9,7 +9,7 @@ from depth import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from generator import output
+from generator import output, yaml_text
 
 # Strings that stress both emitters: any code point, long lines, YAML indicators and blank
 # lines, which pick quoting and block styles (|, |-, |+, indentation indicators).
@@ -29,7 +29,7 @@ _TREE = st.recursive(
 def _pure_python(data: object, source: str) -> bytes:
     body = yaml.dump(
         data,
-        Dumper=output._Dumper,
+        Dumper=yaml_text._Dumper,
         sort_keys=False,
         allow_unicode=True,
         width=10_000,
@@ -63,7 +63,7 @@ def test_the_fast_emitter_is_used_for_generated_rules() -> None:
 
 def _takes_fast_path(data: object) -> bool:
     try:
-        output._nodes(data)
-    except output._NotFast:
+        yaml_text._nodes(data)
+    except yaml_text._NotFast:
         return False
     return True

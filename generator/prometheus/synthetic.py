@@ -5,6 +5,7 @@ and its increase (counters) or level (gauges) per minute.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -227,6 +228,7 @@ def exact_text(value: float) -> str:
     return repr(value).removesuffix(".0")
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; days long runs loop
 def largest_end(start: float, step: float, count: int) -> float:
     """Return the largest value promtool's ``start+stepxcount`` can end at, whether it adds
     ``step`` ``count`` times in floating point or multiplies: the next run starts there, so
