@@ -47,13 +47,26 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
     return paths
 
 
-def _load_all(paths: list[Path]) -> list[Service]:
+def _load_one(path: Path) -> Service | list[SpecError]:
+    """Return the Service of the spec at ``path``, or its problems."""
+    try:
+        return load(_display(path))
+    except SpecInvalid as exc:
+        return exc.errors
+
+
+def _load_all(paths: list[Path], jobs: int | None = None) -> list[Service]:
+    """Return the Service of every spec in ``paths`` (in order), read and checked by
+    ``jobs`` processes (default: every core). Raises SpecInvalid listing every problem of
+    every spec, and each service name that two specs claim."""
+    from .parallel import cores, ordered_map
+
     services, errors = [], []
-    for path in paths:
-        try:
-            services.append(load(_display(path)))
-        except SpecInvalid as exc:
-            errors.extend(exc.errors)
+    for result in ordered_map(_load_one, paths, jobs or cores()):
+        if isinstance(result, list):
+            errors.extend(result)
+        else:
+            services.append(result)
     names: dict[str, str] = {}
     for s in services:
         if s.name in names:
@@ -167,7 +180,7 @@ def validate(spec_dir: Path, specs: tuple[Path, ...], jobs: int | None) -> None:
     Plans every file as `generate` would, so whatever `generate` would refuse fails here too.
     """
     try:
-        services = _load_all(_spec_paths(spec_dir, specs))
+        services = _load_all(_spec_paths(spec_dir, specs), jobs)
         for _ in planned(services, jobs):
             pass
     except SpecInvalid as exc:
@@ -189,7 +202,7 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
     Services are written as they are planned; the tree is swapped in once, at the end.
     """
     try:
-        services = _load_all(_spec_paths(spec_dir, specs))
+        services = _load_all(_spec_paths(spec_dir, specs), jobs)
     except SpecInvalid as exc:
         _fail(exc)
     from concurrent.futures.process import BrokenProcessPool
@@ -234,7 +247,7 @@ def check(spec_dir: Path, out: Path, jobs: int | None) -> None:
     seen: set[str] = set()
     changed = 0
     try:
-        for files in planned(_load_all(_spec_paths(spec_dir, ())), jobs):
+        for files in planned(_load_all(_spec_paths(spec_dir, ()), jobs), jobs):
             for path, want in sorted(files.items()):
                 seen.add(path)
                 have = out / path

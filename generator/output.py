@@ -41,15 +41,39 @@ def to_json(data: object) -> bytes:
 
 
 def write_tree(root: Path, files: Files) -> None:
-    """Write ``files`` under ``root`` and flush each one to disk before returning."""
+    """Write ``files`` under ``root``. Not flushed to disk: :func:`replacing` flushes the
+    whole staged tree at once before swapping it in."""
+    made: set[Path] = set()
     for rel, content in sorted(files.items()):
         target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         with open(target, "wb") as handle:
             handle.write(content)
-            handle.flush()
-            # A swapped-in tree must survive a power cut, not only a killed process.
-            os.fsync(handle.fileno())
+
+
+def _flush_to_disk(root: Path) -> None:
+    """Make every file and folder under ``root`` durable: one ``syncfs(2)`` of its file
+    system (Linux), else an fsync per file and folder. Raises OSError if the disk fails."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        syncfs = getattr(_libc, "syncfs", None)
+        if syncfs is not None:
+            if syncfs(fd) == 0:
+                return
+            err = ctypes.get_errno()
+            if err not in _NO_EXCHANGE:  # ENOSYS and the like: fsync each path instead
+                raise OSError(err, os.strerror(err), str(root))
+    finally:
+        os.close(fd)
+    for path in (root, *sorted(root.rglob("*"))):
+        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+        handle = os.open(path, flags)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def read_tree(root: Path) -> Files:
@@ -248,6 +272,8 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
             yield stage
             if _digests(staging) != stage.digests:
                 raise OutputError(f"the staged tree in {staging} differs from the plan")
+            # A swapped-in tree must survive a power cut, not only a killed process.
+            _flush_to_disk(staging)
             os.chmod(staging, 0o755)
             if not out.exists():
                 os.rename(staging, out)
