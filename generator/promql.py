@@ -300,7 +300,7 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=4096)
 def fullmatch(pattern: str, value: str) -> bool:
     """Return True when the RE2 ``pattern`` matches all of ``value``, as a PromQL regex matcher
     does (Prometheus anchors it at both ends). ``pattern`` must pass ``regex_problem``.

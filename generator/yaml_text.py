@@ -24,6 +24,10 @@ import re
 import yaml
 
 _OPTIONS = {"allow_unicode": True, "width": 10_000}
+# Distinct scalars remembered: one service's files hold about a thousand; memory stays
+# bounded however many services one process plans (tests/test_generation_memory.py).
+_CACHED = 4096
+_LONGEST_CACHED = 500  # characters; longer ones (a whole dashboard's JSON) are not kept
 
 
 class _Dumper(yaml.SafeDumper):
@@ -47,7 +51,6 @@ _Dumper.add_representer(str, _str)
 _FastDumper.add_representer(str, _str)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _emits_alike(text: str, key: bool = False) -> bool:
     """True when libyaml and PyYAML's emitter write ``text`` the same way.
 
@@ -131,14 +134,11 @@ def _plain(text: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _value(kind: type, value: object) -> str:
-    """How PyYAML spells scalar ``value`` after ``key: `` at column 0: one line, or a ``|``
-    block whose content lines sit two columns in. ``kind`` keeps 1, 1.0 and True apart."""
+def _spell(kind: type, value: object) -> str:
+    """How PyYAML spells scalar ``value`` (a str, bool or None) after ``key: `` at column 0:
+    one line, or a ``|`` block whose content lines sit two columns in."""
     if kind is str and _plain(value):  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
-    if kind is int:
-        return str(value)  # SafeRepresenter.represent_int; bool is its own kind
     body = _slow_dump({"k": value})
     if not body.startswith("k: ") or not body.endswith("\n"):
         raise NotBlock
@@ -153,7 +153,7 @@ def _value(kind: type, value: object) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=_CACHED)
 def _key(key: str) -> str:
     """How PyYAML spells mapping key ``key``."""
     if len(key) <= _LONGEST_KEY and _plain(key):
@@ -172,7 +172,12 @@ def _scalar(value: object, indent: int) -> str:
     kind = type(value)
     if kind not in _SCALAR_TYPES:
         raise NotBlock
-    text = _value(kind, value)
+    if kind is float:  # not cached: 0.0 == -0.0 would share an entry
+        return _SCALARS.represent_float(value).value
+    if kind is int:
+        return str(value)  # SafeRepresenter.represent_int; bool is its own kind
+    long = kind is str and len(value) > _LONGEST_CACHED  # type: ignore[arg-type]
+    text = _spell(kind, value) if long else _cached(kind, value)
     if "\n" not in text:
         return text
     head, *lines = text.split("\n")
@@ -180,6 +185,7 @@ def _scalar(value: object, indent: int) -> str:
     return "\n".join([head, *(pad + line if line else line for line in lines)])
 
 
+_cached = functools.lru_cache(maxsize=_CACHED)(_spell)
 _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 _SCALAR_TYPES = frozenset({str, bool, int, float, type(None)})
 

@@ -50,6 +50,8 @@ def _pure_python(data: object, source: str) -> bytes:
 @example({"0": ["\n", "0"]})  # |+ keeps blank lines: libyaml ends the document with ...
 @example({"": []})  # an empty key: PyYAML writes a complex key (? '')
 @example({"0": {"a\nb": "0"}})  # a multi-line key
+@example({"0": -0.0, "1": [0.0, -0.0]})  # equal floats, written differently
+@example([["\x85"]])  # NEL, a YAML line break, inside a nested list
 def test_fast_emitter_writes_pythons_bytes(data: object) -> None:
     assert output.to_yaml(data, "spec.yaml") == _pure_python(data, "spec.yaml")
 

@@ -228,11 +228,17 @@ def exact_text(value: float) -> str:
     return repr(value).removesuffix(".0")
 
 
-@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; days long runs loop
 def largest_end(start: float, step: float, count: int) -> float:
     """Return the largest value promtool's ``start+stepxcount`` can end at, whether it adds
     ``step`` ``count`` times in floating point or multiplies: the next run starts there, so
     rounding never looks like a counter reset."""
+    # Cached by exact bits (0.0 and -0.0 are equal keys otherwise): days-long runs loop.
+    return _largest_end(float(start).hex(), float(step).hex(), count)
+
+
+@functools.lru_cache(maxsize=1024)
+def _largest_end(start_bits: str, step_bits: str, count: int) -> float:
+    start, step = float.fromhex(start_bits), float.fromhex(step_bits)
     added = start
     for _ in range(count):
         added += step
