@@ -6,8 +6,11 @@ never recorded. So, for every suite of every shipped spec:
 - every recorded series or alert that a check reads (``mutants.reads``: by name, or any
   alert for an ``ALERTS`` selector without an ``alertname`` equality) is loaded, when the
   service has such a rule at all;
-- every loaded rule's inputs are loaded too (the closure), so no loaded rule reads a series
-  that the suite's rules never record.
+- so are the inputs of every rule a check reads, and theirs in turn (the closure), so no
+  rule a check depends on reads a series that the suite's rules never record. A loaded
+  rule no check depends on may lack its inputs: it records nothing, and nothing reads it
+  (the MetricAbsent suite loads ``alerts.yml`` alone, whose threshold rules read
+  recordings).
 
 The last test shows that the check fails: the same suites, each with one file it needs
 dropped.
@@ -68,34 +71,44 @@ def unread(files: dict[str, bytes], path: str, suite: dict) -> list[str]:
     check may read any loaded folder's."""
     folder = posixpath.dirname(path)
     loaded_paths = [posixpath.normpath(posixpath.join(folder, f)) for f in suite["rule_files"]]
-    dirs = sorted({posixpath.dirname(p) for p in loaded_paths})
+    # The rule folders: those of the loaded files, and the one above the suite's (a suite
+    # that loads nothing still reads the rules beside it).
+    dirs = sorted({posixpath.dirname(p) for p in loaded_paths} | {posixpath.dirname(folder)})
     every_paths = [f"{d}/{n}" for d in dirs for n in FILES if f"{d}/{n}" in files]
 
     def keyed(paths: list[str]) -> set[tuple[str, str, str]]:
         return {(posixpath.dirname(p), *_key(r)) for p in paths for r in _rules(files, [p])}
 
     missing = keyed(every_paths) - keyed(loaded_paths)
+    loaded = {
+        (posixpath.dirname(p), *_key(r)): r["expr"]
+        for p in loaded_paths
+        for r in _rules(files, [p])
+    }
+    followed: set[tuple[str, str, str]] = set()
     problems: list[str] = []
+
+    def matching(keys, key: tuple[str, str], where: str | None):
+        return sorted(
+            k for k in keys if where in (None, k[0]) and k[1] == key[0] and key[1] in ("*", k[2])
+        )
 
     def need(key: tuple[str, str], who: str, where: str | None = None) -> None:
         """``who`` reads ``key`` (a name, or "*" for any of its kind) in folder ``where``
-        (None: in any loaded folder)."""
-        hits = sorted(
-            f"{d}/{n}"
-            for d, kind, n in missing
-            if where in (None, d) and kind == key[0] and key[1] in ("*", n)
-        )
-        problems.extend(f"{path}: {who} reads {h}, which is not loaded" for h in hits)
+        (None: in any loaded folder); so does whatever reads the rules it names."""
+        hits = matching(missing, key, where)
+        problems.extend(f"{path}: {who} reads {d}/{n}, which is not loaded" for d, _, n in hits)
+        for found in matching(loaded, key, where):
+            if found not in followed:
+                followed.add(found)
+                for input_key in read_by(loaded[found]):
+                    need(input_key, f"rule {found[2]}", found[0])
 
     def read_by(expr: str) -> set[tuple[str, str]]:
         keys = read_once(expr)
         # Unparsed (MetricsQL only): it may read anything.
         return {("record", "*"), ("alert", "*")} if keys is None else keys
 
-    for p in loaded_paths:
-        for rule in _rules(files, [p]):
-            for key in read_by(rule["expr"]):
-                need(key, f"rule {_key(rule)[1]}", posixpath.dirname(p))
     for case in suite["tests"]:
         for field in CHECKS:
             for check in case.get(field, ()):
@@ -133,11 +146,13 @@ def test_the_slo_suites_load_no_signal_rule() -> None:
 
 @pytest.mark.parametrize("spec", [SAMOKODER, ROOT / "tests/fixtures/specs/clusters.yaml"])
 def test_a_suite_without_a_file_it_reads_is_reported(spec) -> None:
-    """The check can fail: drop each loaded file in turn from every suite; a file that any
-    check or loaded rule reads is then reported. At least the SLO alerts of the burn-rate
-    suite and the signal alerts of the kept-label suite (it expects no alert of any kind for
-    the other cluster) must be, and each environment's SLO alerts in the suite of two
-    environments (the other environment defines the same alert names)."""
+    """The check can fail: drop each loaded file in turn from every suite; a file that a
+    check reads, directly or through the rules it reads, is then reported. At least the SLO
+    alerts of the burn-rate suite, the alerts of the MetricAbsent suite, the recordings the
+    threshold alerts read (an availability threshold reads the SLO recordings) and the
+    signal alerts of the kept-label suite (it expects no alert of any kind for the other
+    cluster) must be, and each environment's SLO alerts in the suite of two environments
+    (the other environment defines the same alert names)."""
     files = service_files(load(spec))
     reported = set()
     for path, suite in _suites(files).items():
@@ -146,6 +161,12 @@ def test_a_suite_without_a_file_it_reads_is_reported(spec) -> None:
             if unread(files, path, {**suite, "rule_files": rest}):
                 reported.add((posixpath.basename(path), dropped.removeprefix("../")))
     assert ("burn_rate_times_test.yml", "slo_alerts.yml") in reported
+    if spec == SAMOKODER:
+        assert {
+            ("absent_data_alerts_test.yml", "alerts.yml"),
+            ("threshold_alerts_test.yml", "recording_rules.yml"),
+            ("threshold_alerts_test.yml", "slo_recording_rules.yml"),
+        } <= reported
     if "clusters" in spec.name:
         assert ("kept_labels_test.yml", "alerts.yml") in reported
         dropped = {d for s, d in reported if s == "environments_test.yml"}

@@ -89,7 +89,8 @@ def absent_cases(service: Service) -> list[dict]:
     change, every job is up and every other watched metric exists at 0.
 
     Metrics with one ``for`` are renamed together along ``_separating`` splits, so that the
-    suite's cost grows as n log n in watched metrics, not n^2 (every case loads every rule).
+    suite's cost grows as n log n in watched metrics, not n^2 (every case evaluates every
+    rule it loads).
     """
     everything = alerts.watched_metrics(service)
     longest = max(alerts.absent_for(w) for w in everything) if everything else 0

@@ -8,8 +8,9 @@ Rules are split by concern as well as by kind: the golden-signal recordings and 
 ``slo_alerts.yml``). No SLO rule the generator writes reads a signal rule (a raw SLI's own
 query may, and the SLO suites do not drive such an SLI), so a generated suite about SLOs
 loads the SLO files alone: promtool evaluates every loaded rule at every step, and the SLO
-suites replay days. A threshold on an availability signal, in ``alerts.yml``, reads the SLO
-recordings: load every file together.
+suites replay days. The threshold and MetricAbsent suites load ``alerts.yml`` and the
+recordings its checked alerts read: the golden-signal ones, and the SLO ones for a threshold
+on an availability signal.
 """
 
 from __future__ import annotations

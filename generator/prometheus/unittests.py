@@ -25,7 +25,9 @@ from .edge_tests import edge_cases, slice_cases
 from .kept_label_tests import kept_label_cases
 from .resample import resampled_case, samples_per_minute
 from .rule_files import (
+    ALERTS_FILE,
     FILES,
+    RECORDING_FILE,
     RECORDING_FILES,
     SLO_FILES,
     SLO_RECORDING_FILE,
@@ -70,9 +72,9 @@ def _suites(service: Service) -> dict[str, dict]:
     def suite(tests: list[dict], interval: str = "1m", names=FILES, sampled=()) -> dict:
         """``tests`` are planned a sample a minute; ``sampled`` cases set their own.
         ``names``: the rule files to load, every file unless the cases read only some.
-        promtool evaluates every loaded rule at every step, so the SLO suites, which
-        replay days, load only the SLO files (``tests/test_suite_rule_files.py`` proves that
-        every suite loads every rule its checks read)."""
+        promtool evaluates every loaded rule at every step, so each suite loads only the
+        files its checks read, with the inputs of the rules they read
+        (``tests/test_suite_rule_files.py`` proves it for every suite of every spec)."""
         return {
             "rule_files": loaded_files(service, names),
             "evaluation_interval": interval,
@@ -81,17 +83,22 @@ def _suites(service: Service) -> dict[str, dict]:
         }
 
     out = {}
+    driven_rows = [row for row in service.thresholds if _drivable(service, row.signal)]
     thresholds = [
         c
-        for row in service.thresholds
-        if _drivable(service, row.signal)
+        for row in driven_rows
         for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
     ]
     thresholds += target_cases(service) if service.target_down_jobs else []
+    # These check threshold, TargetDown and MetricAbsent alerts by name (alerts.yml), which
+    # read golden-signal recordings, and the SLO recordings only for an availability signal.
+    reads_slo = any(row.signal.kind == "availability" for row in driven_rows)
+    signal_files = (*RECORDING_FILES, ALERTS_FILE) if reads_slo else (RECORDING_FILE, ALERTS_FILE)
     if thresholds:
-        out["threshold_alerts_test.yml"] = suite(thresholds)
+        out["threshold_alerts_test.yml"] = suite(thresholds, names=signal_files)
     if absent := absent_cases(service):
-        out["absent_data_alerts_test.yml"] = suite(absent)
+        # MetricAbsent and TargetDown read raw series only.
+        out["absent_data_alerts_test.yml"] = suite(absent, names=(ALERTS_FILE,))
     # SLO suites evaluate once per rate window, as the event-count group does in a server:
     # each count is its own slice of time.
     slow = format_duration(service.rate_window)
