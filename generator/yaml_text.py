@@ -119,6 +119,9 @@ _SAFE_START = re.compile(r"[A-Za-z0-9_(/$][ -~]*")
 # PyYAML writes a longer plain scalar over several lines past this column (width 10,000);
 # keys of 128 characters or more are written as complex keys ("? key").
 _LONGEST_PLAIN = 4000
+# Scalars are spelt at column 3 ("k: "); PyYAML folds one that runs past column 10,000, so a
+# spelling this long may differ deeper in a document.
+_LONGEST_LINE = 8000
 _LONGEST_KEY = 127
 
 
@@ -149,6 +152,8 @@ def _spell(kind: type, value: object) -> str:
     if "\n" in text and (not head.startswith("|") or "+" in head):
         raise NotBlock
     if _OTHER_BREAKS.search(text):  # YAML line breaks PyYAML indents like "\n"
+        raise NotBlock
+    if len(head) > _LONGEST_LINE:  # PyYAML may fold it at another column than here
         raise NotBlock
     return text
 
