@@ -52,6 +52,8 @@ def _pure_python(data: object, source: str) -> bytes:
 @example({"0": {"a\nb": "0"}})  # a multi-line key
 @example({"0": -0.0, "1": [0.0, -0.0]})  # equal floats, written differently
 @example([["\x85"]])  # NEL, a YAML line break, inside a nested list
+# A plain scalar PyYAML folds past column 10,000: where depends on how deep it sits.
+@example({"k" * 60: [{"x" * 50: ("ab " * 3400)[:9990]}]})
 def test_fast_emitter_writes_pythons_bytes(data: object) -> None:
     assert output.to_yaml(data, "spec.yaml") == _pure_python(data, "spec.yaml")
 
