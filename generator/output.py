@@ -63,7 +63,7 @@ def _flush_to_disk(root: Path) -> None:
             if syncfs(fd) == 0:
                 return
             err = ctypes.get_errno()
-            if err not in _NO_EXCHANGE:  # ENOSYS and the like: fsync each path instead
+            if err not in _UNSUPPORTED:  # ENOSYS and the like: fsync each path instead
                 raise OSError(err, os.strerror(err), str(root))
     finally:
         os.close(fd)
@@ -99,8 +99,8 @@ class OutputError(RuntimeError):
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-# renameat2 answers these when the kernel or the file system cannot exchange.
-_NO_EXCHANGE = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP})
+# renameat2 and syncfs answer these when the kernel or the file system cannot do it.
+_UNSUPPORTED = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP})
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -116,7 +116,7 @@ def _exchange(a: Path, b: Path) -> bool:
     if rc == 0:
         return True
     err = ctypes.get_errno()
-    if err in _NO_EXCHANGE:
+    if err in _UNSUPPORTED:
         return False
     raise OSError(err, os.strerror(err), str(a))
 
