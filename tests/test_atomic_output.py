@@ -9,6 +9,7 @@ including the folder around out/, so a leftover staging folder is a failure too.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import random
@@ -427,3 +428,45 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
     assert result.exit_code == 2, result.output
     assert "a planning process died" in result.output and "Traceback" not in result.output
     assert tree(project) == before
+
+
+class _Libc:
+    """The C library as ``output`` calls it, with ``syncfs`` missing or failing."""
+
+    def __init__(self, syncfs_errno: int | None) -> None:
+        self.renameat2 = output._libc.renameat2
+        if syncfs_errno is not None:
+            self.syncfs = lambda fd: self._fail(syncfs_errno)
+
+    @staticmethod
+    def _fail(code: int) -> int:
+        ctypes.set_errno(code)
+        return -1
+
+
+@pytest.mark.parametrize("code", [None, errno.ENOSYS], ids=["no-syncfs", "syncfs-enosys"])
+def test_without_syncfs_every_staged_path_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int | None
+) -> None:
+    """Where the C library or the kernel has no syncfs, the staged tree is flushed one fsync
+    per file and folder before the swap, and the swap still happens."""
+    monkeypatch.setattr(output, "_libc", _Libc(code))
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    files = {"a/x.yml": b"x\n", "a/b/y.yml": b"y\n", "z.yml": b"z\n"}
+    output.replace_tree(tmp_path / "out", files)
+    assert output.read_tree(tmp_path / "out") == files
+    assert len(synced) == 6  # the root, folders a and a/b, three files
+
+
+def test_a_failing_syncfs_leaves_out_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk error from syncfs (EIO) is an OSError before the swap: out/ keeps the old tree."""
+    output.replace_tree(tmp_path / "out", {"old.yml": b"old\n"})
+    monkeypatch.setattr(output, "_libc", _Libc(errno.EIO))
+    with pytest.raises(OSError):
+        output.replace_tree(tmp_path / "out", {"new.yml": b"new\n"})
+    assert output.read_tree(tmp_path / "out") == {"old.yml": b"old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
