@@ -24,11 +24,14 @@ import posixpath
 import pytest
 import yaml
 from cli_support import ROOT, SAMOKODER
+from depth import examples
+from hypothesis import HealthCheck, given, settings
 from mutants import ALERT_CHECK, CHECKS, reads
+from test_properties import valid_specs
 
 from generator.plan import service_files
 from generator.prometheus.rule_files import FILES
-from generator.spec.loader import load
+from generator.spec.loader import load, load_text
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SPECS = [
@@ -129,6 +132,23 @@ def test_every_suite_loads_every_rule_its_checks_read(generated: dict[str, bytes
     suites = _suites(generated)
     assert suites
     problems = [p for path, suite in suites.items() for p in unread(generated, path, suite)]
+    assert not problems, "\n".join(problems[:20])
+
+
+@settings(
+    max_examples=examples(deep=200, quick=25),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(spec=valid_specs())
+def test_every_suite_of_a_random_spec_loads_every_rule_its_checks_read(spec: dict) -> None:
+    """The kind beyond the shipped specs: which files a suite loads follows from what the
+    spec watches (a threshold on an availability signal reads the SLO recordings)."""
+    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    generated = service_files(load_text("random.yaml", text))
+    problems = [
+        p for path, suite in _suites(generated).items() for p in unread(generated, path, suite)
+    ]
     assert not problems, "\n".join(problems[:20])
 
 
