@@ -62,6 +62,10 @@ def _emits_alike(text: str, key: bool = False) -> bool:
         return False
     if key and not text:
         return False
+    # PyYAML writes a key of about 123 characters or more as a complex key ("? key"),
+    # libyaml only past 128 bytes of UTF-8.
+    if key and len(text.encode("utf-8")) > _LONGEST_KEY:
+        return False
     body = text.replace("\n", "")
     # isprintable() is False for U+FEFF and surrogates; max() finds a character beyond U+FFFD.
     return body.isprintable() and (body.isascii() or max(body) <= "\ufffd")
@@ -122,7 +126,7 @@ _LONGEST_PLAIN = 4000
 # Scalars are spelt at column 3 ("k: "); PyYAML folds one that runs past column 10,000, so a
 # spelling this long may differ deeper in a document.
 _LONGEST_LINE = 8000
-_LONGEST_KEY = 127
+_LONGEST_KEY = 100  # characters, and bytes of UTF-8 for libyaml (see _emits_alike)
 
 
 def _plain(text: str) -> bool:
@@ -245,7 +249,12 @@ def dump(data: object) -> str:
 def _slow_dump(data: object) -> str:
     """``data`` written by libyaml from nodes, or by PyYAML where libyaml differs."""
     try:
-        return yaml.serialize(_nodes(data), Dumper=_FastDumper, **_OPTIONS)
+        body = yaml.serialize(_nodes(data), Dumper=_FastDumper, **_OPTIONS)
+        # Near the 10,000-column width the two emitters fold differently (libyaml does not
+        # break a double-quoted string after an escape).
+        if max(map(len, body.split("\n"))) > _LONGEST_LINE:
+            raise _NotFast
+        return body
     except _NotFast:
         return yaml.dump(
             data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, **_OPTIONS

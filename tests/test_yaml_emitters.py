@@ -54,6 +54,10 @@ def _pure_python(data: object, source: str) -> bytes:
 @example([["\x85"]])  # NEL, a YAML line break, inside a nested list
 # A plain scalar PyYAML folds past column 10,000: where depends on how deep it sits.
 @example({"k" * 60: [{"x" * 50: ("ab " * 3400)[:9990]}]})
+# Found by a reviewer: long keys are complex keys in PyYAML from about 123 characters, in
+# libyaml past 128 bytes; libyaml does not fold a double-quoted string after an escape.
+@example({"k" * 123: 1, "\u00e9" * 65: 2, "a": [{"-" + "k" * 122: None}]})
+@example({"k": "a \n" + "b\n" * 3333 + "b"})
 def test_fast_emitter_writes_pythons_bytes(data: object) -> None:
     assert output.to_yaml(data, "spec.yaml") == _pure_python(data, "spec.yaml")
 
