@@ -34,33 +34,22 @@ def _write(value: object, newline: str, out: list[str]) -> None:
     kind = type(value)
     if kind is str:
         out.append(encode_basestring(value))  # type: ignore[arg-type]
-    elif kind is dict:
+    elif kind is dict or kind is list:
         if not value:
-            out.append("{}")
+            out.append("{}" if kind is dict else "[]")
             return
         inner = newline + "  "
-        out.append("{" + inner)
-        first = True
-        for key, item in value.items():  # type: ignore[attr-defined]
-            if type(key) is not str:
-                raise _Other
-            if not first:
-                out.append("," + inner)
-            first = False
-            out.append(encode_basestring(key) + ": ")
-            _write(item, inner, out)
-        out.append(newline + "}")
-    elif kind is list:
-        if not value:
-            out.append("[]")
-            return
-        inner = newline + "  "
-        out.append("[" + inner)
-        for i, item in enumerate(value):  # type: ignore[arg-type]
+        out.append(("{" if kind is dict else "[") + inner)
+        for i, item in enumerate(value.items() if kind is dict else value):  # type: ignore[attr-defined]
             if i:
                 out.append("," + inner)
+            if kind is dict:
+                key, item = item
+                if type(key) is not str:
+                    raise _Other
+                out.append(encode_basestring(key) + ": ")
             _write(item, inner, out)
-        out.append(newline + "]")
+        out.append(newline + ("}" if kind is dict else "]"))
     elif value is True:
         out.append("true")
     elif value is False:
