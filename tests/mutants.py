@@ -32,6 +32,7 @@ import yaml
 from generated_rules import rules_in
 
 from generator import tools
+from generator.prometheus.rule_reads import selectors
 from generator.promql import parse_duration
 
 ALERT_CHECK = "alert_rule_test"
@@ -39,21 +40,6 @@ CHECKS = (ALERT_CHECK, "promql_expr_test", "metricsql_expr_test")
 
 # A rule's key in the dependency graph: ("record", metric name) or ("alert", alert name).
 Key = tuple[str, str]
-
-
-def selectors(node: object) -> Iterator[promql_parser.VectorSelector]:
-    """Yield every vector selector of a parsed PromQL expression."""
-    if isinstance(node, promql_parser.VectorSelector):
-        yield node
-    elif isinstance(node, promql_parser.MatrixSelector):
-        yield node.vector_selector
-    else:
-        for attr in ("expr", "lhs", "rhs", "param"):
-            child = getattr(node, attr, None)
-            if isinstance(child, promql_parser.Expr):
-                yield from selectors(child)
-        for arg in getattr(node, "args", None) or ():
-            yield from selectors(arg)
 
 
 def reads(expr: str) -> set[Key] | None:

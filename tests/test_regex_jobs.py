@@ -14,6 +14,7 @@ import yaml
 from generator import tools
 from generator.output import write_tree
 from generator.plan import service_files
+from generator.prometheus.case_packing import NAME_SEPARATOR
 from generator.spec.loader import load, load_text
 
 SPEC = Path(__file__).parent / "fixtures" / "specs" / "regex_jobs.yaml"
@@ -51,7 +52,8 @@ def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
     }
     assert down == {(j, s) for j in ("api", "wrk") for s in ("warning", "critical")}
     suite = yaml.safe_load((rules / "tests" / "threshold_alerts_test.yml").read_text())
-    names = [t["name"] for t in suite["tests"]]
+    # Cases of alerts that read disjoint metrics share a group, their names joined.
+    names = [n for t in suite["tests"] for n in t["name"].split(NAME_SEPARATOR)]
     for job in ("api", "wrk"):
         assert f"TargetDown: the only {job} instance is down" in names
         assert f"TargetDown: no {job} target is discovered" in names

@@ -18,9 +18,10 @@ from dataclasses import replace
 
 from ..memo import per_service
 from ..promql import format_duration
-from ..spec.model import SLO, Service, Signal
+from ..spec.model import SLO, Service, Signal, Threshold
 from .absent_tests import absent_cases
 from .burn_rate_tests import burn_rate_cases
+from .case_packing import pack
 from .edge_tests import edge_cases, slice_cases
 from .kept_label_tests import kept_label_cases
 from .resample import resampled_case, samples_per_minute
@@ -33,7 +34,9 @@ from .rule_files import (
     SLO_RECORDING_FILE,
     group_order,
     loaded_files,
+    plain_groups,
 )
+from .rule_reads import raw_reads
 from .slo_tests import slo_alert_cases, slo_value_cases
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
@@ -65,6 +68,30 @@ def _drivable(service: Service, sig: Signal) -> bool:
     return sig.kind != "availability" or service.slo(sig.slo).sli.testable
 
 
+def _driven_rows(service: Service) -> list[Threshold]:
+    return [row for row in service.thresholds if _drivable(service, row.signal)]
+
+
+def threshold_suite_cases(service: Service) -> list[dict]:
+    """Return the threshold suite's cases, a test group each, before packing: each driven
+    threshold row's, then TargetDown's; planned a sample a minute."""
+    cases = [
+        c
+        for row in _driven_rows(service)
+        for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
+    ]
+    return cases + (target_cases(service) if service.target_down_jobs else [])
+
+
+def threshold_suite_files(service: Service) -> tuple[str, ...]:
+    """Return the rule files the threshold suite loads. Its checks name threshold and
+    TargetDown alerts (alerts.yml), which read golden-signal recordings, and the SLO
+    recordings only for an availability signal."""
+    if any(row.signal.kind == "availability" for row in _driven_rows(service)):
+        return (*RECORDING_FILES, ALERTS_FILE)
+    return (RECORDING_FILE, ALERTS_FILE)
+
+
 @per_service
 def _suites(service: Service) -> dict[str, dict]:
     per_minute = samples_per_minute(service.rate_window)
@@ -83,19 +110,11 @@ def _suites(service: Service) -> dict[str, dict]:
         }
 
     out = {}
-    driven_rows = [row for row in service.thresholds if _drivable(service, row.signal)]
-    thresholds = [
-        c
-        for row in driven_rows
-        for c in threshold_cases(service, row) + zero_denominator_alert_cases(service, row)
-    ]
-    thresholds += target_cases(service) if service.target_down_jobs else []
-    # These check threshold, TargetDown and MetricAbsent alerts by name (alerts.yml), which
-    # read golden-signal recordings, and the SLO recordings only for an availability signal.
-    reads_slo = any(row.signal.kind == "availability" for row in driven_rows)
-    signal_files = (*RECORDING_FILES, ALERTS_FILE) if reads_slo else (RECORDING_FILE, ALERTS_FILE)
-    if thresholds:
-        out["threshold_alerts_test.yml"] = suite(thresholds, names=signal_files)
+    if thresholds := threshold_suite_cases(service):
+        # Cases of alerts that read disjoint metrics share a test group (case_packing.py).
+        files = threshold_suite_files(service)
+        reads = raw_reads(r for g in plain_groups(service, files) for r in g["rules"])
+        out["threshold_alerts_test.yml"] = suite(pack(thresholds, reads), names=files)
     if absent := absent_cases(service):
         # MetricAbsent and TargetDown read raw series only.
         out["absent_data_alerts_test.yml"] = suite(absent, names=(ALERTS_FILE,))
