@@ -3,7 +3,8 @@
 promtool and vmalert-tool evaluate every loaded rule at every step of a test group, from 0
 to the group's last ``eval_time``, so a suite's cost is about its groups' steps times its
 rules, however few series each group holds (measured on promtool 2.42 with Samokoder's 119
-rules: one 20-minute threshold case 0.34 s, ten side by side 0.56 s). Cases whose checks cannot tell whether the others are there share one group instead.
+rules: one 20-minute threshold case 0.34 s, ten side by side 0.56 s). Cases whose checks
+cannot tell whether the others are there share one group instead.
 
 Two cases may share a group when, for each of them, none of its input series is a metric
 that the other's checked alerts read (through every recording and ``ALERTS`` series they
