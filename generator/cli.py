@@ -98,29 +98,48 @@ def _fail(exc: SpecInvalid) -> None:
 def _plan_service(service: Service) -> output.Files | SpecError:
     """Return one service's files, or the spec error that stops its promtool tests."""
     from .plan import service_files
+
+    return _refused(service_files, service)
+
+
+def _check_service(service: Service) -> None | SpecError:
+    """Run the planners of one service that can refuse its spec (``plan.test_suites``);
+    return the spec error that stops its promtool tests, if any."""
+    from .plan import test_suites
+
+    found = _refused(test_suites, service)
+    return found if isinstance(found, SpecError) else None
+
+
+def _refused(planner, service: Service):
+    """Return ``planner(service)``, or the spec error it raised: a check that no synthetic
+    series can drive."""
     from .prometheus.synthetic import UntestableSpec
 
     try:
-        return service_files(service)
+        return planner(service)
     except UntestableSpec as exc:
         message = f"cannot generate the promtool tests: {exc}"
         return SpecError(service.source, 1, 1, "(top level)", message)
 
 
-def planned(services: list[Service], jobs: int | None = None) -> Iterator[output.Files]:
+def planned(
+    services: list[Service], jobs: int | None = None, plan=_plan_service
+) -> Iterator[output.Files]:
     """Yield each service's generated files (by service name), then the files they share,
     keyed by path under ``out/``; planned by ``jobs`` processes (default: every core).
 
     One service's files are in memory at a time per process. Raises SpecInvalid, after
     every service was planned, listing each spec whose files cannot be generated; the
-    files yielded before then must be discarded.
+    files yielded before then must be discarded. ``plan``: the per-service planner,
+    :func:`_check_service` to only check what can refuse a spec (it yields None).
     """
     from .parallel import cores, ordered_map
     from .plan import shared_files
 
     ordered = sorted(services, key=lambda s: s.name)
     errors: list[SpecError] = []
-    for result in ordered_map(_plan_service, ordered, jobs or cores()):
+    for result in ordered_map(plan, ordered, jobs or cores()):
         if isinstance(result, SpecError):
             errors.append(result)
         elif not errors:
@@ -177,11 +196,12 @@ def main() -> None:
 def validate(spec_dir: Path, specs: tuple[Path, ...], jobs: int | None) -> None:
     """Check specs and report every problem; write nothing.
 
-    Plans every file as `generate` would, so whatever `generate` would refuse fails here too.
+    Runs every planner that can refuse a spec as `generate` would (the generated tests' and
+    the shared files'), so whatever `generate` would refuse fails here too.
     """
     try:
         services = _load_all(_spec_paths(spec_dir, specs), jobs)
-        for _ in planned(services, jobs):
+        for _ in planned(services, jobs, _check_service):
             pass
     except SpecInvalid as exc:
         _fail(exc)
