@@ -16,6 +16,7 @@ import pytest
 import test_alertmanager_inhibition as inhibition
 import yaml
 from cli_support import CHECKOUT, ROOT
+from depth import examples
 from generated_rules import alert_rules
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -412,7 +413,9 @@ def switched_specs(draw: st.DrawFn) -> tuple[dict, set[tuple]]:
     return data, errors
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=20, quick=6), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(drawn=switched_specs())
 def test_random_labels_and_switches_keep_rules_tests_runbooks_and_inhibitions_in_step(
     drawn: tuple[dict, set[tuple]],

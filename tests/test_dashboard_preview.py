@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from depth import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_dashboard import with_raw_panels
@@ -76,7 +77,7 @@ ALPHABET = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(deep=200, quick=50), deadline=None)
 @given(st.lists(ALPHABET, min_size=1, max_size=30), st.integers(min_value=4, max_value=60))
 def test_wrapping_never_cuts_a_token(parts: list[str], room: int) -> None:
     check_wrap("".join(parts), room)

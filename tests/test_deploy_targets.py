@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT
+from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import valid_specs
@@ -315,7 +316,9 @@ def _file_groups(files: dict[str, dict], folder: str) -> list[dict]:
     ]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=15, quick=5), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(spec=valid_specs(), deploy=deploy_sections())
 def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, deploy: dict) -> None:
     service = load_text("random.yaml", yaml.safe_dump({**spec, "deploy": deploy}, sort_keys=False))

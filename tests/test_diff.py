@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import ROOT, SAMOKODER, run_cli
+from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -320,7 +321,9 @@ def rule_edits(draw: st.DrawFn, files: dict[str, bytes], kind: str):
     return new, named, edit, path
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=80, quick=20), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(data=st.data())
 def test_every_edited_rule_is_named_in_the_report(data: st.DataObject) -> None:
     files = base_trees()[data.draw(st.integers(0, len(base_trees()) - 1), label="tree")]
@@ -341,7 +344,9 @@ def _flat_panels(board: dict) -> list[dict]:
     return [p for top in board["panels"] for p in (top, *(top.get("panels") or []))]
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=50, quick=12), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(data=st.data())
 def test_every_edited_panel_is_named_in_the_report(data: st.DataObject) -> None:
     files = base_trees()[0]  # Samokoder: the tree with a dashboard

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from cli_support import CHECKOUT
+from depth import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +48,7 @@ def _assert_located(text: str) -> None:
                 assert f"{field} is not set: its default is" in e.message, str(e)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(deep=120, quick=40), deadline=None)
 @given(st.fixed_dictionaries({k: st.none() | st.sampled_from(v) for k, v in DURATIONS.items()}))
 def test_timing_clashes_point_at_a_written_line(fields: dict[str, str | None]) -> None:
     _assert_located(_spec(fields))

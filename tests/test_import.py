@@ -23,6 +23,7 @@ import pytest
 import yaml
 from cli_support import ROOT, routes_test
 from click.testing import CliRunner
+from depth import examples
 from generated_rules import alert_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -589,7 +590,9 @@ def _sloth_spec(draw: st.DrawFn) -> tuple[dict, dict, list[dict]]:
 
 
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(deep=20, quick=6),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(spec=_sloth_spec())
 def test_random_sloth_specs_import_into_the_same_model(spec: tuple, tmp_path: Path) -> None:
@@ -677,7 +680,7 @@ _CONDITION = """\
 """
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(deep=20, quick=6), deadline=None)
 @given(
     period=st.sampled_from(["7d", "28d", "30d", "4w"]),
     target=st.sampled_from(["0.99", "0.995", "0.999", "0.9995"]),

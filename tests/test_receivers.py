@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, SAMOKODER, am_quoted, routes_test
+from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,7 +218,9 @@ def expected_receivers(meanings: list[tuple], default: str, labels: dict[str, st
     return [default]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=10, quick=4), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(drawn=routings())
 def test_random_routing_passes_amtool_and_routes_as_the_spec_says(drawn) -> None:
     routing, meanings = drawn

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import unit_test_failures
-from depth import draws, example_engines
+from depth import draws, example_engines, examples
 from hypothesis import HealthCheck, example, given, settings
 from timed_specs import timed_specs
 
@@ -95,7 +95,11 @@ def _reads(slo: dict) -> tuple[str, str]:
     return series["metric"], series.get("match", "")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(deep=200, quick=50),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(spec=timed_specs(max_slos=12))
 def test_slos_that_share_series_never_share_a_case(spec: dict) -> None:
     """The grouping behind the linear cost, judged from the spec's text alone: two SLOs on

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from cli_support import CHECKOUT
+from depth import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,7 +53,7 @@ def _duplicates(*rules_files: Path) -> list[str]:
     return dup
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(deep=40, quick=12), deadline=None)
 @given(
     st.lists(st.lists(st.sampled_from(LABELS), min_size=1, max_size=2, unique=True), max_size=3),
     st.booleans(),
