@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
+from yaml_load import load_yaml
 
 from generator.prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 
@@ -21,7 +21,7 @@ def groups_in(folder: Path, names: tuple[str, ...] = FILES) -> list[dict]:
         g
         for name in FILES
         if name in names and (folder / name).is_file()
-        for g in yaml.safe_load((folder / name).read_text(encoding="utf-8"))["groups"]
+        for g in load_yaml((folder / name).read_text(encoding="utf-8"))["groups"]
     ]
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import promql_parser
 import yaml
 from generated_rules import rules_in
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.prometheus.rule_reads import selectors
@@ -167,7 +168,7 @@ def assert_caught(
             next(p for p in tools.unit_test_files(engine, f / "tests") if p.stem == f"{suite}_test")
             for f in (original, mutant)
         ]
-        checks = covering(yaml.safe_load(paths[0].read_text(encoding="utf-8")), hit)
+        checks = covering(load_yaml(paths[0].read_text(encoding="utf-8")), hit)
         assert checks["tests"], f"no check of {suite} covers {names}"
         for horizon in horizons(checks):
             subset = only(checks, lambda _, c, h=horizon: parse_duration(c["eval_time"]) <= h)

@@ -20,6 +20,7 @@ from depth import examples
 from generated_rules import alert_rules
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from yaml_load import load_yaml
 
 from generator import alertmanager, tools
 from generator.docs import render
@@ -43,7 +44,7 @@ ENGINES = [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES]
 def _mailer(**changes: object) -> dict:
     """The mailer fixture (two jobs, a per-queue threshold, one SLO) with a second SLO on the
     same counter, and ``changes`` set at the top level."""
-    data = yaml.safe_load(MAILER.read_text())
+    data = load_yaml(MAILER.read_text())
     strict = copy.deepcopy(data["slos"][0]) | {"name": "delivery-strict", "objective": 99.9}
     data["slos"].append(strict)
     return data | changes
@@ -139,12 +140,12 @@ def test_a_disabled_row_has_no_rule_no_test_no_runbook_and_no_absence_watch() ->
         w.series for w in alerts.watched_metrics(service)
     }
     # The row still colours its signal's panels: the dashboard reads every row.
-    data = yaml.safe_load(CHECKOUT.read_text())
+    data = load_yaml(CHECKOUT.read_text())
     assert any(t["alert"] == "CheckoutBusy" and t["enabled"] is False for t in data["thresholds"])
 
 
 def test_alert_name_names_the_rules_their_runbook_section_and_the_dashboard_links() -> None:
-    data = yaml.safe_load(CHECKOUT.read_text())
+    data = load_yaml(CHECKOUT.read_text())
     data["runbook_base_url"] = "https://runbooks.example.com/checkout"  # links need an address
     service = load_text(str(CHECKOUT), yaml.safe_dump(data, sort_keys=False))
     burn = [r for r in _rules(service) if "long" in r["labels"]]
@@ -263,7 +264,7 @@ def test_target_down_false_writes_no_target_down_and_its_outage_pages_nothing(
     assert {r["labels"]["job"] for r in rules if r["alert"] == TARGET_DOWN_ALERT} == {
         "mailer-worker"
     }
-    absent = yaml.safe_load((folder / "prometheus/tests/absent_data_alerts_test.yml").read_text())
+    absent = load_yaml((folder / "prometheus/tests/absent_data_alerts_test.yml").read_text())
     quiet = [c for c in absent["tests"] if "job mailer-queue is down" in c["name"]]
     assert quiet and all(chk["exp_alerts"] == [] for c in quiet for chk in c["alert_rule_test"])
     threshold = (folder / "prometheus/tests/threshold_alerts_test.yml").read_text()

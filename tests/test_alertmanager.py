@@ -9,6 +9,7 @@ import pytest
 import yaml
 from cli_support import SAMOKODER, routes_test, run_cli
 from generated_rules import alert_rules
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.alertmanager import route_file
@@ -31,7 +32,7 @@ def amtool(request) -> Path:
 
 
 def spec_text(pager: bool, email: bool = True) -> str:
-    data = yaml.safe_load(SAMOKODER.read_text())
+    data = load_yaml(SAMOKODER.read_text())
     if pager:
         data["routing"]["pager"] = {"url_file": PAGER}
     if not email:
@@ -71,7 +72,7 @@ def test_amtool_checks_the_config_and_routes_every_alert(
     check = tools.run(amtool, "check-config", config)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout
-    spec = yaml.safe_load(text)
+    spec = load_yaml(text)
     rules = alert_rules(out / "prometheus")
     assert len(rules) >= 30
     seen = set()
@@ -117,7 +118,7 @@ def test_secrets_come_from_files_and_never_reach_out(tmp_path: Path) -> None:
     )
     out = generate(tmp_path, text)
     body = (out / "alertmanager" / "route.yml").read_text()
-    receivers = yaml.safe_load(body)["receivers"]
+    receivers = load_yaml(body)["receivers"]
     tg = receivers[0]["telegram_configs"][0]
     assert tg["bot_token_file"] == str(secret) and "bot_token" not in tg
     mail = receivers[1]["email_configs"][0]

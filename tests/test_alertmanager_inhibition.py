@@ -30,6 +30,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from e2e.prom import _ready, _stop, free_port
 from generated_rules import rules_in
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
@@ -172,9 +173,9 @@ def running(engine: tools.Engine, config: Path, work: Path) -> Iterator[Alertman
 def generated(spec: Path, out: Path) -> Path:
     """Generate ``spec`` into ``out`` and return its service folder; a spec without routing
     borrows Samokoder's, so every spec's alerts meet a real config."""
-    data = yaml.safe_load(spec.read_text())
+    data = load_yaml(spec.read_text())
     if "routing" not in data:
-        seed = yaml.safe_load(SAMOKODER.read_text())
+        seed = load_yaml(SAMOKODER.read_text())
         data["routing"] = seed["routing"]
         data.setdefault("runbook_base_url", "https://runbooks.example.org/checkout")
     copy = out.parent / spec.name
@@ -195,7 +196,7 @@ def fired(out: Path) -> list[Labels]:
     """Every alert the generated unit tests expect to fire, alertname included, once each."""
     seen: dict[str, Labels] = {}
     for path in sorted((out / "prometheus" / "tests").glob("*.yml")):
-        for test in yaml.safe_load(path.read_text()).get("tests") or []:
+        for test in load_yaml(path.read_text()).get("tests") or []:
             for case in test.get("alert_rule_test") or []:
                 for exp in case.get("exp_alerts") or []:
                     labels = {k: str(v) for k, v in exp["exp_labels"].items()}

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from cli_support import CHECKOUT, SAMOKODER, run_cli, tree
 from click.testing import CliRunner
+from depth import examples
 
 from generator import cli, output, plan
 
@@ -272,9 +273,12 @@ def test_sigkill_mid_write_leaves_out_as_before(project: Path) -> None:
     assert tree(project / "out") != before
 
 
-KILLS = 12
+# Repetitions of a randomised trial, sized by the profile like a property's examples.
+KILLS = examples(deep=12, quick=6)
+RACES = examples(deep=10, quick=4)
 
 
+@pytest.mark.deep
 def test_sigkill_at_random_moments_leaves_old_or_new_never_a_mix(project: Path) -> None:
     old = tree(project / "out")
     change_a_spec(project)
@@ -383,15 +387,16 @@ def test_a_read_only_out_is_refused_for_a_user_who_cannot_write_it(
     assert not list(project.glob(".out.*"))
 
 
+@pytest.mark.deep
 def test_two_runs_for_two_new_services_at_once_keep_both(tmp_path: Path) -> None:
-    """``generate --spec a`` and ``generate --spec b`` started together, ten times: every
+    """``generate --spec a`` and ``generate --spec b`` started together, RACES times: every
     time both services are in out/ afterwards (the kept folders are listed under the lock,
     so neither run's swap drops what the other wrote)."""
     project = tmp_path / "project"
     (project / "slo_specs").mkdir(parents=True)
     shutil.copy(SAMOKODER, project / "slo_specs" / "samokoder.yaml")
     shutil.copy(CHECKOUT, project / "slo_specs" / "checkout.yaml")
-    for attempt in range(10):
+    for attempt in range(RACES):
         shutil.rmtree(project / "out", ignore_errors=True)
         procs = [
             subprocess.Popen(

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.plan import service_files
@@ -49,7 +50,7 @@ def run_case(service, prometheus: Path, case: dict, engine: tools.Engine):
 
 def add_for(text: str, duration: str, long_: str | None = None) -> str:
     """Return slo_alerts.yml with ``for: duration`` on the burn-rate rules (of one long window)."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     for group in data["groups"]:
         for rule in group["rules"]:
             if rule["alert"] == "ErrorBudgetBurn" and long_ in (None, rule["labels"]["long"]):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.output import write_tree
@@ -145,7 +146,7 @@ def test_every_packed_case_passes_alone_too(
     files = []
     for folder, planned_service in planned:
         packed_path = folder / "tests" / "threshold_alerts_test.yml"
-        packed = yaml.safe_load(packed_path.read_text(encoding="utf-8"))
+        packed = load_yaml(packed_path.read_text(encoding="utf-8"))
         alone = _unpacked(planned_service, packed)
         members = [n for c in packed["tests"] for n in c["name"].split(NAME_SEPARATOR)]
         assert sorted(members) == sorted(c["name"] for c in alone["tests"])
@@ -165,7 +166,7 @@ def test_a_packing_blind_to_metrics_fails_on_the_engine(tmp_path: Path, monkeypa
     write_tree(tmp_path, service_files(service))
     monkeypatch.setattr(case_packing, "_written", lambda case: set())
     tests = tmp_path / service.name / "prometheus" / "tests"
-    suite = yaml.safe_load((tests / "threshold_alerts_test.yml").read_text(encoding="utf-8"))
+    suite = load_yaml((tests / "threshold_alerts_test.yml").read_text(encoding="utf-8"))
     cases = unittests.threshold_suite_cases(service)
     blind = {c["alertname"]: frozenset() for case in cases for c in case["alert_rule_test"]}
     per_minute = samples_per_minute(service.rate_window)

@@ -25,6 +25,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from grafana_schema import problems as grafana_problems
 from test_alertmanager_inhibition import _alert, key, running, verdicts
+from yaml_load import load_yaml
 
 from generator import alertmanager, signals, tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE
@@ -360,7 +361,7 @@ GROUP = "shard"
 
 
 def _with_dimensions(spec: Path) -> Service:
-    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    data = load_yaml(spec.read_text(encoding="utf-8"))
     data["cluster_label"] = CLUSTER
     data["slos"][0]["group_by"] = [GROUP]
     data["environments"] = {"blue": 'stage="blue"', "green": 'stage=~"green|teal"'}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.grafana import compat, dashboard, lint, preview, provisioning
@@ -63,7 +64,7 @@ def rows_of(board: dict) -> list[tuple[str, list[dict]]]:
 
 def with_raw_panels(service_spec: str) -> Service:
     """The Samokoder spec plus panels whose breakdown is not recorded (raw-metric fallback)."""
-    data = yaml.safe_load(Path(service_spec).read_text(encoding="utf-8"))
+    data = load_yaml(Path(service_spec).read_text(encoding="utf-8"))
     data["dashboard"]["rows"].append(
         {
             "title": "Raw",
@@ -366,13 +367,13 @@ def test_threshold_override_is_checked() -> None:
 def test_provisioning_points_grafana_at_the_dashboard(service: Service) -> None:
     out = provisioning.tree_files([service])
     base = f"{provisioning.TREE}/provisioning"
-    provider = yaml.safe_load(out[f"{base}/dashboards/{service.name}.yaml"])
+    provider = load_yaml(out[f"{base}/dashboards/{service.name}.yaml"])
     (entry,) = provider["providers"]
     assert entry["type"] == "file" and entry["allowUiUpdates"] is False
     # out/ is mounted at the dashboards root: the provider reads <service>/grafana/
     folder = entry["options"]["path"].removeprefix(provisioning.DASHBOARDS_ROOT + "/")
     assert f"{folder}/{DASHBOARD_FILE}" in files(service)
-    sources = yaml.safe_load(out[f"{base}/datasources/prometheus.yaml"])
+    sources = load_yaml(out[f"{base}/datasources/prometheus.yaml"])
     (ds,) = sources["datasources"]
     assert ds["type"] == compat.DATASOURCE_TYPE and ds["isDefault"] is True
     assert ds["jsonData"]["timeInterval"] == "1m"  # $__rate_interval needs the scrape interval

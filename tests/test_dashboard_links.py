@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from yaml_load import load_yaml
 
 from generator import signals as names
 from generator.grafana import dashboard
@@ -120,7 +121,7 @@ def test_the_dashboard_links_to_the_alerts_docs(service: Service) -> None:
 
 
 def test_without_grafana_url_alerts_carry_no_dashboard_links() -> None:
-    data = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    data = load_yaml(SPEC.read_text(encoding="utf-8"))
     del data["grafana_url"]
     plain = load_text("plain.yaml", yaml.safe_dump(data, sort_keys=False))
     for rule in alert_rules(plain):

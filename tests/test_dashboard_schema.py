@@ -16,6 +16,7 @@ import pytest
 import yaml
 from grafana_foundation_sdk.models import dashboard as sdk
 from grafana_schema import GRAFANA_VERSION, problems
+from yaml_load import load_yaml
 
 from generator.grafana import compat, dashboard
 from generator.spec.loader import load_text
@@ -43,7 +44,7 @@ GONE = {
 
 def every_kind_of_panel() -> dict:
     """The seed spec plus one row per panel type: every source in every unit."""
-    data = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    data = load_yaml(SPEC.read_text(encoding="utf-8"))
     for kind in ("timeseries", "stat", "gauge"):
         panels = [
             {"title": f"{kind} {i} {unit}", "type": kind, "unit": unit, **source}

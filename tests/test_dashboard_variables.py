@@ -19,6 +19,7 @@ import pytest
 import yaml
 from test_dashboard import with_raw_panels
 from test_dashboard_schema import every_kind_of_panel
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.grafana import dashboard
@@ -141,7 +142,7 @@ def test_instance_is_chained_on_job_and_job_lists_the_services_jobs(service: Ser
 
 
 def test_no_instance_variable_when_no_panel_is_per_instance() -> None:
-    data = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    data = load_yaml(SPEC.read_text(encoding="utf-8"))
     rows = data["dashboard"]["rows"]
     data["dashboard"]["rows"] = [r for r in rows if r["title"] in ("Traffic", "Errors")]
     board = dashboard.build(load_text("jobs-only.yaml", yaml.safe_dump(data, sort_keys=False)))

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import valid_specs
 from test_receivers import EVERY_KIND, with_routing
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.output import write_tree
@@ -57,7 +58,7 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def _read(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def _rule_files(service) -> list[str]:
@@ -323,9 +324,7 @@ def _file_groups(files: dict[str, dict], folder: str) -> list[dict]:
 def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, deploy: dict) -> None:
     service = load_text("random.yaml", yaml.safe_dump({**spec, "deploy": deploy}, sort_keys=False))
     files = {
-        k: yaml.safe_load(v)
-        for k, v in service_files(service).items()
-        if k.endswith((".yml", ".yaml"))
+        k: load_yaml(v) for k, v in service_files(service).items() if k.endswith((".yml", ".yaml"))
     }
     base = service.name
     plain = _file_groups(files, f"{base}/prometheus")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
+from yaml_load import load_yaml
 
 from generator import alertmanager_config
 from generator.grafana import provisioning
@@ -85,7 +86,7 @@ def test_key_order_in_the_spec_does_not_matter(baseline, tmp_path: Path, seed: i
     rng = random.Random(seed)
     specs = []
     for name, content in originals():
-        data = yaml.safe_load(content)
+        data = load_yaml(content)
         mixed = shuffled(data, rng)
         assert mixed == data
         text = yaml.safe_dump(mixed, sort_keys=False, allow_unicode=True, width=10_000)

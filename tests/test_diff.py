@@ -16,6 +16,7 @@ from cli_support import ROOT, SAMOKODER, run_cli
 from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml_load import load_yaml
 
 from generator.diff import budget_minutes, expr_changes, read_yaml, report
 from generator.plan import service_files
@@ -402,7 +403,7 @@ def test_an_untouched_tree_reports_nothing() -> None:
 
 
 def _edit_yaml(text: str, edit) -> str:
-    doc = yaml.safe_load(text)
+    doc = load_yaml(text)
     edit(doc)
     return yaml.safe_dump(doc)
 

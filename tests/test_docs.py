@@ -16,6 +16,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.docs.render import markdown_text
@@ -120,7 +121,7 @@ HOSTILE = "## Owned | x | <script>alert(1)</script> [link](http://evil) `tick` *
 
 
 def test_spec_text_cannot_change_the_document_structure(tmp_path: Path) -> None:
-    data = yaml.safe_load(SAMOKODER.read_text())
+    data = load_yaml(SAMOKODER.read_text())
     data["thresholds"][0]["description"] = HOSTILE
     data["signals"]["node_cpu_utilisation"]["help"] = "1. " + HOSTILE
     data["dashboard"]["rows"][4]["panels"][0]["description"] = "- " + HOSTILE
@@ -171,7 +172,7 @@ def test_a_panel_description_is_optional_as_the_readme_says(tmp_path: Path) -> N
     without any help text to borrow) every panel still gets one, and the lint is clean."""
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^- Optional: .*`description`", readme, re.M)
-    data = _without_texts(yaml.safe_load(SAMOKODER.read_text()))
+    data = _without_texts(load_yaml(SAMOKODER.read_text()))
     out = generated(tmp_path, yaml.safe_dump(data, sort_keys=False))
     board = json.loads((out / "grafana/four-golden-signals.json").read_text())
     assert lint(board) == []
@@ -185,7 +186,7 @@ _RUN_ON = re.compile(r"[^.!?] Now \{\{")
 
 @pytest.mark.parametrize("texts", ["none", "help without a full stop", "as written"])
 def test_fallback_alert_descriptions_read_as_sentences(tmp_path: Path, texts: str) -> None:
-    data = yaml.safe_load(MAILER.read_text())
+    data = load_yaml(MAILER.read_text())
     if texts == "none":
         data = _without_texts(data)
     elif texts == "help without a full stop":
@@ -210,7 +211,7 @@ def test_slo_series_are_named_by_what_they_are() -> None:
         rules = [
             r
             for name in RECORDING_FILES
-            for g in yaml.safe_load(files[f"{service.name}/prometheus/{name}"])["groups"]
+            for g in load_yaml(files[f"{service.name}/prometheus/{name}"])["groups"]
             for r in g["rules"]
         ]
         for rule in rules:

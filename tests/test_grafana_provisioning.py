@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 from cli_support import SAMOKODER, run_cli
+from yaml_load import load_yaml
 
 from generator.grafana import provisioning
 
@@ -22,7 +23,7 @@ OTHER_URL = "http://prometheus-eu.internal:9090"
 
 
 def _second_spec(dest: Path, service: str, uid: str | None = None) -> Path:
-    data = yaml.safe_load(SAMOKODER.read_text(encoding="utf-8"))
+    data = load_yaml(SAMOKODER.read_text(encoding="utf-8"))
     data["service"] = service
     data["labels"] = {"team": service}
     data.pop("routing", None)
@@ -57,7 +58,7 @@ def test_one_datasources_file_for_the_whole_tree(tree: Path) -> None:
     assert [f.relative_to(tree).as_posix() for f in files] == [
         f"{provisioning.TREE}/provisioning/datasources/prometheus.yaml"
     ]
-    sources = yaml.safe_load(files[0].read_text())["datasources"]
+    sources = load_yaml(files[0].read_text())["datasources"]
     uids = [s["uid"] for s in sources]
     assert len(uids) == len(set(uids)) == 2  # two Prometheus URLs, two datasources
     assert sorted(s["url"] for s in sources) == sorted([OTHER_URL, "http://prometheus:9090"])
@@ -71,7 +72,7 @@ def test_every_service_has_its_provider_and_no_uid_is_shared(tree: Path) -> None
     found: dict[str, str] = {}
     names, folders = set(), set()
     for file in providers:
-        (entry,) = yaml.safe_load(file.read_text())["providers"]
+        (entry,) = load_yaml(file.read_text())["providers"]
         names.add(entry["name"])
         folders.add(entry["folder"])
         folder = _in_container(entry["options"]["path"], tree)

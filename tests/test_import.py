@@ -27,6 +27,7 @@ from depth import examples
 from generated_rules import alert_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml_load import load_yaml
 
 from generator import alertmanager_config, tools
 from generator.cli import main
@@ -188,7 +189,7 @@ _ROUTING = {
 
 def _getting_started(imported: dict[str, list[Path]]) -> Service:
     (path,) = imported[GETTING_STARTED.name]
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     data |= {"routing": _ROUTING, "runbook_base_url": "https://runbooks.example.org/bookshop"}
     return load_text(path.name, yaml.safe_dump(data, sort_keys=False))
 
@@ -196,7 +197,7 @@ def _getting_started(imported: dict[str, list[Path]]) -> Service:
 def _burn_expectations(folder: Path) -> list[dict]:
     """Every alert the generated slo_alerts_test.yml expects (its labels proven by the
     engines), with its alertname."""
-    suite = yaml.safe_load((folder / "prometheus/tests/slo_alerts_test.yml").read_text())
+    suite = load_yaml((folder / "prometheus/tests/slo_alerts_test.yml").read_text())
     return [
         {"alertname": check["alertname"], **{k: str(v) for k, v in e["exp_labels"].items()}}
         | {"annotations": e["exp_annotations"]}
@@ -323,7 +324,7 @@ def test_sloth_slis_map_to_series_or_raw_queries(imported: dict[str, list[Path]]
         return [
             slo["sli"]
             for p in imported[name]
-            for slo in yaml.safe_load(p.read_text(encoding="utf-8"))["slos"]
+            for slo in load_yaml(p.read_text(encoding="utf-8"))["slos"]
         ]
 
     charge, refund = slis("sloth-events.yml")
@@ -405,7 +406,7 @@ def _sloth_ratio_suite(source: Path, dialect: str) -> dict:
     instead; under the constant traffic used here both agree, and this project deliberately
     weights by traffic (README, "Traffic-weighted period")."""
     checks = []
-    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    doc = load_yaml(source.read_text(encoding="utf-8"))
     for slo in doc["slos"]:
         events = slo["sli"]["events"]
         for window in ("5m", "30m", "1h", "2h"):

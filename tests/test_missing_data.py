@@ -18,6 +18,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
 from mutants import assert_caught
+from yaml_load import load_yaml
 
 from generator import signals as names
 from generator import tools
@@ -265,14 +266,14 @@ def test_a_503_series_born_at_3000_is_never_counted(samokoder, engine) -> None:
 def test_a_spec_without_a_job_still_gets_an_outage_alert(queue) -> None:
     service, rules = queue
     assert service.jobs == ()
-    alerts = yaml.safe_load((rules / "alerts.yml").read_text())["groups"]
+    alerts = load_yaml((rules / "alerts.yml").read_text())["groups"]
     absent = [r for g in alerts for r in g["rules"] if r["alert"] == "MetricAbsent"]
     assert {r["labels"]["metric"] for r in absent} == {
         "queue_jobs_processed_total",
         "queue_length",
         "queue_capacity",
     }
-    generated = yaml.safe_load((rules / "tests" / "absent_data_alerts_test.yml").read_text())
+    generated = load_yaml((rules / "tests" / "absent_data_alerts_test.yml").read_text())
     # Every metric's outage alert fires in a case where its targets are down (metrics with
     # one `for` share a case: suites stay linear in metrics).
     fired = {
@@ -408,7 +409,7 @@ def test_the_born_nonzero_limitation_is_shown_by_a_generated_test_and_documented
     the runbook and the README name the limitation and both remedies."""
     service = load(spec)
     write_tree(tmp_path, service_files(service))
-    edge = yaml.safe_load(
+    edge = load_yaml(
         (tmp_path / service.name / "prometheus/tests/edge_values_test.yml").read_text()
     )
     for slo in service.slos:  # SLOs on independent series share a pair: linear cost

@@ -18,6 +18,7 @@ from depth import example_engines, examples
 from group_order import assert_groups_are_layered
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.output import write_tree
@@ -258,7 +259,7 @@ def test_any_selector_validate_accepts_generates(data: st.DataObject) -> None:
 # -- random damage to a real spec -------------------------------------------------------------
 
 SAMOKODER_TEXT = SAMOKODER.read_text(encoding="utf-8")
-SAMOKODER_DATA = yaml.safe_load(SAMOKODER_TEXT)
+SAMOKODER_DATA = load_yaml(SAMOKODER_TEXT)
 
 HOSTILE_TEXT = st.sampled_from(
     ["", " ", "../../etc", "{{ $value }}", 'a"b', "line\nbreak", "x" * 2000, "5 minutes", "-1h",

@@ -18,6 +18,7 @@ from cli_support import CHECKOUT, SAMOKODER, am_quoted, routes_test
 from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml_load import load_yaml
 
 from generator import alertmanager_config, tools
 from generator.alertmanager import route_file
@@ -83,7 +84,7 @@ def amtool(request) -> Path:
 
 
 def with_routing(spec: Path, routing: dict, service: str | None = None) -> str:
-    data = yaml.safe_load(spec.read_text())
+    data = load_yaml(spec.read_text())
     data["routing"] = routing
     data.setdefault("runbook_base_url", "https://runbooks.example.org/x")
     if service:
@@ -124,8 +125,8 @@ def test_every_receiver_kind_and_a_team_route(amtool: Path, tmp_path: Path) -> N
     )
     reached(amtool, config, {"service": "nobody", "severity": "critical"}, ["unrouted"])
     # Each service's route.yml is its subtree: one route, its receivers, its inhibitions.
-    subtree = yaml.safe_load((tmp_path / "out" / "shop" / "alertmanager" / "route.yml").read_text())
-    whole = yaml.safe_load(config.read_text())
+    subtree = load_yaml((tmp_path / "out" / "shop" / "alertmanager" / "route.yml").read_text())
+    whole = load_yaml(config.read_text())
     assert subtree["route"] in whole["route"]["routes"]
     assert all(r in whole["receivers"] for r in subtree["receivers"])
     assert all(r in whole["inhibit_rules"] for r in subtree["inhibit_rules"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import depth
 import pytest
-import yaml
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.output import write_tree
@@ -43,7 +43,7 @@ def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
     service = load(SPEC)
     write_tree(tmp_path, service_files(service))
     rules = tmp_path / service.name / "prometheus"
-    alerts = yaml.safe_load((rules / "alerts.yml").read_text())
+    alerts = load_yaml((rules / "alerts.yml").read_text())
     down = {
         (r["labels"]["job"], r["labels"]["severity"])
         for g in alerts["groups"]
@@ -51,7 +51,7 @@ def test_each_job_of_a_regex_alternation_gets_target_down_and_its_tests_pass(
         if r["alert"] == "TargetDown"
     }
     assert down == {(j, s) for j in ("api", "wrk") for s in ("warning", "critical")}
-    suite = yaml.safe_load((rules / "tests" / "threshold_alerts_test.yml").read_text())
+    suite = load_yaml((rules / "tests" / "threshold_alerts_test.yml").read_text())
     # Cases of alerts that read disjoint metrics share a group, their names joined.
     names = [n for t in suite["tests"] for n in t["name"].split(NAME_SEPARATOR)]
     for job in ("api", "wrk"):

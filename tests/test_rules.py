@@ -12,6 +12,7 @@ from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules, recording_rules
 from group_order import assert_groups_are_layered
 from mutants import assert_caught, budget_over_3d
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.plan import service_files
@@ -65,7 +66,7 @@ def test_every_alert_rule_has_a_firing_and_a_silent_test(generated: Path) -> Non
     alerts = {r["alert"] for r in alert_rules(generated / "prometheus")}
     fired, silent = set(), set()
     for suite in (generated / "prometheus" / "tests").glob("*.yml"):
-        for case in yaml.safe_load(suite.read_text())["tests"]:
+        for case in load_yaml(suite.read_text())["tests"]:
             for check in case.get("alert_rule_test", []):
                 (fired if check["exp_alerts"] else silent).add(check["alertname"])
     assert fired == alerts
@@ -84,7 +85,7 @@ def samokoder_rules(tmp_path_factory) -> Path:
 
 def _unweighted_period(text: str) -> str:
     """Sloth's default: the period ratio as an average of 5m ratios."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     for group in data["groups"]:
         for rule in group["rules"]:
             if rule.get("record") == "slo:sli_error:ratio_rate30d":
@@ -95,7 +96,7 @@ def _unweighted_period(text: str) -> str:
 
 def _burn_for(text: str, duration: str) -> str:
     """The burn-rate pairs with a `for` again, as before the SRE Workbook's defaults."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     for group in data["groups"]:
         for rule in group["rules"]:
             if rule["alert"] == "ErrorBudgetBurn":

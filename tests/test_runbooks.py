@@ -18,6 +18,7 @@ import yaml
 from cli_support import ROOT, SAMOKODER
 from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
+from yaml_load import load_yaml
 
 from generator import tools
 from generator.docs import render
@@ -167,7 +168,7 @@ def docs(service: Service) -> str:
 def test_an_slo_with_its_own_runbook_shows_it_in_its_own_section(
     service: Service, docs: str
 ) -> None:
-    spec = yaml.safe_load(RUNBOOKS.read_text(encoding="utf-8"))
+    spec = load_yaml(RUNBOOKS.read_text(encoding="utf-8"))
     given = spec["slos"][0]["runbook"]
     own = section(docs, "ErrorBudgetBurn: charges")
     numbered = re.findall(r"^\d+\. (.*)$", own, re.M)
@@ -247,7 +248,7 @@ def test_generated_tests_expect_each_link_on_every_engine(tmp_path: Path) -> Non
     write_tree(tmp_path, service_files(service))
     tests = tmp_path / service.name / "prometheus" / "tests"
     suite = "threshold_alerts_test.yml"
-    expected = yaml.safe_dump(yaml.safe_load((tests / suite).read_text()))
+    expected = yaml.safe_dump(load_yaml((tests / suite).read_text()))
     assert "alertname: TargetDown" in expected and "alertname: SettlementBacklog" in expected
     assert expected.count("viewPanel=") >= 4
     for engine in tools.RULE_ENGINES:
@@ -274,7 +275,7 @@ def test_every_link_of_every_alert_is_absolute_and_resolves(spec: Path) -> None:
     check_links(plain)
     if not plain.runbook_base_url:
         assert all("runbook_url" not in r["annotations"] for r in alert_rules(plain))
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     data.setdefault("runbook_base_url", "https://docs.example.org/x/alerts.md")
     data.setdefault("grafana_url", "https://grafana.example.org/sub/path")
     linked = load_text(str(spec), yaml.safe_dump(data, sort_keys=False))

@@ -5,8 +5,8 @@ every group loads and none fails its first evaluations. A real server is an ``e2
 from __future__ import annotations
 
 import pytest
-import yaml
 from fleet import generate, rule_files
+from yaml_load import load_yaml
 
 from generator import tools
 
@@ -23,7 +23,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory):
 def test_one_prometheus_3_5_server_loads_and_evaluates_the_fleet(fleet, tmp_path) -> None:
     out, _ = fleet
     files = rule_files(out)
-    want = {g["name"] for f in files for g in yaml.safe_load(f.read_text())["groups"]}
+    want = {g["name"] for f in files for g in load_yaml(f.read_text())["groups"]}
     with prom.running(tmp_path / "data", files, tools.PROMETHEUS_3_5, "1s") as server:
         server.wait_for("every group", lambda: len(server.rule_groups()) == len(want))
         assert {g["name"] for g in server.rule_groups()} == want

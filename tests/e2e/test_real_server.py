@@ -10,7 +10,7 @@ import pathlib
 import re
 
 import pytest
-import yaml
+from yaml_load import load_yaml
 
 from generator.prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 from generator.promql import format_duration, parse_duration
@@ -82,7 +82,7 @@ def _report(env: Env) -> None:
 def _groups(env: Env, names: tuple[str, ...] = FILES) -> list[dict]:
     """The groups of the plain rule files ``names`` the service has, in evaluation order."""
     paths = [f"{env.service.name}/prometheus/{name}" for name in names]
-    return [g for p in paths if p in env.files for g in yaml.safe_load(env.files[p])["groups"]]
+    return [g for p in paths if p in env.files for g in load_yaml(env.files[p])["groups"]]
 
 
 def test_rules_load_and_evaluate_cleanly(env: Env):
