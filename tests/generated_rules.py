@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator.prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 

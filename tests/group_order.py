@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from generated_rules import groups_in
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 
 def assert_groups_are_layered(rules: Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import promql_parser
 import yaml
 from generated_rules import rules_in
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.prometheus.rule_reads import selectors

@@ -20,7 +20,7 @@ from depth import examples
 from generated_rules import alert_rules
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import alertmanager, tools
 from generator.docs import render

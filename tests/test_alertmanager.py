@@ -9,7 +9,7 @@ import pytest
 import yaml
 from cli_support import SAMOKODER, routes_test, run_cli
 from generated_rules import alert_rules
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.alertmanager import route_file

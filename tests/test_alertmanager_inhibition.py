@@ -30,7 +30,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from e2e.prom import _ready, _stop, free_port
 from generated_rules import rules_in
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.plan import service_files

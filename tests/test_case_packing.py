@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.output import write_tree

@@ -25,7 +25,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from grafana_schema import problems as grafana_problems
 from test_alertmanager_inhibition import _alert, key, running, verdicts
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import alertmanager, signals, tools
 from generator.alertmanager_config import FILE as ALERTMANAGER_FILE

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.grafana import compat, dashboard, lint, preview, provisioning

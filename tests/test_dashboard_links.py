@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import signals as names
 from generator.grafana import dashboard

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from grafana_foundation_sdk.models import dashboard as sdk
 from grafana_schema import GRAFANA_VERSION, problems
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator.grafana import compat, dashboard
 from generator.spec.loader import load_text

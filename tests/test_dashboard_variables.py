@@ -19,7 +19,7 @@ import pytest
 import yaml
 from test_dashboard import with_raw_panels
 from test_dashboard_schema import every_kind_of_panel
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.grafana import dashboard

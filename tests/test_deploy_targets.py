@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import valid_specs
 from test_receivers import EVERY_KIND, with_routing
-from yaml_load import load_yaml
+from yaml_io import load_yaml, spec_text
 
 from generator import tools
 from generator.output import write_tree
@@ -322,7 +322,7 @@ def _file_groups(files: dict[str, dict], folder: str) -> list[dict]:
 )
 @given(spec=valid_specs(), deploy=deploy_sections())
 def test_any_spec_with_any_deploy_section_wraps_the_plain_groups(spec: dict, deploy: dict) -> None:
-    service = load_text("random.yaml", yaml.safe_dump({**spec, "deploy": deploy}, sort_keys=False))
+    service = load_text("random.yaml", spec_text({**spec, "deploy": deploy}))
     files = {
         k: load_yaml(v) for k, v in service_files(service).items() if k.endswith((".yml", ".yaml"))
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import alertmanager_config
 from generator.grafana import provisioning

@@ -16,7 +16,7 @@ from cli_support import ROOT, SAMOKODER, run_cli
 from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator.diff import budget_minutes, expr_changes, read_yaml, report
 from generator.plan import service_files

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.docs.render import markdown_text

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 from cli_support import SAMOKODER, run_cli
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator.grafana import provisioning
 

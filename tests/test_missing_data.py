@@ -18,7 +18,7 @@ import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules
 from mutants import assert_caught
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import signals as names
 from generator import tools

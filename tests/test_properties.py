@@ -18,7 +18,7 @@ from depth import example_engines, examples
 from group_order import assert_groups_are_layered
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from yaml_load import load_yaml
+from yaml_io import load_yaml, spec_text
 
 from generator import tools
 from generator.output import write_tree
@@ -181,7 +181,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
 
 def _generated(spec: dict, root: Path) -> Path:
     """Write the files a spec generates under ``root``; return its prometheus/ folder."""
-    service = load_text("random.yaml", yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+    service = load_text("random.yaml", spec_text(spec))
     write_tree(root, service_files(service))
     return root / service.name / "prometheus"
 
@@ -253,7 +253,7 @@ def test_any_selector_validate_accepts_generates(data: st.DataObject) -> None:
     for i in sorted(data.draw(st.sets(st.integers(0, len(places) - 1), min_size=1))):
         node, key = places[i]
         node[key] = data.draw(SELECTORS)
-    event(_generate_or_clean_error(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)))
+    event(_generate_or_clean_error(spec_text(spec)))
 
 
 # -- random damage to a real spec -------------------------------------------------------------
@@ -340,7 +340,7 @@ def test_damaged_samokoder_spec_gives_a_generation_or_a_clean_error(data: st.Dat
     for _ in range(data.draw(st.integers(1, 3))):
         spec = _mutate(spec, data.draw)
     try:
-        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        text = spec_text(spec)
     except yaml.YAMLError:
         return
     event(_generate_or_clean_error(text))

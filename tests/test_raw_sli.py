@@ -20,7 +20,7 @@ from cli_support import ROOT, run_cli, unit_test_failures
 from depth import draws
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.output import to_yaml

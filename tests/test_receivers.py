@@ -18,7 +18,7 @@ from cli_support import CHECKOUT, SAMOKODER, am_quoted, routes_test
 from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import alertmanager_config, tools
 from generator.alertmanager import route_file

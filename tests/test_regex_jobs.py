@@ -9,7 +9,7 @@ from pathlib import Path
 
 import depth
 import pytest
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.output import write_tree

@@ -12,7 +12,7 @@ from cli_support import CHECKOUT, ROOT, SAMOKODER
 from generated_rules import alert_rules, recording_rules
 from group_order import assert_groups_are_layered
 from mutants import assert_caught, budget_over_3d
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.plan import service_files

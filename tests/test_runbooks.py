@@ -18,7 +18,7 @@ import yaml
 from cli_support import ROOT, SAMOKODER
 from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 from generator.docs import render

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fleet import generate, rule_files
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator import tools
 

@@ -10,7 +10,7 @@ import pathlib
 import re
 
 import pytest
-from yaml_load import load_yaml
+from yaml_io import load_yaml
 
 from generator.prometheus.rule_files import ALERT_FILES, FILES, RECORDING_FILES
 from generator.promql import format_duration, parse_duration
