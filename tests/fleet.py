@@ -17,6 +17,9 @@ Four families, dealt round-robin, so any ``count`` mixes them:
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from pathlib import Path
 
 from generator.output import write_tree
@@ -183,6 +186,25 @@ def generate(root: Path, count: int) -> tuple[Path, list[str]]:
         files.update(service_files(load(root / "slo_specs" / f"{name}.yaml")))
     write_tree(root / "out", files)
     return root / "out", names
+
+
+def shared(tmp_path_factory, count: int) -> tuple[Path, list[str]]:
+    """Return :func:`generate`'s fleet of ``count`` services, built once per test session:
+    under pytest-xdist the first worker to ask builds it in the session's shared temporary
+    folder while the others wait on a lock, then all read it (read-only). The build is about
+    7 s a worker."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    root = base / f"fleet-{count}"
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "names.txt"
+        if not done.is_file():
+            shutil.rmtree(root, ignore_errors=True)  # a build a killed worker left half done
+            names = generate(root, count)[1]
+            done.write_text("\n".join(names), encoding="utf-8")
+    return root / "out", done.read_text(encoding="utf-8").split("\n")
 
 
 def rule_files(out: Path) -> list[Path]:

@@ -21,11 +21,11 @@ from pathlib import Path
 import promql_parser
 import pytest
 import yaml
-from fleet import FAMILIES, generate, rule_files
-from mutants import selectors
+from fleet import FAMILIES, rule_files, shared
 
 from generator import tools
 from generator.prometheus.rule_files import RECORDING_FILES
+from generator.prometheus.rule_reads import selectors
 
 SIZE = 200
 
@@ -33,7 +33,7 @@ SIZE = 200
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Return (out/ holding every service's files, the service names)."""
-    return generate(tmp_path_factory.mktemp("fleet"), SIZE)
+    return shared(tmp_path_factory, SIZE)
 
 
 @functools.cache

@@ -29,8 +29,8 @@ from generator.spec.loader import load_text
 # Example counts (deep, quick): tests/depth.py picks by profile.
 VALID_EXAMPLES = examples(deep=25, quick=8)
 UNIT_TEST_EXAMPLES = examples(deep=8, quick=1)
-MUTATION_EXAMPLES = examples(deep=300, quick=100)
-TEXT_MUTATION_EXAMPLES = examples(deep=300, quick=100)
+MUTATION_EXAMPLES = examples(deep=300, quick=50)
+TEXT_MUTATION_EXAMPLES = examples(deep=300, quick=50)
 
 ERROR_LINE = re.compile(r"^[^:\n]+:[1-9][0-9]*:[1-9][0-9]*: [^\n]+: [^\n]+$")
 
