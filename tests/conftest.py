@@ -3,13 +3,18 @@ the markers that say how a test's depth follows it, and sizes the engine matrix 
 
 from __future__ import annotations
 
+import gc
+
 import depth
 import pytest
 
+from generator.cli import GC_THRESHOLDS
 from generator.tools import Engine
 
 
 def pytest_configure(config) -> None:
+    # The tests plan services in-process too: the generator's own collector setting.
+    gc.set_threshold(*GC_THRESHOLDS)
     config.addinivalue_line(
         "markers",
         "deep: how much this test checks follows the profile (tests/depth.py), like a "
