@@ -24,7 +24,9 @@ from generator.plan import service_files
 from generator.prometheus import case_packing, unittests
 from generator.prometheus.case_packing import NAME_SEPARATOR, pack
 from generator.prometheus.resample import resampled_case, samples_per_minute
-from generator.prometheus.rule_reads import ANYTHING, raw_reads
+from generator.prometheus.rule_files import plain_groups
+from generator.prometheus.rule_reads import ANYTHING, RuleReads, raw_reads
+from generator.prometheus.unittests import threshold_suite_files
 from generator.spec.loader import load
 
 ENGINES = [pytest.param(e, id=e.name) for e in tools.RULE_ENGINES]
@@ -46,12 +48,29 @@ def test_reads_follow_recordings_and_alerts_to_raw_metrics() -> None:
         {"alert": "Inhibited", "expr": 'disk_free < 1 unless on () ALERTS{alertname="Errors"}'},
         {"alert": "Subquery", "expr": "max_over_time(job:error:ratio[1h:5m]) > 1"},
     ]
+    recorded = {"job:error:ratio", "job:errors:rate5m", "job:requests:rate5m"}
     assert raw_reads(rules) == {
-        "Errors": {"errors_total", "requests_total", "up"},
+        "Errors": {"errors_total", "requests_total", "up", *recorded},
         "Saturated": {"queue_depth", "queue_capacity"},
-        "Inhibited": {"disk_free", "errors_total", "requests_total", "up"},
-        "Subquery": {"errors_total", "requests_total"},
+        "Inhibited": {"disk_free", "errors_total", "requests_total", "up", *recorded},
+        "Subquery": {"errors_total", "requests_total", *recorded},
     }
+
+
+def test_the_rules_that_may_fail_on_what_they_meet_are_the_joins_and_relabellings() -> None:
+    rules = [
+        {"record": "a:sum", "expr": "sum(rate(a_total[5m]))"},
+        {"record": "ratio", "expr": "a:sum / on () sum(b)"},  # a join: fails on duplicates
+        {"record": "scaled", "expr": "(c * 100) > -(1)"},  # numbers only: cannot fail
+        {"record": "either", "expr": "d and e or f unless g"},  # set operators: cannot fail
+        {"record": "renamed", "expr": 'label_replace(h, "x", "$1", "y", "(.*)")'},
+        {"alert": "Joined", "expr": "up == on (job) group_left k"},
+    ]
+    assert sorted(map(sorted, RuleReads(rules).failing_joins())) == [
+        ["a:sum", "a_total", "b"],
+        ["h"],
+        ["k", "up"],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -102,6 +121,15 @@ def test_only_cases_that_cannot_see_each_other_share_a_group() -> None:
     first = packed[0]
     assert first["input_series"] == cases[0]["input_series"] + cases[2]["input_series"]
     assert first["alert_rule_test"] == cases[0]["alert_rule_test"] + cases[2]["alert_rule_test"]
+
+
+def test_cases_whose_series_meet_in_a_rule_that_may_fail_stay_apart() -> None:
+    reads = {"Cpu": frozenset({"cpu"}), "Mem": frozenset({"mem"})}
+    cases = [_case("cpu", "Cpu", "cpu"), _case("mem", "Mem", "mem")]
+    assert len(pack(cases, reads)) == 1
+    assert len(pack(cases, reads, [frozenset({"cpu", "mem"})])) == 2
+    assert len(pack(cases, reads, [frozenset({"cpu", "disk"})])) == 1
+    assert len(pack(cases, reads, [ANYTHING])) == 2  # such a rule reading anything: all apart
 
 
 def test_a_case_with_expression_checks_keeps_a_group_of_its_own() -> None:
@@ -177,3 +205,35 @@ def test_a_packing_blind_to_metrics_fails_on_the_engine(tmp_path: Path, monkeypa
     proc = tools.run_unit_tests(tools.PROMETHEUS_3_5, [path])
     assert proc.returncode != 0, "the blindly packed suite passed"
     assert "AvailabilitySLOViolation" in proc.stdout + proc.stderr
+
+
+JOINED = ROOT / "tests" / "fixtures" / "packing" / "joined_raw_sli.yaml"
+
+
+def test_series_of_two_cases_never_meet_in_a_join_of_any_loaded_rule(tmp_path: Path) -> None:
+    """A reviewer's instance: a raw SLI joins the pool gauge with the order counter, which two
+    threshold rows read apart. Their checks never read the join, but the suite loads it, and
+    promtool fails a group on any rule's error: side by side, the rows' series would meet in
+    it (``many-to-many matching not allowed``). The generated suite keeps them apart and
+    passes; packed as if no rule could fail, it fails on promtool."""
+    service = load(JOINED)
+    write_tree(tmp_path, service_files(service))
+    tests = tmp_path / service.name / "prometheus" / "tests"
+    path = tests / "threshold_alerts_test.yml"
+    suite = load_yaml(path.read_text(encoding="utf-8"))
+    for group in suite["tests"]:
+        names = group["name"]
+        assert not ("OrderFailuresHigh" in names and "PoolSaturated" in names), names
+    engine = tools.PROMETHEUS_3_5
+    proc = tools.run_unit_tests(engine, [path])
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+    cases = unittests.threshold_suite_cases(service)
+    reads = raw_reads(
+        r for g in plain_groups(service, threshold_suite_files(service)) for r in g["rules"]
+    )
+    per_minute = samples_per_minute(service.rate_window)
+    blind = [resampled_case(c, per_minute) for c in pack(cases, reads)]  # no joins given
+    path.write_text(yaml.safe_dump({**suite, "tests": blind}, sort_keys=False), "utf-8")
+    proc = tools.run_unit_tests(engine, [path])
+    assert proc.returncode != 0, "cases whose series meet in a join passed side by side"
+    assert "many-to-many matching not allowed" in proc.stdout + proc.stderr

@@ -36,7 +36,7 @@ from .rule_files import (
     loaded_files,
     plain_groups,
 )
-from .rule_reads import raw_reads
+from .rule_reads import RuleReads
 from .slo_tests import slo_alert_cases, slo_value_cases
 from .synthetic import independent_slos
 from .threshold_tests import target_cases, threshold_cases, zero_denominator_alert_cases
@@ -113,8 +113,9 @@ def _suites(service: Service) -> dict[str, dict]:
     if thresholds := threshold_suite_cases(service):
         # Cases of alerts that read disjoint metrics share a test group (case_packing.py).
         files = threshold_suite_files(service)
-        reads = raw_reads(r for g in plain_groups(service, files) for r in g["rules"])
-        out["threshold_alerts_test.yml"] = suite(pack(thresholds, reads), names=files)
+        reads = RuleReads(r for g in plain_groups(service, files) for r in g["rules"])
+        packed = pack(thresholds, reads.by_alert(), reads.failing_joins())
+        out["threshold_alerts_test.yml"] = suite(packed, names=files)
     if absent := absent_cases(service):
         # MetricAbsent and TargetDown read raw series only.
         out["absent_data_alerts_test.yml"] = suite(absent, names=(ALERTS_FILE,))
