@@ -25,7 +25,7 @@ from generator.prometheus import case_packing, unittests
 from generator.prometheus.case_packing import NAME_SEPARATOR, pack
 from generator.prometheus.resample import resampled_case, samples_per_minute
 from generator.prometheus.rule_files import plain_groups
-from generator.prometheus.rule_reads import ANYTHING, RuleReads, raw_reads
+from generator.prometheus.rule_reads import ANYTHING, RuleReads
 from generator.prometheus.unittests import threshold_suite_files
 from generator.spec.loader import load
 
@@ -49,7 +49,7 @@ def test_reads_follow_recordings_and_alerts_to_raw_metrics() -> None:
         {"alert": "Subquery", "expr": "max_over_time(job:error:ratio[1h:5m]) > 1"},
     ]
     recorded = {"job:error:ratio", "job:errors:rate5m", "job:requests:rate5m"}
-    assert raw_reads(rules) == {
+    assert RuleReads(rules).by_alert() == {
         "Errors": {"errors_total", "requests_total", "up", *recorded},
         "Saturated": {"queue_depth", "queue_capacity"},
         "Inhibited": {"disk_free", "errors_total", "requests_total", "up", *recorded},
@@ -85,7 +85,7 @@ def test_the_rules_that_may_fail_on_what_they_meet_are_the_joins_and_relabelling
 )
 def test_reads_that_cannot_be_bounded_are_anything(expr: str) -> None:
     rules = [{"record": "x:y:z", "expr": expr}, {"alert": "A", "expr": "x:y:z > 0"}]
-    assert raw_reads(rules) == {"A": ANYTHING}
+    assert RuleReads(rules).by_alert() == {"A": ANYTHING}
 
 
 def _case(name: str, alert: str, *series: str, interval: str = "1m") -> dict:
@@ -228,11 +228,11 @@ def test_series_of_two_cases_never_meet_in_a_join_of_any_loaded_rule(tmp_path: P
     proc = tools.run_unit_tests(engine, [path])
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
     cases = unittests.threshold_suite_cases(service)
-    reads = raw_reads(
+    reads = RuleReads(
         r for g in plain_groups(service, threshold_suite_files(service)) for r in g["rules"]
     )
     per_minute = samples_per_minute(service.rate_window)
-    blind = [resampled_case(c, per_minute) for c in pack(cases, reads)]  # no joins given
+    blind = [resampled_case(c, per_minute) for c in pack(cases, reads.by_alert())]  # no joins
     path.write_text(yaml.safe_dump({**suite, "tests": blind}, sort_keys=False), "utf-8")
     proc = tools.run_unit_tests(engine, [path])
     assert proc.returncode != 0, "cases whose series meet in a join passed side by side"

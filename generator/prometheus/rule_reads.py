@@ -163,10 +163,3 @@ class RuleReads:
             e for table in (self._records, self._alerting) for es in table.values() for e in es
         ]
         return [self._closure([e]) for e in dict.fromkeys(exprs) if self._parse(e).may_fail]
-
-
-def raw_reads(rules: Iterable[Mapping[str, str]]) -> dict[str, frozenset[str] | None]:
-    """Return, for each alert name among ``rules``, the raw metric names its rules read,
-    closed over the recordings and the alerts (through ``ALERTS``) they read;
-    :data:`ANYTHING` where that cannot be bounded."""
-    return RuleReads(rules).by_alert()
