@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import gc
 import sys
 from collections.abc import Iterator
@@ -12,16 +13,18 @@ from typing import TYPE_CHECKING
 import click
 
 from .spec.errors import SpecError, SpecInvalid
-from .spec.loader import load
-from .spec.model import Service
 
 if TYPE_CHECKING:
     from . import output
+    from .parallel import Helper
+    from .spec.model import Service
 
 # The planners (grafanalib, Jinja2, the deploy targets) and the writer are imported
 # where they are first used, after the specs have loaded: a spec with a mistake is reported
 # without paying for them, which is most of the cost of a short run such as a pre-commit
-# hook's `validate` on the one spec that changed.
+# hook's `validate` on the one spec that changed. The loader (jsonschema) is imported when
+# the first spec loads, after `generate` has forked the helper that plans a lone spec's
+# dashboard and docs, so that neither process waits for the other's imports.
 
 EXIT_INVALID = 2
 
@@ -57,6 +60,8 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
 
 def _load_one(path: Path) -> Service | list[SpecError]:
     """Return the Service of the spec at ``path``, or its problems."""
+    from .spec.loader import load
+
     try:
         return load(_display(path))
     except SpecInvalid as exc:
@@ -68,6 +73,7 @@ def _load_all(paths: list[Path], jobs: int | None = None) -> list[Service]:
     ``jobs`` processes (default: every core). Raises SpecInvalid listing every problem of
     every spec, and each service name that two specs claim."""
     from .parallel import cores, ordered_map
+    from .spec import loader  # noqa: F401  imported once, before the workers fork
 
     services, errors = [], []
     for result in ordered_map(_load_one, paths, jobs or cores()):
@@ -103,11 +109,12 @@ def _fail(exc: SpecInvalid) -> None:
     sys.exit(EXIT_INVALID)
 
 
-def _plan_service(service: Service) -> output.Files | SpecError:
-    """Return one service's files, or the spec error that stops its promtool tests."""
+def _plan_service(service: Service, helper: Helper | None = None) -> output.Files | SpecError:
+    """Return one service's files, or the spec error that stops its promtool tests; with
+    ``helper``, a second process plans its dashboard, docs and deploy targets meanwhile."""
     from .plan import service_files
 
-    return _refused(service_files, service)
+    return _refused(functools.partial(service_files, helper=helper), service)
 
 
 def _check_service(service: Service) -> SpecError | None:
@@ -230,8 +237,27 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
     out/ is made to hold exactly what the specs generate (stale files are removed).
     Services are written as they are planned; the tree is swapped in once, at the end.
     """
+    from . import parallel, presentation
+
     try:
-        services = _load_all(_spec_paths(spec_dir, specs), jobs)
+        paths = _spec_paths(spec_dir, specs)
+    except SpecInvalid as exc:
+        _fail(exc)
+    # One spec (a pre-commit hook's run) is planned on two cores: a helper forked now
+    # imports the dashboard's, docs' and deploy targets' planners while this process loads
+    # the spec, then plans those files while this one plans the rules and their tests.
+    workers = (jobs or parallel.cores()) if len(paths) == 1 else 1
+    with parallel.helper(presentation.planners, workers) as helper:
+        _generate(paths, bool(specs), out, jobs, helper)
+
+
+def _generate(
+    paths: list[Path], only: bool, out: Path, jobs: int | None, helper: Helper | None
+) -> None:
+    """Load the specs at ``paths`` and write what they generate to ``out`` (with ``only``,
+    just their services' folders); report a problem and exit 2, leaving out/ as it was."""
+    try:
+        services = _load_all(paths, jobs)
     except SpecInvalid as exc:
         _fail(exc)
     from concurrent.futures.process import BrokenProcessPool
@@ -242,11 +268,11 @@ def generate(spec_dir: Path, specs: tuple[Path, ...], out: Path, jobs: int | Non
 
     regenerated = {s.name for s in services}
     # The shared files need every spec: with --spec an existing shared tree (or file) is kept.
-    kept = {top for top in (TREE, ALERTMANAGER_FILE) if specs and (out / top).exists()}
+    kept = {top for top in (TREE, ALERTMANAGER_FILE) if only and (out / top).exists()}
     written = 0
     try:
-        with output.replacing(out, only=regenerated if specs else None) as stage:
-            for files in planned(services, jobs):
+        with output.replacing(out, only=regenerated if only else None) as stage:
+            for files in planned(services, jobs, functools.partial(_plan_service, helper=helper)):
                 if kept:
                     files = {p: v for p, v in files.items() if p.split("/", 1)[0] not in kept}
                 stage.add(files)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from . import alertmanager, alertmanager_config
+from typing import TYPE_CHECKING
+
+from . import alertmanager, alertmanager_config, presentation
 from .grafana.provisioning import tree_files
 from .output import Files, to_yaml
 from .prometheus import native_tests, unittests, vmalert_unittests
 from .prometheus.environment_tests import environment_suites
 from .prometheus.rule_files import rule_files
 from .spec.model import Service
+
+if TYPE_CHECKING:
+    from .parallel import Helper
 
 
 def test_suites(service: Service) -> dict[str, dict]:
@@ -34,13 +39,19 @@ def test_suites(service: Service) -> dict[str, dict]:
     return suites
 
 
-def service_files(service: Service) -> Files:
-    """Return every generated file of one service, keyed by its path under ``out/``."""
-    # Imported here, not above: test_suites (validate) needs none of them.
-    from . import targets
-    from .docs import render as docs
-    from .grafana.files import files as grafana_files
+def service_files(service: Service, helper: Helper | None = None) -> Files:
+    """Return every generated file of one service, keyed by its path under ``out/``: its
+    rules and their tests, then its dashboard, docs and deploy targets, planned by
+    ``helper`` (a process already forked, that ran :func:`presentation.planners`) at the
+    same time where one is given. Either way the files and their order are the same."""
+    pending = helper.submit(presentation.files, service) if helper is not None else None
+    files = rule_and_test_files(service)
+    files.update(pending.result() if pending is not None else presentation.files(service))
+    return files
 
+
+def rule_and_test_files(service: Service) -> Files:
+    """Return one service's rule files, their unit tests and its Alertmanager route."""
     src = service.source
     base = service.name
     files: Files = {
@@ -50,10 +61,6 @@ def service_files(service: Service) -> Files:
     files.update({path: to_yaml(suite, src) for path, suite in test_suites(service).items()})
     if (subtree := alertmanager.route_file(service)) is not None:
         files[f"{base}/alertmanager/route.yml"] = to_yaml(subtree, src)
-    for name, text in docs.files(service).items():
-        files[f"{base}/docs/{name}"] = text.encode("utf-8")
-    files.update(grafana_files(service))
-    files.update(targets.files(service))
     return files
 
 

@@ -65,10 +65,10 @@ def change_a_spec(project: Path) -> None:
 def fail_planning(monkeypatch: pytest.MonkeyPatch) -> None:
     real = plan.service_files
 
-    def planner(service):
+    def planner(service, helper=None):
         if service.name == "checkout":
             raise RuntimeError("injected: planner failed")
-        return real(service)
+        return real(service, helper)
 
     monkeypatch.setattr(plan, "service_files", planner)
 
@@ -422,10 +422,10 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
     parent = os.getpid()
     real = plan.service_files
 
-    def planner(service):
+    def planner(service, helper=None):
         if os.getpid() != parent and service.name == "checkout":
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(service)
+        return real(service, helper)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plan, "service_files", planner)
@@ -433,6 +433,30 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
     assert result.exit_code == 2, result.output
     assert "a planning process died" in result.output and "Traceback" not in result.output
     assert tree(project) == before
+
+
+def test_a_killed_helper_fails_a_lone_spec_instead_of_hanging(project: Path) -> None:
+    """One spec's dashboard, docs and deploy targets are planned in a forked helper; it is
+    SIGKILLed while planning the dashboard: the run fails, promptly, and out/ is as before."""
+    from generator.grafana import files as grafana_files
+
+    change_a_spec(project)
+    before = tree(project)
+    parent = os.getpid()
+    real = grafana_files.files
+
+    def planner(service):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(service)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grafana_files, "files", planner)
+        result = generate("--spec", "slo_specs/checkout.yaml", "--jobs", "2")
+    assert result.exit_code == 2, result.output
+    assert "a planning process died" in result.output and "Traceback" not in result.output
+    assert tree(project) == before
+    assert generate("--spec", "slo_specs/checkout.yaml").exit_code == 0  # and it recovers
 
 
 class _Libc:

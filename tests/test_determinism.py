@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import CHECKOUT, ROOT, SAMOKODER, run_cli, tree
+from click.testing import CliRunner
 from yaml_io import load_yaml
 
-from generator import alertmanager_config
+from generator import alertmanager_config, cli, parallel
 from generator.grafana import provisioning
 
 SPECS = [SAMOKODER, CHECKOUT, ROOT / "tests" / "fixtures" / "hostile" / "literal-text.yaml"]
@@ -116,3 +117,33 @@ def test_the_number_of_processes_does_not_matter(baseline, tmp_path: Path, jobs:
     assert generated(project, "--jobs", jobs) == baseline
     proc = run_cli("check", "--jobs", "3" if jobs == "1" else "1", cwd=project, env=BASE_ENV)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+LONE_SPECS = [SAMOKODER, *sorted((ROOT / "tests" / "fixtures" / "specs").glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("spec", LONE_SPECS, ids=lambda p: p.stem)
+def test_a_lone_spec_on_two_cores_writes_what_one_core_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: Path
+) -> None:
+    """With one spec and two processes, ``generate`` plans the service's dashboard, docs and
+    deploy targets in a forked helper while it plans the rules and their tests; with --jobs 1,
+    all in one process. The helper did plan them, and the two trees are the same bytes."""
+    handed = []
+    real = parallel.Helper.submit
+
+    def spy(self, fn, arg):
+        handed.append(f"{fn.__module__}.{fn.__qualname__}")
+        return real(self, fn, arg)
+
+    monkeypatch.setattr(parallel.Helper, "submit", spy)
+    trees = {}
+    for jobs in ("2", "1"):
+        out = tmp_path / f"jobs{jobs}"
+        args = ["generate", "--spec", str(spec), "--out", str(out), "--jobs", jobs]
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 0, result.output
+        trees[jobs] = tree(out)
+    assert parallel.cores() >= 2, "this test needs a machine with two CPUs, as CI has"
+    assert handed == ["generator.presentation.files"]  # with --jobs 2 only
+    assert trees["2"] == trees["1"]
