@@ -190,7 +190,8 @@ jobs_option = click.option(
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Plan services in this many processes. Default: one per CPU.",
+    help="Plan services in this many processes (`generate` with one spec: its dashboard, docs "
+    "and deploy targets in a second one). Default: one per CPU.",
 )
 
 
