@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
@@ -16,6 +15,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from . import json_text, yaml_text
+from .libc import LIBC
 
 Files = dict[str, bytes]  # relative path -> content
 
@@ -96,7 +96,7 @@ class OutputError(RuntimeError):
     """The staged tree is not what was planned; out/ was left as it was."""
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = LIBC
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 # renameat2 and syncfs answer these when the kernel or the file system cannot do it.

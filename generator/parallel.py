@@ -13,15 +13,17 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import fcntl
 import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TypeVar
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import NoReturn, TypeVar
+
+from .libc import LIBC
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,8 +42,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def _die_with_parent(parent: int) -> None:
     """Worker start-up: be killed with the parent, so a killed ``generate`` leaves no
     orphans blocked on the work queue (Linux's PR_SET_PDEATHSIG)."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
@@ -86,42 +87,108 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
         _job = None
 
 
-def _discarding(fn: Callable[[], object]) -> None:
-    """Run ``fn`` and return nothing: unpickling the functions it may return would import
-    their modules in the caller."""
-    fn()
+class HelperDied(BrokenProcessPool):
+    """The helper process died (killed, out of memory) before it returned a result."""
 
 
 class Helper:
-    """One forked process that runs ``prepare()`` (imports) as soon as it starts and then
-    the calls handed to it; their arguments and results are pickled."""
+    """One forked process that runs ``prepare()`` (imports) as soon as it starts, then the
+    calls handed to it, one at a time; their arguments and results are pickled.
+
+    Built on ``os.fork`` and two pipes rather than a process pool: the pool's threads and
+    its shutdown, which waits for a running task, would keep an early exit (a spec with a
+    mistake) waiting for imports nobody needs. Closing kills the process: its work is pure.
+    Raises OSError when the process cannot be forked (a process limit).
+    """
 
     def __init__(self, prepare: Callable[[], object]) -> None:
-        context = multiprocessing.get_context("fork")
-        self._pool = ProcessPoolExecutor(
-            1, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
-        )
-        self._pool.submit(_discarding, prepare)  # forks now: a fork pool starts at once
+        self._owner = os.getpid()
+        requests_in, self._requests = multiprocessing.Pipe(duplex=False)
+        self._results, results_out = multiprocessing.Pipe(duplex=False)
+        with contextlib.suppress(OSError):  # room for a large spec's Model: never wait to send
+            fcntl.fcntl(self._requests.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+        self._pid = os.fork()
+        if self._pid == 0:  # the helper: never returns
+            self._requests.close()
+            self._results.close()
+            _serve(self._owner, prepare, requests_in, results_out)
+        requests_in.close()
+        results_out.close()
 
-    def submit(self, fn: Callable[[T], R], arg: T) -> Future[R]:
-        """Return the future result of ``fn(arg)``, run in the helper after its imports.
-        ``fn`` must be importable by name (a module-level function)."""
-        return self._pool.submit(fn, arg)
+    def submit(self, fn: Callable[[T], R], arg: T) -> Callable[[], R]:
+        """Hand ``fn(arg)`` to the helper; return a function that waits for its result and
+        returns it, or raises what ``fn`` raised, or :class:`HelperDied`. ``fn`` must be
+        importable by name (a module-level function)."""
+        if os.getpid() != self._owner:
+            raise RuntimeError("a Helper takes work only from the process that started it")
+        self._requests.send((fn, arg))
+        return self._result
+
+    def _result(self):
+        try:
+            ok, value = self._results.recv()
+        except (EOFError, OSError) as exc:
+            raise HelperDied("the helper process died") from exc
+        if not ok:
+            raise value
+        return value
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the helper at once (whatever it is doing) and reap it."""
+        if os.getpid() != self._owner:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self._pid, 0)
+        self._requests.close()
+        self._results.close()
+
+
+_F_SETPIPE_SZ = 1031  # linux/fcntl.h
+_PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process
+
+
+def _serve(owner: int, prepare: Callable[[], object], requests, results) -> NoReturn:
+    """The helper's life: die with ``owner``, quietly on Ctrl-C (the terminal sends SIGINT to
+    the whole process group: ``owner`` reports it), prepare, then answer requests until the
+    pipe closes. An exception of a call is sent back to be raised in ``owner``."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _die_with_parent(owner)
+        prepare()
+        while True:
+            try:
+                fn, arg = requests.recv()
+            except EOFError:
+                break
+            try:
+                answer = (True, fn(arg))
+            except Exception as exc:
+                answer = (False, exc)
+            try:
+                results.send(answer)
+            except Exception as exc:  # the exception itself does not pickle
+                results.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
 
 
 @contextlib.contextmanager
 def helper(prepare: Callable[[], object], workers: int) -> Iterator[Helper | None]:
     """Yield a :class:`Helper` running ``prepare``, or None when ``workers`` (the processes
-    the run may use) is 1 or this process may run on one CPU only. Stopped on exit; a helper
-    is killed with its parent (PR_SET_PDEATHSIG), so a killed run leaves no orphan."""
-    if workers < 2 or cores() < 2:
-        yield None
-        return
-    started = Helper(prepare)
+    the run may use) is 1, this process may run on one CPU only, or no process can be
+    forked (the caller then does the work itself). Killed on exit; a helper also dies with
+    its parent (PR_SET_PDEATHSIG), so a killed run leaves no orphan."""
+    started = None
+    if workers >= 2 and cores() >= 2:
+        with contextlib.suppress(OSError):
+            started = Helper(prepare)
     try:
         yield started
     finally:
-        started.close()
+        if started is not None:
+            started.close()

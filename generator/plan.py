@@ -46,7 +46,7 @@ def service_files(service: Service, helper: Helper | None = None) -> Files:
     same time where one is given. Either way the files and their order are the same."""
     pending = helper.submit(presentation.files, service) if helper is not None else None
     files = rule_and_test_files(service)
-    files.update(pending.result() if pending is not None else presentation.files(service))
+    files.update(pending() if pending is not None else presentation.files(service))
     return files
 
 

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from cli_support import CHECKOUT, SAMOKODER, run_cli, tree
 from click.testing import CliRunner
 from depth import examples
 
-from generator import cli, output, plan
+from generator import cli, output, parallel, plan, presentation
 
 # What every tree holds besides its services (Samokoder has routing).
 SHARED = {"_grafana", "alertmanager.yml"}
@@ -223,7 +224,7 @@ SLOW_WRITER = textwrap.dedent(
                 time.sleep(60)
 
     output.write_tree = slow
-    cli.main(["generate"])
+    cli.main(["generate", *sys.argv[2:]])
     """
 )
 
@@ -457,6 +458,86 @@ def test_a_killed_helper_fails_a_lone_spec_instead_of_hanging(project: Path) -> 
     assert "a planning process died" in result.output and "Traceback" not in result.output
     assert tree(project) == before
     assert generate("--spec", "slo_specs/checkout.yaml").exit_code == 0  # and it recovers
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, "the generator exited before the signal"
+        assert time.monotonic() < deadline, f"{marker} never appeared"
+        time.sleep(0.01)
+
+
+def test_ctrl_c_on_a_lone_spec_is_one_line_and_leaves_out_as_before(project: Path) -> None:
+    """Ctrl-C reaches the whole process group, the lone spec's helper too (it has planned
+    the dashboard and waits for more work): the run stops with click's one line, the helper
+    dies without a traceback of its own, out/ is as before and nothing is left running."""
+    change_a_spec(project)
+    before = tree(project / "out")
+    marker = project.parent / "half-written"
+    args = [str(marker), "--spec", "slo_specs/checkout.yaml", "--jobs", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, *args],
+        cwd=project,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(marker, proc)
+        assert len(_processes_in(project)) == 2, "no helper beside the run"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and err.strip() == "Aborted!", err
+    assert tree(project / "out") == before
+    assert not _processes_in(project)
+
+
+def test_a_lone_spec_with_a_mistake_does_not_wait_for_the_helper(project: Path) -> None:
+    """A run that ends early kills its helper rather than waiting for it: here the helper's
+    imports never end, and a spec with a mistake is still reported, exit 2, out/ as before."""
+    (project / "slo_specs" / "broken.yaml").write_text("not: a spec\n")
+    before = tree(project)
+    parent = os.getpid()
+
+    def never_ready():
+        if os.getpid() != parent:
+            time.sleep(3600)
+
+    results: list = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(presentation, "planners", never_ready)
+        run = threading.Thread(
+            target=lambda: results.append(generate("--spec", "slo_specs/broken.yaml", "-j", "2"))
+        )
+        run.start()
+        run.join(timeout=120)  # a hang detector: the run takes under a second
+    assert not run.is_alive(), "generate waited for the helper's imports"
+    assert results[0].exit_code == 2, results[0].output
+    assert "slo_specs/broken.yaml:1:1" in results[0].output
+    assert tree(project) == before
+    assert not _processes_in(project)
+
+
+def test_a_lone_spec_is_planned_in_one_process_where_none_can_be_forked(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a process limit (fork fails with EAGAIN) the helper is only a speed-up: the run
+    plans everything itself and writes what --jobs 1 writes."""
+    change_a_spec(project)
+    assert generate("--spec", "slo_specs/checkout.yaml", "--jobs", "1").exit_code == 0
+    expected = tree(project / "out")
+    shutil.rmtree(project / "out" / "checkout")
+
+    def fork():
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.os, "fork", fork)
+    result = generate("--spec", "slo_specs/checkout.yaml", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert tree(project / "out") == expected
 
 
 class _Libc:
