@@ -169,7 +169,7 @@ def _serve(owner: int, prepare: Callable[[], object], requests, results) -> NoRe
                 answer = (False, exc)
             try:
                 results.send(answer)
-            except Exception as exc:  # the exception itself does not pickle
+            except Exception as exc:  # the answer (a result or an exception) does not pickle
                 results.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
     except BaseException:
         code = 1
