@@ -155,8 +155,8 @@ def render(ev: dict) -> str:
         "ratios, so a quiet night weighs as much as a busy afternoon: with this uneven traffic "
         f"it reports {evaluation.remaining(sloth.ratio):.1f} % budget remaining where the exact "
         f"figure is {evaluation.remaining(exact):.1f} % ({err_sloth:+.1f} points), while our "
-        f"traffic-weighted counts are {err_ours:+.2f} points off (the residue of `increase()` "
-        "over each 5-minute window). "
+        f"traffic-weighted counts are {err_ours:+.2f} points off (exact 5-minute slices; "
+        "EXACTNESS.md bounds their error on jittered history with resets, births and gaps). "
         "Pyrra's raw increase is exact here but is the most expensive evaluation and needs the "
         "full 30 days of raw retention.",
         "",
@@ -176,7 +176,7 @@ def main() -> int:
     print(f"fleet evaluation: {fleet_sizes} services, live (minutes)", flush=True)
     fleet = fleet_evaluation.run(fleet_sizes)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS.write_text(render(ev) + "\n".join(fleet_evaluation.render(fleet, when)))
+    RESULTS.write_text(render(ev) + "\n" + "\n".join(fleet_evaluation.render(fleet, when)))
     print(f"wrote {RESULTS}", flush=True)
     print("period error bound, every rule engine (minutes per Prometheus)", flush=True)
     exactness.main()
