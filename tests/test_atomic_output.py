@@ -245,7 +245,8 @@ def _processes_in(folder: Path) -> list[int]:
 def test_sigkill_mid_write_leaves_out_as_before(project: Path) -> None:
     change_a_spec(project)
     before = tree(project / "out")
-    marker = project.parent / "half-written"
+    # One marker per test: tmp_path's parent is shared by the tests of a worker.
+    marker = project.parent / f"{project.name}.half-written"
     proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(marker)], cwd=project)
     try:
         deadline = time.monotonic() + 60
@@ -474,7 +475,8 @@ def test_ctrl_c_on_a_lone_spec_is_one_line_and_leaves_out_as_before(project: Pat
     dies without a traceback of its own, out/ is as before and nothing is left running."""
     change_a_spec(project)
     before = tree(project / "out")
-    marker = project.parent / "half-written"
+    # One marker per test: tmp_path's parent is shared by the tests of a worker.
+    marker = project.parent / f"{project.name}.half-written"
     args = [str(marker), "--spec", "slo_specs/checkout.yaml", "--jobs", "2"]
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_WRITER, *args],
