@@ -229,6 +229,21 @@ SLOW_WRITER = textwrap.dedent(
 )
 
 
+def _marker(project: Path) -> Path:
+    """Where SLOW_WRITER says it is half-way: beside ``project``, named after it, since
+    tmp_path's parent is shared by the tests of a worker."""
+    return project.parent / f"{project.name}.half-written"
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen) -> None:
+    """Wait until SLOW_WRITER in ``proc`` has written ``marker`` (it then sleeps)."""
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, "the generator exited before the signal"
+        assert time.monotonic() < deadline, f"{marker} never appeared"
+        time.sleep(0.01)
+
+
 def _processes_in(folder: Path) -> list[int]:
     """Return the ids of live processes, other than this one, working in ``folder``."""
     found = []
@@ -245,15 +260,10 @@ def _processes_in(folder: Path) -> list[int]:
 def test_sigkill_mid_write_leaves_out_as_before(project: Path) -> None:
     change_a_spec(project)
     before = tree(project / "out")
-    # One marker per test: tmp_path's parent is shared by the tests of a worker.
-    marker = project.parent / f"{project.name}.half-written"
+    marker = _marker(project)
     proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(marker)], cwd=project)
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert proc.poll() is None, "the generator exited before it was killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        _wait_for(marker, proc)
         staging = Path(marker.read_text())
         assert staging.parent == project and any(staging.rglob("*.yml"))
         os.kill(proc.pid, signal.SIGKILL)
@@ -461,22 +471,13 @@ def test_a_killed_helper_fails_a_lone_spec_instead_of_hanging(project: Path) -> 
     assert generate("--spec", "slo_specs/checkout.yaml").exit_code == 0  # and it recovers
 
 
-def _wait_for(marker: Path, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert proc.poll() is None, "the generator exited before the signal"
-        assert time.monotonic() < deadline, f"{marker} never appeared"
-        time.sleep(0.01)
-
-
 def test_ctrl_c_on_a_lone_spec_is_one_line_and_leaves_out_as_before(project: Path) -> None:
     """Ctrl-C reaches the whole process group, the lone spec's helper too (it has planned
     the dashboard and waits for more work): the run stops with click's one line, the helper
     dies without a traceback of its own, out/ is as before and nothing is left running."""
     change_a_spec(project)
     before = tree(project / "out")
-    # One marker per test: tmp_path's parent is shared by the tests of a worker.
-    marker = project.parent / f"{project.name}.half-written"
+    marker = _marker(project)
     args = [str(marker), "--spec", "slo_specs/checkout.yaml", "--jobs", "2"]
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_WRITER, *args],
