@@ -1,5 +1,5 @@
 """``python -m generator``."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="slo-generator")
+run()

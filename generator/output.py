@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -11,13 +12,18 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from . import json_text, yaml_text
 from .libc import LIBC
+from .parallel import cores
 
 Files = dict[str, bytes]  # relative path -> content
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def header(source: str, comment: str = "#") -> str:
@@ -139,6 +145,12 @@ def _rmtree(path: Path) -> None:
     shutil.rmtree(path, onerror=unlock_and_retry)
 
 
+def _discard(tree: Path) -> None:
+    """Remove ``tree`` (the old output tree, swapped out), a top-level folder per thread."""
+    _threaded(_rmtree, sorted(p for p in tree.iterdir() if p.is_dir() and not p.is_symlink()))
+    _rmtree(tree)
+
+
 def _swap_by_renames(staging: Path, out: Path) -> None:
     """Replace ``out`` with ``staging`` by two renames, restoring ``out`` if the second fails.
 
@@ -192,18 +204,123 @@ def _refuse_read_only(out: Path) -> None:
     folder someone write-protected is not replaced behind their back."""
     if not out.is_dir():
         return
-    for folder in (out, *sorted(p for p in out.rglob("*") if p.is_dir())):
+    for folder in (out, *(out / rel for rel in sorted(_list(out).folders))):
         if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "read-only; nothing was written", str(folder))
 
 
+@dataclasses.dataclass
+class _Listing:
+    """What is under a folder, as paths relative to it: ``folders`` (each after its
+    parent), regular ``files``, and ``others`` (symbolic links, FIFOs: never generated)."""
+
+    folders: list[str]
+    files: list[str]
+    others: list[str]
+
+
+def _list(root: Path) -> _Listing:
+    """Return the listing of ``root`` (no symbolic link is followed)."""
+    listing = _Listing([], [], [])
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        with os.scandir(os.path.join(root, rel)) as entries:
+            for entry in entries:
+                path = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    listing.folders.append(path)
+                    pending.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    listing.files.append(path)
+                else:
+                    listing.others.append(path)
+    return listing
+
+
+def _threaded(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """Return ``[fn(item) for item in items]``, computed by one thread per CPU. For file
+    work (reading, hashing, making and removing folders), which releases the GIL: a tree of
+    a thousand services holds tens of thousands of files and eleven thousand folders."""
+    threads = min(cores(), len(items))
+    if threads < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
+
+
+def _hash_files(root: Path, paths: list[str]) -> dict[str, bytes]:
+    """Return the SHA-256 of each file of ``paths`` (relative to ``root``)."""
+
+    def digest(part: list[str]) -> list[tuple[str, bytes]]:
+        found = []
+        for rel in part:
+            with open(os.path.join(root, rel), "rb") as handle:
+                found.append((rel, hashlib.sha256(handle.read()).digest()))
+        return found
+
+    parts = min(cores(), len(paths) // 64 + 1)  # one part per thread, a few files at least
+    return dict(
+        pair for part in _threaded(digest, [paths[i::parts] for i in range(parts)]) for pair in part
+    )
+
+
+def _digests(root: Path) -> dict[str, bytes]:
+    """Return every file under ``root`` as relative path -> SHA-256, read back from disk."""
+    listing = _list(root)
+    return _hash_files(root, listing.files + listing.others)
+
+
+def _carry(src: Path, dst: Path, listing: _Listing | None = None) -> None:
+    """Put the folder ``src`` (of the current out/, listed as ``listing``) into the staged
+    tree at ``dst``: each file as a hard link, or a copy where the file system refuses
+    links. A link is safe here: no file in out/ is ever written in place, only replaced."""
+    listing = listing or _list(src)
+    for rel in ("", *listing.folders):
+        os.mkdir(os.path.join(dst, rel), stat.S_IMODE(os.stat(os.path.join(src, rel)).st_mode))
+    for rel in listing.files:
+        try:
+            os.link(os.path.join(src, rel), os.path.join(dst, rel), follow_symlinks=False)
+        except OSError:
+            shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
+    for rel in listing.others:  # a link a user made: its target's bytes, as before
+        shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
+
+
 class Stage:
     """A staged output tree being filled: files are written as they are planned, and only
-    their SHA-256 digests are kept, so memory does not grow with the output's size."""
+    their SHA-256 digests are kept, so memory does not grow with the output's size.
+    ``current`` is the output folder the staged tree will replace."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, current: Path) -> None:
         self.root = root
+        self.current = current
         self.digests: dict[str, bytes] = {}  # relative path -> SHA-256 of what was planned
+
+    def reuse(self, wanted: dict[str, dict[str, bytes]]) -> set[str]:
+        """Carry each folder ``out/<name>/`` of ``wanted`` into the staged tree that holds
+        exactly the regular files of ``wanted[name]`` (SHA-256 by path under ``out/``);
+        return the names carried. Any other folder (edited, gone, holding a link) is left
+        out, for its service to be planned again."""
+        listings = {
+            name: _list(self.current / name)
+            for name in sorted(wanted)
+            if (self.current / name).is_dir() and not (self.current / name).is_symlink()
+        }
+        paths = [f"{n}/{rel}" for n, lst in listings.items() if not lst.others for rel in lst.files]
+        found = _hash_files(self.current, paths)
+        carried = {}
+        for name, listing in listings.items():
+            have = {f"{name}/{rel}": found.get(f"{name}/{rel}") for rel in listing.files}
+            if listing.others or have != wanted[name] or not self.digests.keys().isdisjoint(have):
+                continue
+            carried[name] = listing
+            self.digests.update(have)
+        _threaded(
+            lambda item: _carry(self.current / item[0], self.root / item[0], item[1]),
+            list(carried.items()),
+        )
+        return set(carried)
 
     def add(self, files: Files) -> None:
         """Write ``files`` into the staged tree. Raises OutputError when a path was already
@@ -215,15 +332,6 @@ class Stage:
         self.digests.update(
             {rel: hashlib.sha256(content).digest() for rel, content in files.items()}
         )
-
-
-def _digests(root: Path) -> dict[str, bytes]:
-    """Return every file under ``root`` as relative path -> SHA-256, read back from disk."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).digest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @contextlib.contextmanager
@@ -260,10 +368,10 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         swapped = False
         try:
-            stage = Stage(staging)
+            stage = Stage(staging, out)
             for name in keep:
                 if (out / name).is_dir():
-                    shutil.copytree(out / name, staging / name)
+                    _carry(out / name, staging / name)
                     digests = {f"{name}/{k}": v for k, v in _digests(out / name).items()}
                 else:  # a file the services share, such as alertmanager.yml
                     shutil.copy2(out / name, staging / name)
@@ -281,7 +389,7 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
             elif _exchange(staging, out):
                 swapped = True
                 with contextlib.suppress(OSError):  # left over, the next run removes it
-                    _rmtree(staging)  # now holds the old tree
+                    _discard(staging)  # now holds the old tree
             else:
                 _swap_by_renames(staging, out)
                 swapped = True

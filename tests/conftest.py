@@ -4,6 +4,9 @@ the markers that say how a test's depth follows it, and sizes the engine matrix 
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import tempfile
 
 import depth
 import pytest
@@ -15,6 +18,9 @@ from generator.tools import Engine
 def pytest_configure(config) -> None:
     # The tests plan services in-process too: the generator's own collector setting.
     gc.set_threshold(*GC_THRESHOLDS)
+    # Every `generate` a test runs keeps its cache of generated services here, not in the
+    # user's ~/.cache; the folder goes with the session (or the pytest-xdist worker).
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
     config.addinivalue_line(
         "markers",
         "deep: how much this test checks follows the profile (tests/depth.py), like a "
@@ -43,6 +49,13 @@ def pytest_configure(config) -> None:
         "worker, --maxschedchunk=1) starts it early rather than leaving it to run alone "
         "while the other worker idles",
     )
+
+
+_CACHE_HOME = tempfile.mkdtemp(prefix="slo-generator-tests-cache-")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 
 def _engine_argument(item) -> str | None:

@@ -441,7 +441,8 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plan, "service_files", planner)
-        result = generate("--jobs", "2")
+        # Without the cache, samokoder's unchanged files would be reused, not planned.
+        result = generate("--jobs", "2", "--no-cache")
     assert result.exit_code == 2, result.output
     assert "a planning process died" in result.output and "Traceback" not in result.output
     assert tree(project) == before

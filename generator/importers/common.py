@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from .. import promql, raw_query
 from ..spec.errors import Path, SpecError, SpecInvalid, format_path
 from ..spec.model import GENERATED_ANNOTATIONS, RESERVED_LABELS
-from ..spec.yaml_source import Source, Unreadable, kind_of, read_bytes, read_documents
+from ..spec.spec_file import Unreadable, read_bytes
+from ..spec.yaml_source import Source, kind_of, read_documents
 
 # Sloth's (and Sloth-flavoured OpenSLO's) window placeholder, a Go template: {{.window}}.
 _GO_WINDOW = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")

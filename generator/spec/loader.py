@@ -41,7 +41,8 @@ from .model import (
 )
 from .raw_sli import raw_sli
 from .routing import resolve as resolve_routing
-from .yaml_source import Source, Unreadable, kind_of, read, read_bytes
+from .spec_file import Unreadable, read_bytes
+from .yaml_source import Source, kind_of, read
 
 MAX_FOR = 3600
 ENV_LABEL = recorded_names.ENV_LABEL
