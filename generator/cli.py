@@ -286,20 +286,31 @@ def generate(
     Services are written as they are planned; the tree is swapped in once, at the end.
     """
     from . import parallel, presentation
-    from .cache import Cache, default_folder
 
     try:
         paths = _spec_paths(spec_dir, specs)
     except SpecInvalid as exc:
         _fail(exc)
-    store = Cache(default_folder(), out) if cache else None
-    reused = store.lookup({_display(p): p for p in paths}) if store is not None else {}
-    # One spec to plan (a pre-commit hook's run) is planned on two cores: a helper forked
-    # now imports the dashboard's, docs' and deploy targets' planners while this process
-    # loads the spec, then plans those files while this one plans the rules and their tests.
-    workers = (jobs or parallel.cores()) if len(paths) == 1 and not reused else 1
+    # One spec (a pre-commit hook's run) is planned on two cores: a helper forked now
+    # imports the dashboard's, docs' and deploy targets' planners while this process loads
+    # the spec, then plans those files while this one plans the rules and their tests. It is
+    # forked before the cache is read, which its imports would wait for; an unchanged spec
+    # leaves it unused (it is killed at the end, as always).
+    workers = (jobs or parallel.cores()) if len(paths) == 1 else 1
     with parallel.helper(presentation.planners, workers) as helper:
-        _generate(paths, bool(specs), out, jobs, helper, store, reused)
+        store, reused = _cached(paths, out, cache)
+        _generate(paths, bool(specs), out, jobs, None if reused else helper, store, reused)
+
+
+def _cached(paths: list[Path], out: Path, cache: bool) -> tuple[Cache | None, dict[str, Entry]]:
+    """Return the cache of ``out`` (None without ``cache``) and its entries for the specs
+    at ``paths`` that are unchanged since they were recorded, by source."""
+    from .cache import Cache, default_folder
+
+    if not cache:
+        return None, {}
+    store = Cache(default_folder(), out)
+    return store, store.lookup({_display(p): p for p in paths})
 
 
 def _generate(
@@ -366,24 +377,41 @@ def _generate(
 @spec_dir_option
 @out_option
 @jobs_option
-def check(spec_dir: Path, out: Path, jobs: int | None) -> None:
-    """Fail (exit 1) with a diff when the committed output is not what the specs generate."""
+@cache_option
+def check(spec_dir: Path, out: Path, jobs: int | None, cache: bool) -> None:
+    """Fail (exit 1) with a diff when the committed output is not what the specs generate.
+
+    With the cache, a service whose spec and generator are unchanged since its entry was
+    recorded is not planned when out/<service>/ holds exactly the recorded files."""
+    import hashlib
+
     from . import output
 
     seen: set[str] = set()
     changed = 0
+    digests: dict[str, bytes] = {}
     try:
-        for files in planned(_load_all(_spec_paths(spec_dir, ()), jobs), jobs):
+        paths = _spec_paths(spec_dir, ())
+        store, reused = _cached(paths, out, cache)
+        services = _load_all(paths, jobs, {k: e.service for k, e in reused.items()})
+        wanted = {e.service.name: e.digests for e in reused.values()}
+        unchanged = set(output.holding(out, wanted))
+        seen.update(p for name in unchanged for p in wanted[name])
+        for files in planned(services, jobs, skip=unchanged):
             for path, want in sorted(files.items()):
                 seen.add(path)
+                digests[path] = hashlib.sha256(want).digest()
                 have = out / path
                 changed += _report_stale(path, want, have.read_bytes() if have.is_file() else b"")
     except SpecInvalid as exc:
         _fail(exc)
     for path in sorted(output.read_paths(out) - seen):  # no spec generates these any more
         changed += _report_stale(path, b"", (out / path).read_bytes())
+    if store is not None:  # what each planned spec generates, whether out/ holds it or not
+        store.store((s for s in services if s.name not in unchanged), digests)
     if not changed:
-        click.echo(f"{out}/ is up to date ({len(seen)} files).")
+        note = f"; {len(unchanged)} unchanged service(s) checked by digest" if unchanged else ""
+        click.echo(f"{out}/ is up to date ({len(seen)} files{note}).")
         return
     click.echo(
         f"\n{changed} file(s) in {out}/ are stale: run `make generate` and commit.", err=True

@@ -287,6 +287,25 @@ def _carry(src: Path, dst: Path, listing: _Listing | None = None) -> None:
         shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
 
 
+def holding(out: Path, wanted: dict[str, dict[str, bytes]]) -> dict[str, _Listing]:
+    """Return the listing of each folder ``out/<name>/`` of ``wanted`` that holds exactly
+    the regular files of ``wanted[name]`` (SHA-256 by path under ``out``), by name; a
+    folder with a file more or less, another byte, or a link is left out."""
+    listings = {
+        name: _list(out / name)
+        for name in sorted(wanted)
+        if (out / name).is_dir() and not (out / name).is_symlink()
+    }
+    paths = [f"{n}/{rel}" for n, lst in listings.items() if not lst.others for rel in lst.files]
+    found = _hash_files(out, paths)
+    return {
+        name: listing
+        for name, listing in listings.items()
+        if not listing.others
+        and {f"{name}/{rel}": found[f"{name}/{rel}"] for rel in listing.files} == wanted[name]
+    }
+
+
 class Stage:
     """A staged output tree being filled: files are written as they are planned, and only
     their SHA-256 digests are kept, so memory does not grow with the output's size.
@@ -302,20 +321,13 @@ class Stage:
         exactly the regular files of ``wanted[name]`` (SHA-256 by path under ``out/``);
         return the names carried. Any other folder (edited, gone, holding a link) is left
         out, for its service to be planned again."""
-        listings = {
-            name: _list(self.current / name)
-            for name in sorted(wanted)
-            if (self.current / name).is_dir() and not (self.current / name).is_symlink()
+        carried = {
+            name: listing
+            for name, listing in holding(self.current, wanted).items()
+            if self.digests.keys().isdisjoint(wanted[name])
         }
-        paths = [f"{n}/{rel}" for n, lst in listings.items() if not lst.others for rel in lst.files]
-        found = _hash_files(self.current, paths)
-        carried = {}
-        for name, listing in listings.items():
-            have = {f"{name}/{rel}": found.get(f"{name}/{rel}") for rel in listing.files}
-            if listing.others or have != wanted[name] or not self.digests.keys().isdisjoint(have):
-                continue
-            carried[name] = listing
-            self.digests.update(have)
+        for name in carried:
+            self.digests.update(wanted[name])
         _threaded(
             lambda item: _carry(self.current / item[0], self.root / item[0], item[1]),
             list(carried.items()),

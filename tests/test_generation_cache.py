@@ -156,6 +156,42 @@ def test_with_spec_only_that_service_is_planned_and_the_rest_kept(tmp_path: Path
     assert tree(work / "out") == cold(tmp_path / "cold", specs)
 
 
+def check(folder: Path) -> tuple[int, str]:
+    """Run ``check`` in ``folder``; return its exit status and its stdout and stderr."""
+    proc = run_cli("check", cwd=folder)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# (A link to the same bytes is not stale for `check`, which compares bytes, cache or not.)
+@pytest.mark.parametrize(
+    "tamper", [_tamper_edit, _tamper_delete, _tamper_add], ids=lambda f: f.__name__
+)
+def test_check_trusts_an_entry_only_for_files_that_match_it(tmp_path: Path, tamper) -> None:
+    specs = originals()
+    work = project(tmp_path / "work", specs)
+    generate(work)
+    status, said = check(work)
+    assert status == 0 and "2 unchanged service(s) checked by digest" in said, said
+    tamper(work / "out")
+    status, said = check(work)
+    assert status == 1 and "samokoder/" in said, said  # the changed file is shown
+
+
+def test_check_plans_an_edited_spec_though_its_output_is_cached(tmp_path: Path) -> None:
+    specs = originals()
+    work = project(tmp_path / "work", specs)
+    generate(work)
+    old, new = EDITS["objective"]
+    specs["checkout.yaml"] = specs["checkout.yaml"].replace(old.encode(), new.encode(), 1)
+    project(work, specs)
+    status, said = check(work)
+    assert status == 1 and "checkout/" in said and "1 unchanged" not in said, said
+    generate(work)
+    status, said = check(work)
+    assert status == 0 and "2 unchanged service(s) checked by digest" in said, said
+
+
 def _cache_home() -> Path:
     return Path(os.environ["XDG_CACHE_HOME"]) / "slo-generator"
 
