@@ -294,12 +294,15 @@ def generate(
     # One spec (a pre-commit hook's run) is planned on two cores: a helper forked now
     # imports the dashboard's, docs' and deploy targets' planners while this process loads
     # the spec, then plans those files while this one plans the rules and their tests. It is
-    # forked before the cache is read, which its imports would wait for; an unchanged spec
-    # leaves it unused (it is killed at the end, as always).
+    # forked before the cache is read, which its imports would otherwise wait for; an
+    # unchanged spec leaves it unused, and it is killed at once.
     workers = (jobs or parallel.cores()) if len(paths) == 1 else 1
     with parallel.helper(presentation.planners, workers) as helper:
         store, reused = _cached(paths, out, cache)
-        _generate(paths, bool(specs), out, jobs, None if reused else helper, store, reused)
+        if reused and helper is not None:
+            helper.close()
+            helper = None
+        _generate(paths, bool(specs), out, jobs, helper, store, reused)
 
 
 def _cached(paths: list[Path], out: Path, cache: bool) -> tuple[Cache | None, dict[str, Entry]]:

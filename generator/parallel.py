@@ -134,13 +134,14 @@ class Helper:
         return value
 
     def close(self) -> None:
-        """Stop the helper at once (whatever it is doing) and reap it."""
-        if os.getpid() != self._owner:
+        """Stop the helper at once (whatever it is doing) and reap it; again, nothing."""
+        if os.getpid() != self._owner or self._pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self._pid, 0)
+        self._pid = None
         self._requests.close()
         self._results.close()
 
