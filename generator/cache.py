@@ -106,6 +106,7 @@ class Cache:
         self.folder = root / hashlib.sha256(os.fsencode(out)).hexdigest()[:32]
         self._fingerprint: bytes | None = None
         self.keys: dict[str, bytes] = {}  # spec source (as reported) -> key now
+        self.specs: dict[str, bytes] = {}  # spec source -> the bytes keyed, to be parsed
 
     def key(self, source: str, spec: bytes) -> bytes:
         """Return the key of the spec ``source`` whose bytes are ``spec``."""
@@ -126,9 +127,11 @@ class Cache:
         usable = _private(self.root) and _private(self.folder)
         for source, path in sources.items():
             try:
-                key = self.keys[source] = self.key(source, read_bytes(path))
+                spec = read_bytes(path)
             except (OSError, Unreadable):
                 continue
+            self.specs[source] = spec
+            key = self.keys[source] = self.key(source, spec)
             entry = self._read(self._file(source), key) if usable else None
             if entry is not None and entry.service.source == source:
                 found[source] = entry

@@ -60,31 +60,39 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
     return paths
 
 
-def _load_one(path: Path) -> Service | list[SpecError]:
-    """Return the Service of the spec at ``path``, or its problems."""
+def _load_one(spec: tuple[Path, bytes | None]) -> Service | list[SpecError]:
+    """Return the Service of the spec at ``spec[0]`` (whose bytes are ``spec[1]`` when they
+    were read already), or its problems."""
     from .spec.loader import load
 
+    path, raw = spec
     try:
-        return load(_display(path))
+        return load(_display(path), raw)
     except SpecInvalid as exc:
         return exc.errors
 
 
 def _load_all(
-    paths: list[Path], jobs: int | None = None, known: dict[str, Service] | None = None
+    paths: list[Path],
+    jobs: int | None = None,
+    known: dict[str, Service] | None = None,
+    read: dict[str, bytes] | None = None,
 ) -> list[Service]:
     """Return the Service of every spec in ``paths`` (in order), read and checked by
-    ``jobs`` processes (default: every core); ``known`` holds services already loaded, by
-    the source they report. Raises SpecInvalid listing every problem of every spec, and
-    each service name that two specs claim."""
-    known = known or {}
-    missing = [p for p in paths if _display(p) not in known]
+    ``jobs`` processes (default: every core); ``known`` holds services already loaded, and
+    ``read`` the bytes of specs already read (so that a spec is parsed from the bytes the
+    cache keyed it by, even if the file changes meanwhile), by the source they report.
+    Raises SpecInvalid listing every problem of every spec, and each service name that two
+    specs claim."""
+    known, read = known or {}, read or {}
+    missing = [(p, read.get(_display(p))) for p in paths if _display(p) not in known]
     loaded: dict[Path, Service | list[SpecError]] = {}
     if missing:
         from .parallel import cores, ordered_map
         from .spec import loader  # noqa: F401  imported once, before the workers fork
 
-        loaded = dict(zip(missing, ordered_map(_load_one, missing, jobs or cores()), strict=True))
+        results = ordered_map(_load_one, missing, jobs or cores())
+        loaded = {path: result for (path, _), result in zip(missing, results, strict=True)}
     services, errors = [], []
     for path in paths:
         result = loaded[path] if path in loaded else known[_display(path)]
@@ -220,11 +228,16 @@ def run() -> NoReturn:
         main(prog_name="slo-generator")
     except SystemExit as exc:
         status = exc.code
-    if isinstance(status, str):  # what sys.exit("message") prints
+    if isinstance(status, str) and sys.stderr is not None:  # what sys.exit("message") prints
         print(status, file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status if isinstance(status, int) else 0 if status is None else 1)
+    code = status if isinstance(status, int) else 0 if status is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: started with the descriptor closed
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`): as Python's own exit does
+            code = code or 120
+    os._exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -332,7 +345,8 @@ def _generate(
     the others generated."""
     reused = reused or {}
     try:
-        services = _load_all(paths, jobs, {k: e.service for k, e in reused.items()})
+        known = {k: e.service for k, e in reused.items()}
+        services = _load_all(paths, jobs, known, store.specs if store is not None else None)
     except SpecInvalid as exc:
         _fail(exc)
     from concurrent.futures.process import BrokenProcessPool
@@ -396,7 +410,8 @@ def check(spec_dir: Path, out: Path, jobs: int | None, cache: bool) -> None:
     try:
         paths = _spec_paths(spec_dir, ())
         store, reused = _cached(paths, out, cache)
-        services = _load_all(paths, jobs, {k: e.service for k, e in reused.items()})
+        known = {k: e.service for k, e in reused.items()}
+        services = _load_all(paths, jobs, known, store.specs if store is not None else None)
         wanted = {e.service.name: e.digests for e in reused.values()}
         unchanged = set(output.holding(out, wanted))
         seen.update(p for name in unchanged for p in wanted[name])

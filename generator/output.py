@@ -249,20 +249,29 @@ def _threaded(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return list(pool.map(fn, items))
 
 
+def _per_file(fn: Callable[[str], R], root: Path, paths: list[str]) -> dict[str, R]:
+    """Return ``fn(file)`` for each file of ``paths`` (relative to ``root``), by path; the
+    files are shared between the threads of :func:`_threaded`, a few dozen at least each."""
+
+    def run(part: list[str]) -> list[tuple[str, R]]:
+        return [(rel, fn(os.path.join(root, rel))) for rel in part]
+
+    parts = min(cores(), len(paths) // 64 + 1)
+    return {
+        rel: value
+        for part in _threaded(run, [paths[i::parts] for i in range(parts)])
+        for rel, value in part
+    }
+
+
+def _sha256_of(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).digest()
+
+
 def _hash_files(root: Path, paths: list[str]) -> dict[str, bytes]:
-    """Return the SHA-256 of each file of ``paths`` (relative to ``root``)."""
-
-    def digest(part: list[str]) -> list[tuple[str, bytes]]:
-        found = []
-        for rel in part:
-            with open(os.path.join(root, rel), "rb") as handle:
-                found.append((rel, hashlib.sha256(handle.read()).digest()))
-        return found
-
-    parts = min(cores(), len(paths) // 64 + 1)  # one part per thread, a few files at least
-    return dict(
-        pair for part in _threaded(digest, [paths[i::parts] for i in range(parts)]) for pair in part
-    )
+    """Return the SHA-256 of each file of ``paths`` (relative to ``root``), by path."""
+    return _per_file(_sha256_of, root, paths)
 
 
 def _digests(root: Path) -> dict[str, bytes]:
@@ -271,39 +280,117 @@ def _digests(root: Path) -> dict[str, bytes]:
     return _hash_files(root, listing.files + listing.others)
 
 
-def _carry(src: Path, dst: Path, listing: _Listing | None = None) -> None:
-    """Put the folder ``src`` (of the current out/, listed as ``listing``) into the staged
-    tree at ``dst``: each file as a hard link, or a copy where the file system refuses
-    links. A link is safe here: no file in out/ is ever written in place, only replaced."""
-    listing = listing or _list(src)
+def _carry(src: Path, dst: Path, listing: _Listing, as_written: bool) -> None:
+    """Put the folder ``src`` of the current out/ (listed as ``listing``) into the staged
+    tree at ``dst``, each file as a hard link where that changes nothing a copy would keep:
+    the file has no other link (a link from outside out/ would otherwise see, and change,
+    the new tree), and the file system allows links; else as a copy.
+
+    ``as_written``: the files were checked to be as a run writes them (one link, the
+    default mode), and the folders are made with the default mode, as a run makes them;
+    otherwise (a service kept by ``--spec``) each file's links are checked here and each
+    folder keeps its mode."""
     for rel in ("", *listing.folders):
-        os.mkdir(os.path.join(dst, rel), stat.S_IMODE(os.stat(os.path.join(src, rel)).st_mode))
+        folder = os.path.join(dst, rel)
+        os.mkdir(folder)
+        if not as_written:
+            mode = stat.S_IMODE(os.stat(os.path.join(src, rel)).st_mode)
+            if mode != _DEFAULT_MODES[1]:
+                os.chmod(folder, mode)
     for rel in listing.files:
+        source, target = os.path.join(src, rel), os.path.join(dst, rel)
         try:
-            os.link(os.path.join(src, rel), os.path.join(dst, rel), follow_symlinks=False)
+            if not as_written and os.lstat(source).st_nlink != 1:
+                raise FileExistsError  # linked from elsewhere too: copy it
+            os.link(source, target, follow_symlinks=False)
         except OSError:
-            shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
+            shutil.copy2(source, target)
     for rel in listing.others:  # a link a user made: its target's bytes, as before
         shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
 
 
+def _default_modes() -> tuple[int, int]:
+    """Return the modes a run gives a new file and a new folder (0o666 and 0o777 less the
+    umask)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask, 0o777 & ~umask
+
+
+_DEFAULT_MODES = _default_modes()
+
+
+def _as_written(path: str) -> bytes | None:
+    """Return the SHA-256 of the file at ``path`` if it is as a run writes it: a regular
+    file (not a link to one) with no other hard link and the default mode; else None, and
+    None when it cannot be read. A FIFO put there meanwhile is never waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_nlink != 1
+            or stat.S_IMODE(info.st_mode) != _DEFAULT_MODES[0]
+        ):
+            return None
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.digest()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _ancestors(paths: Collection[str]) -> set[str]:
+    """Return every folder (relative, "" for the top) that holds one of ``paths``."""
+    found: set[str] = set()
+    for path in paths:
+        while path:
+            path = os.path.dirname(path)
+            if path in found:
+                break
+            found.add(path)
+    return found
+
+
+def _folder_mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except OSError:
+        return None
+
+
 def holding(out: Path, wanted: dict[str, dict[str, bytes]]) -> dict[str, _Listing]:
-    """Return the listing of each folder ``out/<name>/`` of ``wanted`` that holds exactly
-    the regular files of ``wanted[name]`` (SHA-256 by path under ``out``), by name; a
-    folder with a file more or less, another byte, or a link is left out."""
+    """Return the listing of each folder ``out/<name>/`` of ``wanted`` that is exactly what
+    a run writes for ``wanted[name]`` (SHA-256 by path under ``out``), by name: the same
+    regular files with the same bytes, each with no other link and the default mode, and
+    no folder but theirs, each with the default mode. Any other folder (a file more or
+    less, another byte, a link, an empty folder, a changed mode, a file it cannot read) is
+    left out."""
     listings = {
         name: _list(out / name)
         for name in sorted(wanted)
         if (out / name).is_dir() and not (out / name).is_symlink()
     }
     paths = [f"{n}/{rel}" for n, lst in listings.items() if not lst.others for rel in lst.files]
-    found = _hash_files(out, paths)
-    return {
-        name: listing
-        for name, listing in listings.items()
-        if not listing.others
-        and {f"{name}/{rel}": found[f"{name}/{rel}"] for rel in listing.files} == wanted[name]
-    }
+    found = _per_file(_as_written, out, paths)
+    held = {}
+    for name, listing in listings.items():
+        folders = {"", *listing.folders}
+        if (
+            not listing.others
+            and {f"{name}/{rel}": found.get(f"{name}/{rel}") for rel in listing.files}
+            == wanted[name]
+            and folders == _ancestors(listing.files)
+            and all(_folder_mode(out / name / rel) == _DEFAULT_MODES[1] for rel in folders)
+        ):
+            held[name] = listing
+    return held
 
 
 class Stage:
@@ -329,7 +416,7 @@ class Stage:
         for name in carried:
             self.digests.update(wanted[name])
         _threaded(
-            lambda item: _carry(self.current / item[0], self.root / item[0], item[1]),
+            lambda item: _carry(self.current / item[0], self.root / item[0], item[1], True),
             list(carried.items()),
         )
         return set(carried)
@@ -383,7 +470,7 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
             stage = Stage(staging, out)
             for name in keep:
                 if (out / name).is_dir():
-                    _carry(out / name, staging / name)
+                    _carry(out / name, staging / name, _list(out / name), False)
                     digests = {f"{name}/{k}": v for k, v in _digests(out / name).items()}
                 else:  # a file the services share, such as alertmanager.yml
                     shutil.copy2(out / name, staging / name)

@@ -102,19 +102,163 @@ def _tamper_service_folder(out: Path) -> None:
     shutil.rmtree(out / "samokoder")
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [_tamper_edit, _tamper_delete, _tamper_add, _tamper_symlink, _tamper_service_folder],
-    ids=lambda f: f.__name__.removeprefix("_tamper_"),
-)
+def _tamper_empty_folder(out: Path) -> None:
+    (out / "samokoder" / "junk").mkdir()
+
+
+def _tamper_file_mode(out: Path) -> None:
+    os.chmod(out / "samokoder" / "docs" / "alerts.md", 0o755)
+
+
+def _tamper_folder_mode(out: Path) -> None:
+    os.chmod(out / "samokoder" / "docs", 0o700)
+
+
+def _tamper_fifo(out: Path) -> None:
+    alerts = out / "samokoder" / "prometheus" / "alerts.yml"
+    alerts.unlink()
+    os.mkfifo(alerts)
+
+
+def modes(root: Path) -> dict[str, int]:
+    """Return the mode of everything under ``root``, by relative path."""
+    return {
+        str(p.relative_to(root)): stat.S_IMODE(p.lstat().st_mode) for p in sorted(root.rglob("*"))
+    }
+
+
+TAMPERS = [
+    _tamper_edit,
+    _tamper_delete,
+    _tamper_add,
+    _tamper_symlink,
+    _tamper_service_folder,
+    _tamper_empty_folder,
+    _tamper_file_mode,
+    _tamper_folder_mode,
+    _tamper_fifo,
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__.removeprefix("_tamper_"))
 def test_an_output_file_changed_by_hand_is_planned_again(tmp_path: Path, tamper) -> None:
     specs = originals()
     work = project(tmp_path / "work", specs)
     generate(work)
     tamper(work / "out")
     assert reused(generate(work)) == 1  # checkout's only
-    assert tree(work / "out") == cold(tmp_path / "cold", specs)
+    want = cold(tmp_path / "cold", specs)
+    assert tree(work / "out") == want
+    assert modes(work / "out") == modes(tmp_path / "cold" / "out")
     assert reused(generate(work)) == 2  # and samokoder's files are trusted again
+
+
+@pytest.mark.parametrize("args", [(), ("--spec", "slo_specs/checkout.yaml", "--no-cache")])
+def test_a_file_linked_from_outside_out_is_not_linked_into_the_new_tree(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A hard link from outside out/ (a snapshot made with `cp -al`) must not see, or
+    change, the new tree: what the cache reuses, or --spec keeps, is a copy then."""
+    specs = originals()
+    work = project(tmp_path / "work", specs)
+    generate(work)
+    alerts = work / "out" / "samokoder" / "prometheus" / "alerts.yml"
+    outside = tmp_path / "snapshot-alerts.yml"
+    os.link(alerts, outside)
+    generate(work, *args)
+    assert alerts.stat().st_nlink == 1
+    with open(outside, "ab") as handle:
+        handle.write(b"# written through the outside link\n")
+    assert tree(work / "out") == cold(tmp_path / "cold", specs)
+
+
+def patched_generate(folder: Path, patch: str) -> str:
+    """Run ``generate`` in ``folder`` in a process that first runs the Python code
+    ``patch`` (a fault to inject); return its stdout. The same interpreter, package and
+    path as :func:`generate`, so the cache's entries are shared."""
+    import subprocess
+    import sys
+
+    driver = f"{patch}\nfrom generator.cli import run\nrun()\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, "generate"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+EDIT_AFTER_LOOKUP = """
+from pathlib import Path
+from generator import cache
+real = cache.Cache.lookup
+def lookup_then_edit(self, sources):
+    found = real(self, sources)
+    spec = Path("slo_specs/samokoder.yaml")
+    spec.write_bytes(spec.read_bytes().replace(b"description: ", b"description: EDITED ", 1))
+    return found
+cache.Cache.lookup = lookup_then_edit
+"""
+
+
+def test_a_spec_edited_while_the_run_reads_it_is_keyed_by_the_bytes_it_was_planned_from(
+    tmp_path: Path,
+) -> None:
+    """The spec changes right after the cache read it (an editor saving during a
+    pre-commit hook's run): the run generates the bytes it keyed, so that once the spec is
+    back, the files it recorded are right for it."""
+    specs = originals()
+    work = project(tmp_path / "work", specs)
+    patched_generate(work, EDIT_AFTER_LOOKUP)
+    assert b"EDITED" in (work / "slo_specs" / "samokoder.yaml").read_bytes()
+    assert b"EDITED" not in b"".join(v for v in tree(work / "out").values() if isinstance(v, bytes))
+    project(work, specs)  # the spec as it was
+    assert reused(generate(work)) == 2
+    assert tree(work / "out") == cold(tmp_path / "cold", specs)
+
+
+# The tests run as root, who reads any file: the refusal is injected.
+REFUSE_ALERTS_MD = """
+import os
+real = os.open
+def refuse(path, flags, *args, **kwargs):
+    if str(path).endswith("samokoder/docs/alerts.md") and not flags & os.O_WRONLY:
+        raise PermissionError(13, "Permission denied", str(path))
+    return real(path, flags, *args, **kwargs)
+os.open = refuse
+"""
+
+
+def test_an_unreadable_output_file_is_planned_again_not_an_error(tmp_path: Path) -> None:
+    specs = originals()
+    work = project(tmp_path / "work", specs)
+    generate(work)
+    assert reused(patched_generate(work, REFUSE_ALERTS_MD)) == 1
+    assert tree(work / "out") == cold(tmp_path / "cold", specs)
+
+
+@pytest.mark.parametrize("spec", ["valid", "invalid"])
+def test_a_run_started_without_stdout_keeps_its_exit_status(tmp_path: Path, spec: str) -> None:
+    import subprocess
+    import sys
+
+    specs = originals()
+    if spec == "invalid":
+        specs["checkout.yaml"] = b"service: checkout\nslos: 3\n"
+    work = project(tmp_path / "work", specs)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "generate"],
+        cwd=work,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+    assert proc.returncode == (0 if spec == "valid" else 2), proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_spec_renamed_or_read_by_another_path_is_planned_again(tmp_path: Path) -> None:

@@ -89,11 +89,12 @@ _DEFAULTS: dict[Path, str] = {
 _VALIDATOR = jsonschema.Draft202012Validator(schema())
 
 
-def load(path: str | FsPath) -> Service:
-    """Return the Service a spec file describes, or raise SpecInvalid with every problem."""
+def load(path: str | FsPath, raw: bytes | None = None) -> Service:
+    """Return the Service a spec file describes, or raise SpecInvalid with every problem.
+    ``raw``: the file's bytes, already read (the bytes the cache keyed the spec by)."""
     name = str(path)
     try:
-        raw = read_bytes(path)
+        raw = read_bytes(path) if raw is None else raw
     except OSError as exc:
         message = f"cannot read: {exc.strerror}"
         raise SpecInvalid([SpecError(name, 1, 1, "(top level)", message)]) from None
