@@ -6,11 +6,13 @@ it: the service's Model and the SHA-256 of each file it wrote under ``out/<servi
 key is the SHA-256 of the spec's bytes, the path the spec is reported by, and
 :func:`fingerprint` (this package's every file, the interpreter, and every installed
 distribution's name and version). An entry is only a claim; it is used when its key is the
-spec's key now and ``out/<service>/`` holds exactly the recorded files with the recorded
-digests (checked under the output lock, by :meth:`output.Stage.reuse`). Otherwise the
+spec's key now and ``out/<service>/`` is exactly what a run writes for the recorded digests
+(checked by :func:`output.holding`, under the output lock for ``generate``). Otherwise the
 service is planned as if there were no cache. So a stale or damaged entry costs a plan,
 never a wrong file: a hand-edited output file, a changed template, a new library version,
-or a deleted ``out/`` each make the service planned again.
+or a deleted ``out/`` each make the service planned again. The spec is parsed from the
+bytes its key was computed from, so a spec saved during a run cannot pair one version's
+key with another's files.
 
 Entries live in ``$XDG_CACHE_HOME/slo-generator`` (default ``~/.cache/slo-generator``), one
 folder per output folder, never in the repository. A folder that is not this user's own, or
