@@ -79,7 +79,7 @@ def measure(tree: pathlib.Path, version: str) -> Run:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    found = re.findall(r"(\d+ passed[^\n]*?) in [\d.]+s", proc.stdout)
+    found = re.findall(r"(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", proc.stdout)  # "1 failed, 9 passed"
     summary = found[-1] if found else (proc.stdout.strip().splitlines() or ["no output"])[-1]
     return Run(version, wall, cpu, summary, proc.returncode)
 
@@ -121,7 +121,9 @@ def main() -> int:
             runs.append(measure(tree, f"baseline `{BASELINE}`"))
     RESULTS.write_text(render(runs), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}", flush=True)
-    return max(r.returncode for r in runs)
+    # This tree's suite decides the exit status; the baseline's is a figure in the table (an
+    # old commit's test may fail today for reasons since fixed).
+    return runs[0].returncode
 
 
 if __name__ == "__main__":
