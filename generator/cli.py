@@ -329,6 +329,15 @@ def _cached(paths: list[Path], out: Path, cache: bool) -> tuple[Cache | None, di
     return store, store.lookup({_display(p): p for p in paths})
 
 
+def _load_cached(
+    paths: list[Path], jobs: int | None, store: Cache | None, reused: dict[str, Entry]
+) -> list[Service]:
+    """:func:`_load_all` with the cache: the services of ``reused`` entries are taken from
+    them, and the other specs are parsed from the bytes ``store`` keyed them by."""
+    known = {source: entry.service for source, entry in reused.items()}
+    return _load_all(paths, jobs, known, store.specs if store is not None else None)
+
+
 def _generate(
     paths: list[Path],
     only: bool,
@@ -345,8 +354,7 @@ def _generate(
     the others generated."""
     reused = reused or {}
     try:
-        known = {k: e.service for k, e in reused.items()}
-        services = _load_all(paths, jobs, known, store.specs if store is not None else None)
+        services = _load_cached(paths, jobs, store, reused)
     except SpecInvalid as exc:
         _fail(exc)
     from concurrent.futures.process import BrokenProcessPool
@@ -410,8 +418,7 @@ def check(spec_dir: Path, out: Path, jobs: int | None, cache: bool) -> None:
     try:
         paths = _spec_paths(spec_dir, ())
         store, reused = _cached(paths, out, cache)
-        known = {k: e.service for k, e in reused.items()}
-        services = _load_all(paths, jobs, known, store.specs if store is not None else None)
+        services = _load_cached(paths, jobs, store, reused)
         wanted = {e.service.name: e.digests for e in reused.values()}
         unchanged = set(output.holding(out, wanted))
         seen.update(p for name in unchanged for p in wanted[name])

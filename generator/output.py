@@ -295,7 +295,7 @@ def _carry(src: Path, dst: Path, listing: _Listing, as_written: bool) -> None:
         os.mkdir(folder)
         if not as_written:
             mode = stat.S_IMODE(os.stat(os.path.join(src, rel)).st_mode)
-            if mode != _DEFAULT_MODES[1]:
+            if mode != _FOLDER_MODE:
                 os.chmod(folder, mode)
     for rel in listing.files:
         source, target = os.path.join(src, rel), os.path.join(dst, rel)
@@ -309,15 +309,15 @@ def _carry(src: Path, dst: Path, listing: _Listing, as_written: bool) -> None:
         shutil.copy2(os.path.join(src, rel), os.path.join(dst, rel))
 
 
-def _default_modes() -> tuple[int, int]:
-    """Return the modes a run gives a new file and a new folder (0o666 and 0o777 less the
-    umask)."""
+def _umask() -> int:
+    """Return this process's umask (read by setting it, and setting it back)."""
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask, 0o777 & ~umask
+    return umask
 
 
-_DEFAULT_MODES = _default_modes()
+_FILE_MODE = 0o666 & ~_umask()  # what a run gives a new file
+_FOLDER_MODE = 0o777 & ~_umask()  # and a new folder
 
 
 def _as_written(path: str) -> bytes | None:
@@ -333,7 +333,7 @@ def _as_written(path: str) -> bytes | None:
         if (
             not stat.S_ISREG(info.st_mode)
             or info.st_nlink != 1
-            or stat.S_IMODE(info.st_mode) != _DEFAULT_MODES[0]
+            or stat.S_IMODE(info.st_mode) != _FILE_MODE
         ):
             return None
         digest = hashlib.sha256()
@@ -387,7 +387,7 @@ def holding(out: Path, wanted: dict[str, dict[str, bytes]]) -> dict[str, _Listin
             and {f"{name}/{rel}": found.get(f"{name}/{rel}") for rel in listing.files}
             == wanted[name]
             and folders == _ancestors(listing.files)
-            and all(_folder_mode(out / name / rel) == _DEFAULT_MODES[1] for rel in folders)
+            and all(_folder_mode(out / name / rel) == _FOLDER_MODE for rel in folders)
         ):
             held[name] = listing
     return held
