@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import gc
 import os
@@ -446,6 +445,8 @@ def check(spec_dir: Path, out: Path, jobs: int | None, cache: bool) -> None:
 
 def _report_stale(path: str, want: bytes, have: bytes) -> int:
     """Print the unified diff of a stale file; return 1 if it is stale, else 0."""
+    import difflib
+
     if want == have:
         return 0
     old = have.decode("utf-8", "replace").splitlines(keepends=True)

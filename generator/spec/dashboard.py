@@ -8,12 +8,11 @@ never disagree. Nothing here knows Grafana; generator/grafana turns this into JS
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import promql
-from .errors import Path
+from .errors import Path, closest
 from .model import SLO, ErrorBudgetPolicy, Metric, Signal, Threshold
 
 if TYPE_CHECKING:  # the resolver lives in loader.py, which imports this module
@@ -78,8 +77,8 @@ def _by(labels: tuple[str, ...]) -> str:
 
 
 def _unknown(kind: str, key: object, known: list[str]) -> str:
-    hint = difflib.get_close_matches(str(key), known, n=1)
-    tip = f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(known) or 'none'}"
+    hint = closest(str(key), known)
+    tip = f"; did you mean {hint!r}?" if hint else f"; known: {', '.join(known) or 'none'}"
     return f"unknown {kind} {key!r}{tip}"
 
 

@@ -37,6 +37,15 @@ class SpecError:
         return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
 
 
+def closest(word: str, choices: list[str], cutoff: float = 0.6) -> str | None:
+    """Return the choice a misspelt ``word`` most likely meant (difflib's ratio of at least
+    ``cutoff``), or None. difflib is imported here, on a spec's error path only."""
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
 class SpecInvalid(Exception):
     """Raised with every problem found in one or more specs."""
 
