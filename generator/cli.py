@@ -129,7 +129,7 @@ def _fail(exc: SpecInvalid) -> None:
 
 def _plan_service(service: Service, helper: Helper | None = None) -> output.Files | SpecError:
     """Return one service's files, or the spec error that stops its promtool tests; with
-    ``helper``, a second process plans its dashboard, docs and deploy targets meanwhile."""
+    ``helper``, a second process plans its dashboard and deploy targets meanwhile."""
     from .plan import service_files
 
     return _refused(functools.partial(service_files, helper=helper), service)
@@ -304,9 +304,9 @@ def generate(
     except SpecInvalid as exc:
         _fail(exc)
     # One spec (a pre-commit hook's run) is planned on two cores: a helper forked now
-    # imports the dashboard's, docs' and deploy targets' planners while this process loads
-    # the spec, then plans those files while this one plans the rules and their tests. It is
-    # forked before the cache is read, which its imports would otherwise wait for; an
+    # imports the dashboard's and deploy targets' planners while this process loads the
+    # spec, then plans those files while this one plans the rules, their tests and the docs.
+    # It is forked before the cache is read, which its imports would otherwise wait for; an
     # unchanged spec leaves it unused, and it is killed at once.
     workers = (jobs or parallel.cores()) if len(paths) == 1 else 1
     with parallel.helper(presentation.planners, workers) as helper:

@@ -41,11 +41,12 @@ def test_suites(service: Service) -> dict[str, dict]:
 
 def service_files(service: Service, helper: Helper | None = None) -> Files:
     """Return every generated file of one service, keyed by its path under ``out/``: its
-    rules and their tests, then its dashboard, docs and deploy targets, planned by
+    rules and their tests, its docs, then its dashboard and deploy targets, planned by
     ``helper`` (a process already forked, that ran :func:`presentation.planners`) at the
     same time where one is given. Either way the files and their order are the same."""
     pending = helper.submit(presentation.files, service) if helper is not None else None
     files = rule_and_test_files(service)
+    files.update(docs_files(service))
     files.update(pending() if pending is not None else presentation.files(service))
     return files
 
@@ -62,6 +63,17 @@ def rule_and_test_files(service: Service) -> Files:
     if (subtree := alertmanager.route_file(service)) is not None:
         files[f"{base}/alertmanager/route.yml"] = to_yaml(subtree, src)
     return files
+
+
+def docs_files(service: Service) -> Files:
+    """Return one service's runbooks and docs, keyed by path under ``out/``. Jinja2 is
+    imported here, so that ``validate`` (which plans the tests) never imports it."""
+    from .docs import render as docs
+
+    return {
+        f"{service.name}/docs/{name}": text.encode("utf-8")
+        for name, text in docs.files(service).items()
+    }
 
 
 def shared_files(services: list[Service]) -> Files:

@@ -1,9 +1,11 @@
-"""A service's docs, dashboard and deploy targets (Kubernetes, Mimir, Thanos, vmalert): the
-files that present or package its rules rather than test them. Pure: reads only the Model.
+"""A service's dashboard and deploy targets (Kubernetes, Mimir, Thanos, vmalert): the files
+that present or package its rules rather than test them. Pure: reads only the Model.
 
-Their planners' imports (grafanalib's classes, Jinja2) are the most costly of a run, so this
-module imports nothing at load time: ``validate`` never pays for them, and ``generate`` can
-fork a helper that pays for them (:func:`planners`) while the spec is still loading.
+Their planners' imports (grafanalib's classes above all) are the most costly of a run, so
+this module imports nothing at load time: ``validate`` never pays for them, and ``generate``
+can fork a helper that pays for them (:func:`planners`) while the spec is still loading.
+The docs (Jinja2) are planned beside the rules instead (``plan.docs_files``): the helper's
+imports are a lone spec's longest path, and the first process waits for it.
 """
 
 from __future__ import annotations
@@ -16,22 +18,18 @@ if TYPE_CHECKING:
 
 
 def planners():
-    """Import and return the docs', the dashboard's and the deploy targets'
-    ``files(service)`` planners."""
+    """Import and return the dashboard's and the deploy targets' ``files(service)``
+    planners."""
     from . import targets
-    from .docs import render as docs
     from .grafana import files as grafana
 
-    return docs.files, grafana.files, targets.files
+    return grafana.files, targets.files
 
 
 def files(service: Service) -> Files:
-    """Return one service's docs, dashboard and deploy-target files, keyed by path under
+    """Return one service's dashboard and deploy-target files, keyed by path under
     ``out/``."""
-    docs, grafana, targets = planners()
-    found: Files = {
-        f"{service.name}/docs/{name}": text.encode("utf-8") for name, text in docs(service).items()
-    }
-    found.update(grafana(service))
+    grafana, targets = planners()
+    found: Files = grafana(service)
     found.update(targets(service))
     return found

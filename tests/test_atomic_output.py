@@ -449,7 +449,7 @@ def test_a_killed_planning_worker_fails_the_run_instead_of_hanging(project: Path
 
 
 def test_a_killed_helper_fails_a_lone_spec_instead_of_hanging(project: Path) -> None:
-    """One spec's dashboard, docs and deploy targets are planned in a forked helper; it is
+    """One spec's dashboard and deploy targets are planned in a forked helper; it is
     SIGKILLed while planning the dashboard: the run fails, promptly, and out/ is as before."""
     from generator.grafana import files as grafana_files
 

@@ -126,7 +126,7 @@ LONE_SPECS = [SAMOKODER, *sorted((ROOT / "tests" / "fixtures" / "specs").glob("*
 def test_a_lone_spec_on_two_cores_writes_what_one_core_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: Path
 ) -> None:
-    """With one spec and two processes, ``generate`` plans the service's dashboard, docs and
+    """With one spec and two processes, ``generate`` plans the service's dashboard and
     deploy targets in a forked helper while it plans the rules and their tests; with --jobs 1,
     all in one process. The helper did plan them, and the two trees are the same bytes."""
     handed = []

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from .. import signals as names
 from ..grafana import links
-from ..grafana.dashboard import threshold_steps
+from ..grafana.thresholds import threshold_steps
 from ..prometheus import alerts, windows
 from ..prometheus.rule_files import ALERT_FILES, plain_groups
 from ..prometheus.windows import describe_factor

@@ -22,6 +22,7 @@ from ..spec.dashboard import Levels, Panel
 from ..spec.model import BUDGET_CRITICAL_ALERT, BUDGET_LOW_ALERT, Service
 from . import compat, links
 from .queries import ALL_VALUE, CLUSTER_VARIABLE, queries
+from .thresholds import threshold_steps
 
 GRID_WIDTH = 24
 MAX_PER_LINE = 4  # wider rows wrap, so a panel never gets narrower than 6 columns
@@ -36,21 +37,6 @@ UNITS = {
     "short": "short",
     "bytes": "bytes",
 }
-OK, WARNING, CRITICAL = "green", "yellow", "red"
-
-
-def threshold_steps(levels: Levels | None) -> list[tuple[str, float | None]]:
-    """Return Grafana's colour steps, lowest first: ``(colour, from value)``; the base has None."""
-    if levels is None:
-        return [(OK, None)]
-    if levels.direction == "above":
-        steps: list[tuple[str, float | None]] = [(OK, None), (WARNING, levels.warning)]
-        if levels.critical is not None:
-            steps.append((CRITICAL, levels.critical))
-        return steps
-    if levels.critical is None:
-        return [(WARNING, None), (OK, levels.warning)]
-    return [(CRITICAL, None), (WARNING, levels.critical), (OK, levels.warning)]
 
 
 def _thresholds(levels: Levels | None) -> list[g.Threshold]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
@@ -74,7 +73,7 @@ _SERIES_LABELS = {
 
 def schema() -> dict:
     """Return the spec's JSON Schema (shipped in the package)."""
-    text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+    text = FsPath(__file__).with_name("schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
