@@ -44,7 +44,7 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
     """Return the spec files to read: ``only``, else every ``*.yaml`` and ``*.yml`` file in
     ``spec_dir``. Raises SpecInvalid, naming the folder given, when there is none."""
     if only:
-        return list(only)
+        return _named_in_utf8(list(only))
     if not spec_dir.is_dir():
         where, why = _display(spec_dir), "no such folder; expected one <service>.yaml per service"
         raise SpecInvalid([SpecError(where, 1, 1, "(top level)", why)])
@@ -56,6 +56,24 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
         where = _display(spec_dir)
         why = "no spec found: the folder holds no *.yaml or *.yml file"
         raise SpecInvalid([SpecError(where, 1, 1, "(top level)", why)])
+    return _named_in_utf8(paths)
+
+
+def _named_in_utf8(paths: list[Path]) -> list[Path]:
+    """Return ``paths``; raise SpecInvalid for each whose name is not UTF-8 (Linux allows any
+    bytes): a spec's name is written into every generated file's header, and YAML is UTF-8.
+    The error shows the name's undecodable bytes as ``\\xff``."""
+    errors = []
+    for path in paths:
+        shown = _display(path)
+        try:
+            shown.encode("utf-8")
+        except UnicodeEncodeError:
+            printable = shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            why = "the file name is not valid UTF-8; rename the file"
+            errors.append(SpecError(printable, 1, 1, "(top level)", why))
+    if errors:
+        raise SpecInvalid(errors)
     return paths
 
 

@@ -252,3 +252,25 @@ def test_a_spec_path_is_checked_before_it_is_read(kind: str, tmp_path: Path) -> 
     assert "Traceback" not in proc.stderr
     assert f"{spec}:1:1: (top level): " in proc.stderr and want in proc.stderr, proc.stderr
     assert peak < 200 * 1024, f"peak {peak} KiB"
+
+
+@pytest.mark.parametrize("given", ["--spec", "--spec-dir"])
+def test_a_spec_file_name_that_is_not_utf8_is_refused(given: str, tmp_path: Path) -> None:
+    """Linux allows any bytes in a file name; a spec's name goes into every generated file's
+    header, so a name that is not UTF-8 is refused, shown with its bytes escaped."""
+    import os
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    spec = folder / os.fsdecode(b"shop\xff.yaml")
+    spec.write_bytes(SAMOKODER.read_bytes())
+    out = tmp_path / "out"
+    proc = run_cli("generate", given, spec if given == "--spec" else folder, "--out", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"{folder}/shop\\xff.yaml:1:1: (top level): the file name is not valid UTF-8; "
+        "rename the file",
+        f"1 {SUMMARY}",
+    ]
+    assert not out.exists()
