@@ -151,18 +151,28 @@ def test_the_validators_agree_on_damaged_specs(damage) -> None:
         assert_agree(_damaged(path, action, value, key))
 
 
-def test_a_final_newline_in_a_patterned_field_is_refused_with_its_sentence(tmp_path) -> None:
-    # Python's re (the jsonschema package) accepts 'samokoder\n' for ^[a-z][a-z0-9-]{0,62}$.
+SLUG = (
+    "is not valid: a service name is a slug: lower-case letters, digits and '-', starting "
+    "with a letter"
+)
+
+
+@pytest.mark.parametrize("other_mistake", [False, True])
+def test_a_final_newline_in_a_patterned_field_is_refused_with_its_sentence(
+    tmp_path, other_mistake: bool
+) -> None:
+    """Python's re (the jsonschema package) accepts 'samokoder\\n' for ^[a-z][a-z0-9-]{0,62}$;
+    the error is reported alone and beside a mistake both validators find."""
+    text = SAMOKODER.read_text(encoding="utf-8")
+    text = text.replace("\nservice: samokoder\n", '\nservice: "samokoder\\n"\n', 1)
+    if other_mistake:
+        text = text.replace("\nperiod: 30d\n", "\nperiod: 30d\nperiode: 30d\n", 1)
     spec = tmp_path / "newline.yaml"
-    spec.write_text(
-        SAMOKODER.read_text(encoding="utf-8").replace(
-            "\nservice: samokoder\n", '\nservice: "samokoder\\n"\n', 1
-        ),
-        encoding="utf-8",
-    )
+    spec.write_text(text, encoding="utf-8")
     proc = run_cli_in_process("validate", "--spec", spec)
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.splitlines()[0] == (
-        f"{spec}:6:1: service: 'samokoder\\n' is not valid: a service name is a slug: "
-        "lower-case letters, digits and '-', starting with a letter"
-    )
+    lines = proc.stderr.splitlines()
+    assert f"{spec}:6:1: service: 'samokoder\\n' {SLUG}" in lines, lines
+    assert len(lines) == 2 + other_mistake, lines
+    if other_mistake:
+        assert any("unknown field 'periode'" in line for line in lines), lines

@@ -147,9 +147,8 @@ def schema_errors(source: Source) -> list[SpecError]:
     fits the schema.
 
     jsonschema-rs decides. A value JSON has no type for (a non-text key) is left to the
-    jsonschema package, which decides then as before. When jsonschema-rs refuses what the
-    jsonschema package accepts (a pattern's '$' before a final newline), its own errors are
-    reported."""
+    jsonschema package, which decides then as before. What only jsonschema-rs refuses (a
+    pattern's '$' before a final newline) is reported in its words, beside the rest."""
     try:
         if _DECIDER.is_valid(source.data):
             return []
@@ -159,9 +158,20 @@ def schema_errors(source: Source) -> list[SpecError]:
     out = []
     for error in _explainer().iter_errors(source.data):
         out.extend(_describe(source, error))
-    if refused and not out:
-        out = [_describe_decider(source, error) for error in _DECIDER.iter_errors(source.data)]
+    if refused:
+        decided = list(_DECIDER.iter_errors(source.data))
+        only_decided = decided if not out else [e for e in decided if _final_newline(e)]
+        out += [_describe_decider(source, e) for e in only_decided]
     return out
+
+
+def _final_newline(error: jsonschema_rs.ValidationError) -> bool:
+    """True for a pattern that refuses text only for its final newline under ECMA-262."""
+    return (
+        isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Pattern)
+        and isinstance(error.instance, str)
+        and error.instance.endswith("\n")
+    )
 
 
 def _describe_decider(source: Source, error: jsonschema_rs.ValidationError) -> SpecError:
