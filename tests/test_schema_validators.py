@@ -1,21 +1,24 @@
-"""The spec's two JSON Schema validators agree (generator/spec/loader.py).
+"""The spec's two JSON Schema validators (generator/spec/loader.py), and the rule that joins
+them: a spec fits the schema when jsonschema-rs accepts it and, for text on which the two
+regular-expression dialects differ, the jsonschema package accepts it too.
 
-jsonschema-rs decides whether a spec fits the schema; the jsonschema package explains a
-spec that does not. If the decider accepted what the explainer refuses, a spec that breaks
-the schema would reach the resolver unexplained; if it refused what the explainer accepts,
-the spec would fail without a reader's sentence. Both are checked on every spec of the
-corpus (good, bad, hostile) and on random damage to Samokoder's spec: a value replaced by
-any JSON value, a field removed, a field added, text with a newline or a control character.
-
-The one allowed difference is the documented one: a ``pattern`` ending in '$' refuses text
-with a final newline under ECMA-262 (jsonschema-rs) and accepts it under Python's ``re``
-(the jsonschema package). That case must be reported, with the field's own sentence.
+- The dialects: for every pattern of the schema and every code point, jsonschema-rs
+  (ECMA-262) and Python's ``re`` (the jsonschema package) agree on text that
+  ``dialect_sensitive`` does not flag. That is what lets jsonschema-rs decide alone.
+- The decision: on every spec of the corpus (good, bad, hostile) and on random damage to
+  Samokoder's spec (a value replaced by any JSON value, a field removed or added, text with
+  a final newline or a character the dialects read differently), ``schema_errors`` finds a
+  problem exactly when one of the two validators refuses the spec.
+- The words: each refusal, including those only jsonschema-rs makes, gets the field's own
+  sentence, at the field (a key at the key).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 
+import depth
 import jsonschema
 import jsonschema_rs
 import pytest
@@ -25,11 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.spec import loader
-from generator.spec.yaml_source import read
+from generator.spec.yaml_source import Source, read
 
 SCHEMA = loader.schema()
 DECIDER = jsonschema_rs.validator_for(SCHEMA)
 EXPLAINER = jsonschema.Draft202012Validator(SCHEMA)
+DIALECT = loader._DIALECT_CHARACTERS | {"\n"}
 CORPUS = sorted(
     p
     for folder in ("bad", "hostile", "specs", "packing", "native")
@@ -45,26 +49,19 @@ def _data(path) -> object | None:
     return None if source is None else source.data
 
 
-def _pattern_newline_only(data: object) -> bool:
-    """True when every error jsonschema-rs finds is a pattern refusing a final newline."""
-    return all(
-        isinstance(e.kind, jsonschema_rs.ValidationErrorKind.Pattern)
-        and isinstance(e.instance, str)
-        and e.instance.endswith("\n")
-        for e in DECIDER.iter_errors(data)
-    )
-
-
-def assert_agree(data: object) -> None:
+def assert_decided(data: object) -> None:
+    """``schema_errors`` refuses ``data`` exactly when either validator does; the validators
+    disagree only on dialect-sensitive text."""
     try:
-        decided = DECIDER.is_valid(data)
-    except ValueError:  # a type JSON lacks (a non-text key): the explainer alone decides
-        return
+        decided: bool | None = DECIDER.is_valid(data)
+    except ValueError:  # a type JSON lacks (a date, a non-text key): the explainer alone
+        decided = None
     explained = not any(True for _ in EXPLAINER.iter_errors(data))
-    if decided:
-        assert explained, f"jsonschema-rs accepts what jsonschema refuses: {data!r}"[:2000]
-    elif explained:
-        assert _pattern_newline_only(data), f"only jsonschema-rs refuses: {data!r}"[:2000]
+    fits = explained if decided is None else decided and explained
+    found = loader.schema_errors(Source("spec.yaml", data, {}))
+    assert (found == []) == fits, f"{found} for {data!r}"[:3000]
+    if decided is not None and not loader.dialect_sensitive(data):
+        assert decided == explained, f"the validators disagree on {data!r}"[:3000]
 
 
 def test_the_corpus_is_read() -> None:
@@ -78,7 +75,7 @@ def test_the_corpus_is_read() -> None:
 def test_the_validators_agree_on_the_corpus(path) -> None:
     data = _data(path)
     if data is not None:
-        assert_agree(data)
+        assert_decided(data)
 
 
 SCALARS = (
@@ -88,7 +85,9 @@ SCALARS = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
     | st.text(max_size=12).map(lambda t: t + "\n")
-    | st.sampled_from(["", "5m", "page", "99.9", "samokoder", "x\x1c", "a b", "https://x/"])
+    | st.sampled_from(["", "5m", "page", "99.9", "samokoder", "a b", "https://x/", "/etc/x"])
+    | st.sampled_from(sorted(DIALECT)).map(lambda c: f"https://x/{c}y")
+    | st.sampled_from(sorted(DIALECT)).map(lambda c: f"on{c}call@example.org")
 )
 VALUES = st.recursive(
     SCALARS,
@@ -148,7 +147,7 @@ def _damaged(path: tuple, action: str, value: object, key: str) -> object:
 )
 def test_the_validators_agree_on_damaged_specs(damage) -> None:
     for path, action, value, key in damage:
-        assert_agree(_damaged(path, action, value, key))
+        assert_decided(_damaged(path, action, value, key))
 
 
 SLUG = (
@@ -176,3 +175,132 @@ def test_a_final_newline_in_a_patterned_field_is_refused_with_its_sentence(
     assert len(lines) == 2 + other_mistake, lines
     if other_mistake:
         assert any("unknown field 'periode'" in line for line in lines), lines
+
+
+def _patterns(node: object = SCHEMA) -> set[str]:
+    if isinstance(node, dict):
+        return {p for k, v in node.items() for p in ({v} if k == "pattern" else _patterns(v))}
+    if isinstance(node, list):
+        return {p for v in node for p in _patterns(v)}
+    return set()
+
+
+PATTERNS = sorted(_patterns())
+
+
+def _texts(node: object) -> set[str]:
+    if isinstance(node, dict):
+        return {t for k, v in node.items() for t in (_texts(k) | _texts(v))}
+    if isinstance(node, list):
+        return {t for v in node for t in _texts(v)}
+    return {node} if isinstance(node, str) else set()
+
+
+CORPUS_TEXTS = sorted(
+    {t for path in CORPUS if (data := _data(path)) is not None for t in _texts(data)},
+    key=lambda t: (len(t), t),
+)
+# Every BMP code point under `make deep`; under `make test` the first 0x3100 (Latin, the
+# C0 and C1 controls, every Unicode space but U+FEFF) and every 7th after, U+FEFF included.
+_QUICK_CODE_POINTS = [*range(0x3100), *range(0x3100, 0x10000, 7), 0xFEFF, 0x10FFFF]
+CODE_POINTS = [
+    c
+    for c in (range(0x110000 if depth.PROFILE != "quick" else 0) or _QUICK_CODE_POINTS)
+    if not 0xD800 <= c <= 0xDFFF and (c < 0x10000 or depth.PROFILE == "quick" or c % 97 == 0)
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_dialects_agree_off_the_sensitive_characters(pattern: str) -> None:
+    """For one text of the corpus that the pattern accepts (or none), every code point put
+    before it, in its middle, at its end: ECMA-262 (jsonschema-rs) and Python's ``re`` agree
+    unless ``dialect_sensitive`` flags the text. jsonschema-rs's answers come in one call,
+    over an array of every variant."""
+    compiled = re.compile(pattern)
+    example = next((t for t in CORPUS_TEXTS if compiled.search(t)), "")
+    half = len(example) // 2
+    variants = [
+        text
+        for c in map(chr, CODE_POINTS)
+        for text in (c + example, example[:half] + c + example[half:], example + c)
+    ]
+    refused = {
+        e.instance_path[0]
+        for e in jsonschema_rs.validator_for({"items": {"pattern": pattern}}).iter_errors(variants)
+    }
+    differ = [
+        text
+        for i, text in enumerate(variants)
+        if (i not in refused) != bool(compiled.search(text)) and not loader.dialect_sensitive(text)
+    ]
+    assert differ == [], [ascii(t) for t in differ[:20]]
+
+
+@pytest.mark.parametrize("char", sorted(DIALECT), ids=ascii)
+def test_each_flagged_character_is_read_differently(char: str) -> None:
+    """The list is not wider than the dialects' difference: each flagged character (and a
+    final newline) changes some pattern's answer between the two."""
+    texts = [f"http://a{char}b", f"http://a{char}"] if char != "\n" else ["http://a\n"]
+    url = "^https?://[^\\s{}]+$"
+    rs = jsonschema_rs.validator_for({"pattern": url})
+    assert any(rs.is_valid(t) != bool(re.search(url, t)) for t in texts)
+
+
+def test_every_pattern_has_a_sentence() -> None:
+    deploy = {p for p in _patterns(SCHEMA["$defs"]["deploy"]) if p not in loader._PATTERN_RULES}
+    assert set(PATTERNS) - deploy <= set(loader._PATTERN_RULES), sorted(
+        set(PATTERNS) - deploy - set(loader._PATTERN_RULES)
+    )
+    assert set(loader._PATTERN_RULES) <= set(PATTERNS), "a sentence for a pattern now gone"
+
+
+BASE_TEXT = SAMOKODER.read_text(encoding="utf-8")
+# (what is replaced, by what, the error line expected after the file name)
+REFUSED = {
+    "url-fs": (
+        "grafana_url: https://grafana.samokoder.example\n",
+        'grafana_url: "https://grafana.samokoder.example/\\x1cx"\n',
+        "15:1: grafana_url: 'https://grafana.samokoder.example/\\x1cx' is not valid: "
+        + loader.URL_RULE,
+    ),
+    "email-nel": (
+        "    to: oncall@samokoder.example\n",
+        '    to: "oncall\\N@samokoder.example"\n',
+        "273:5: routing.email.to: 'oncall\\x85@samokoder.example' is not valid: an e-mail "
+        "address is one name@domain, without spaces, quotes or angle brackets",
+    ),
+    "secret-us": (
+        "    bot_token_file: /etc/alertmanager/secrets/telegram_bot_token\n",
+        '    bot_token_file: "/etc/alertmanager/secrets/telegram\\x1fbot_token"\n',
+        "271:5: routing.telegram.bot_token_file: '/etc/alertmanager/secrets/telegram\\x1fbot_"
+        "token' is not valid: a secret file is an absolute path (starting with '/') to a file, "
+        "without spaces, not ending in '/'",
+    ),
+    "key-newline": (
+        "labels:\n  team: samokoder\n",
+        'labels:\n  "team\\n": samokoder\n',
+        "17:3: labels['team\\n']: 'team\\n' is not valid: use letters, digits and '_', "
+        "starting with a letter",
+    ),
+    "bom-in-sli-metric": (
+        "bad: {metric: http_requests, match:",
+        'bad: {metric: "http_requests\\uFEFF", match:',
+        None,  # located by the test below
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_dialect_sensitive_text_is_refused_with_the_fields_sentence(case: str, tmp_path) -> None:
+    old, new, want = REFUSED[case]
+    assert old in BASE_TEXT, old
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BASE_TEXT.replace(old, new, 1), encoding="utf-8")
+    proc = run_cli_in_process("validate", "--spec", spec)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and "Traceback" not in proc.stderr, lines
+    if want is not None:
+        assert lines[0] == f"{spec}:{want}"
+    else:
+        assert "sli.bad.metric: 'http_requests\\ufeff' is not valid: use lower-case" in lines[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .. import promql, raw_query
@@ -363,17 +363,21 @@ def declare_raw_metrics(sli: dict | None, metrics: Metrics) -> None:
 
 
 @functools.cache
-def _name_patterns() -> dict[str, str]:
-    """The spec schema's patterns for the names an import writes."""
+def _name_patterns() -> dict[str, Callable[[str], bool]]:
+    """The spec schema's checks of the names an import writes, read as the spec's validator
+    reads them (ECMA-262 regular expressions: '$' is the end of the text)."""
+    import jsonschema_rs
+
     from ..spec.loader import schema  # the loader is heavy; only a check needs it
 
     spec = schema()
     slo = spec["$defs"]["slo"]["properties"]
-    return {
-        "service": spec["properties"]["service"]["pattern"],
-        "SLO": slo["name"]["pattern"],
-        "alert": slo["alert_name"]["pattern"],
+    fields = {
+        "service": spec["properties"]["service"],
+        "SLO": slo["name"],
+        "alert": slo["alert_name"],
     }
+    return {kind: jsonschema_rs.validator_for(field).is_valid for kind, field in fields.items()}
 
 
 _NAME_WORDS = {
@@ -387,7 +391,7 @@ def name(doc: Document, path: Path, value: object, kind: str, problems: Problems
     """Return ``value`` when it can be this project's ``kind`` name (``service``, ``SLO`` or
     ``alert``, by the spec schema's pattern); else refuse it, saying what a name is."""
     found = text(doc, path, value, problems)
-    if found is None or re.search(_name_patterns()[kind], found):
+    if found is None or _name_patterns()[kind](found):
         return found
     article = "a" if kind == "service" else "an"
     why = f"{found!r} cannot be {article} {kind} name in this project: write {_NAME_WORDS[kind]}"

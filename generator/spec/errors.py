@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 Path = tuple[str | int, ...]
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")  # \Z: "$" also matches before a final newline
 
 
 def format_path(path: Path) -> str:

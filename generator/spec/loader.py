@@ -146,40 +146,80 @@ def schema_errors(source: Source) -> list[SpecError]:
     """Return one SpecError per JSON Schema violation, in a reader's words; [] when the spec
     fits the schema.
 
-    jsonschema-rs decides. A value JSON has no type for (a non-text key) is left to the
-    jsonschema package, which decides then as before. What only jsonschema-rs refuses (a
-    pattern's '$' before a final newline) is reported in its words, beside the rest."""
+    jsonschema-rs decides, except for a spec holding text on which the two regular
+    expression dialects differ (:func:`dialect_sensitive`): there the spec must satisfy both,
+    so the jsonschema package decides too, with Python's wider ``\\s``. A value JSON has no
+    type for (a non-text key) is left to the jsonschema package alone. What only jsonschema-rs
+    refuses (a pattern's '$' before a final newline, U+FEFF in ``\\s``) is reported beside
+    the rest."""
+    data = source.data
     try:
-        if _DECIDER.is_valid(source.data):
-            return []
-        refused = True
+        fits: bool | None = _DECIDER.is_valid(data)
     except ValueError:  # jsonschema-rs takes JSON's types only
-        refused = False
-    out = []
-    for error in _explainer().iter_errors(source.data):
-        out.extend(_describe(source, error))
-    if refused:
-        decided = list(_DECIDER.iter_errors(source.data))
-        only_decided = decided if not out else [e for e in decided if _final_newline(e)]
-        out += [_describe_decider(source, e) for e in only_decided]
+        fits = None
+    if fits and not dialect_sensitive(data):
+        return []
+    out = [found for error in _explainer().iter_errors(data) for found in _describe(source, error)]
+    if fits is False:
+        try:
+            decided = list(_DECIDER.iter_errors(data))
+        except ValueError:  # a type JSON lacks, or nesting, past where is_valid stopped
+            decided = []
+        out += [
+            source.error(at, _pattern_message(path, value, pattern))
+            for error in decided
+            for at, path, value, pattern in _dialect_refusals(error, tuple(error.instance_path))
+        ]
+        if not out:  # a difference of the two not characterised here: jsonschema-rs's words
+            out = [source.error(tuple(e.instance_path), e.message) for e in decided]
     return out
 
 
-def _final_newline(error: jsonschema_rs.ValidationError) -> bool:
-    """True for a pattern that refuses text only for its final newline under ECMA-262."""
-    return (
-        isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Pattern)
-        and isinstance(error.instance, str)
-        and error.instance.endswith("\n")
-    )
+# Characters whose place in a `pattern` differs between ECMA-262 (jsonschema-rs) and
+# Python's `re` (the jsonschema package): Python's `\s` also holds the four C0 separators
+# and NEL; ECMA-262's also holds U+FEFF. tests/test_schema_validators.py finds no other for
+# any code point in any of the schema's patterns. A final newline differs too (`$`).
+_DIALECT_CHARACTERS = frozenset("\x1c\x1d\x1e\x1f\x85\ufeff")
 
 
-def _describe_decider(source: Source, error: jsonschema_rs.ValidationError) -> SpecError:
-    """Describe an error that only jsonschema-rs found (see :func:`schema_errors`)."""
-    path: Path = tuple(error.instance_path)
-    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Pattern):
-        return source.error(path, _pattern_message(path, error.instance))
-    return source.error(path, error.message)
+def dialect_sensitive(data: object) -> bool:
+    """True when a key or text value of ``data`` (nested dicts and lists) holds one of
+    ``_DIALECT_CHARACTERS`` or ends with a newline."""
+    pending = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str) and (
+            node.endswith("\n") or not _DIALECT_CHARACTERS.isdisjoint(node)
+        ):
+            return True
+    return False
+
+
+def _dialect_refusals(error: jsonschema_rs.ValidationError, path: Path):
+    """Yield (where, path, text, pattern) of each dialect-sensitive text (see
+    :func:`dialect_sensitive`) that ``error``, or what it holds (a key's error, a ``oneOf``'s
+    alternatives), refuses by a pattern: the refusals that the jsonschema package may not
+    find. A key is reported where it is written, and worded by its mapping's ``path``."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
+        if dialect_sensitive(error.instance):
+            yield path, path, error.instance, kind.pattern
+    elif isinstance(kind, jsonschema_rs.ValidationErrorKind.PropertyNames):
+        key = kind.error.instance  # JSON Schema reports a bad key at its mapping
+        for _, _, text, pattern in _dialect_refusals(kind.error, path):
+            yield (*path, key), path, text, pattern
+    elif isinstance(
+        kind,
+        jsonschema_rs.ValidationErrorKind.OneOfNotValid | jsonschema_rs.ValidationErrorKind.AnyOf,
+    ):
+        for alternative in kind.context:
+            for sub in alternative:
+                yield from _dialect_refusals(sub, tuple(sub.instance_path))
 
 
 def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecError]:
@@ -216,7 +256,7 @@ def _describe(source: Source, error: jsonschema.ValidationError) -> list[SpecErr
         "maxLength": lambda: (
             f"{len(error.instance)} characters is too long; the limit is {error.validator_value}"
         ),
-        "pattern": lambda: _pattern_message(path, error.instance),
+        "pattern": lambda: _pattern_message(path, error.instance, error.validator_value),
         "exclusiveMaximum": lambda: f"{error.instance} must be less than {error.validator_value}",
         "exclusiveMinimum": lambda: (
             f"{error.instance} must be greater than {error.validator_value}"
@@ -322,28 +362,44 @@ URL_RULE = (
 )
 
 
-def _pattern_message(path: Path, value: object) -> str:
+# What each of the schema's patterns asks for, in a reader's words (a field named in
+# _FIELD_RULES words it for that field); tests/test_schema_validators.py checks that every
+# pattern of the schema has a sentence here.
+_PATTERN_RULES = {
+    "^https?://[^\\s{}]+$": URL_RULE,
+    "^[a-z][a-z0-9_-]{0,30}$": "an environment name is lower-case letters, digits, '_' and '-', "
+    "starting with a letter, at most 31 characters",
+    "^[a-zA-Z0-9_-]{1,40}$": "a dashboard uid is 1 to 40 letters, digits, '_' and '-'",
+    "^/[^\\s]*[^/\\s]$": "a secret file is an absolute path (starting with '/') to a file, "
+    "without spaces, not ending in '/'",
+    '^[^@\\s<>"]+@[^@\\s<>"]+$': "an e-mail address is one name@domain, without spaces, "
+    "quotes or angle brackets",
+    "^[a-z][a-z0-9_]{0,62}$": "use lower-case letters, digits and '_', starting with a letter",
+    "^[a-zA-Z_][a-zA-Z0-9_]*$": "use letters, digits and '_', starting with a letter",
+    "^[a-z][a-z0-9-]{0,62}$": "a name is lower-case letters, digits and '-', starting with a "
+    "letter",
+    "^[A-Z][A-Za-z0-9]{0,38}$": "an alert name is CamelCase letters and digits, under 40 "
+    "characters",
+    "^[A-Za-z0-9.-]+:[0-9]{1,5}$": "a smarthost is host:port, such as smtp.example.com:587",
+    "^[a-z][a-z0-9_-]{0,62}$": RECEIVER_NAME_RULE,
+    "^[#@]?[^\\s#@]{1,80}$": "a Slack channel is #channel or @user: up to 80 characters, "
+    "without spaces",
+    "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/$": "an Opsgenie API URL is https://<host>/, with "
+    "an optional port, ending in '/'",
+}
+_FIELD_RULES = {
+    "service": "a service name is a slug: lower-case letters, digits and '-', starting with a "
+    "letter",
+}
+
+
+def _pattern_message(path: Path, value: object, pattern: str) -> str:
+    """Say why ``value`` at ``path`` does not match the schema's ``pattern``."""
     if path[:1] == ("deploy",):
         return f"{value!r} is not valid: {deploy_pattern_hint(path)}"
     field = next((p for p in reversed(path) if isinstance(p, str)), "")
-    hints = {
-        "service": "a service name is a slug: lower-case letters, digits and '-', "
-        "starting with a letter",
-        "name": "a name is lower-case letters, digits and '-', starting with a letter",
-        "alert": "an alert name is CamelCase letters and digits, under 40 characters",
-        "alert_name": "an alert name is CamelCase letters and digits, under 40 characters",
-        "receivers": RECEIVER_NAME_RULE,
-        "default": RECEIVER_NAME_RULE,
-        "runbook_url": URL_RULE,
-        "runbook_base_url": URL_RULE,
-        "grafana_url": URL_RULE,
-        "datasource_url": URL_RULE,
-        "environments": "an environment name is lower-case letters, digits, '_' and '-', "
-        "starting with a letter, at most 31 characters",
-    }
-    return f"{value!r} is not valid: " + hints.get(
-        field, "use letters, digits and '_', starting with a letter"
-    )
+    rule = _FIELD_RULES.get(field) or _PATTERN_RULES.get(pattern, f"it must match {pattern}")
+    return f"{value!r} is not valid: {rule}"
 
 
 def label_values_ok(matchers: tuple[promql.Matcher, ...]) -> bool:
