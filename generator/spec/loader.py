@@ -92,9 +92,10 @@ _DEFAULTS: dict[Path, str] = {
 # Two validators of the one schema. jsonschema-rs decides: compiled, it checks a spec in
 # about 0.04 ms and imports in about 20 ms, where the jsonschema package takes about 10 ms
 # and 120 ms (measured on Samokoder's spec). Its regular expressions follow ECMA-262, as
-# JSON Schema asks for `pattern`; Python's `re` would also let '$' match before a final
-# newline. The jsonschema package is imported only for a spec that fails, to explain it in
-# a reader's words (it keeps the failing subschema and the alternatives a oneOf tried).
+# JSON Schema asks for `pattern`; where that dialect and Python's `re` read a text
+# differently, both must accept it (see schema_errors). The jsonschema package is imported
+# only then and for a spec that fails, to explain it in a reader's words (it keeps the
+# failing subschema and the alternatives a oneOf tried).
 _DECIDER = jsonschema_rs.validator_for(schema())
 
 
