@@ -9,6 +9,7 @@ through ``cli.run`` as ``python -m generator`` does, and reports the modules it 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -19,18 +20,20 @@ COSTLY = ("grafanalib", "jinja2", "jsonschema")
 _DRIVER = """
 import json, os, sys
 from generator import cli
+status = 0
 try:
     cli.main(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps([m for m in {costly!r} if m in sys.modules]), file=sys.__stdout__)
+except SystemExit as exc:
+    status = exc.code
+print(json.dumps([status, [m for m in {costly!r} if m in sys.modules]]), file=sys.__stdout__)
 sys.__stdout__.flush()
 os._exit(0)
 """
 
 
-def imported(*args: str, cwd=ROOT) -> list[str]:
-    """Return which of COSTLY the command ``args`` imported (in its main process)."""
+def imported(*args: str, cwd=ROOT, status: int = 0) -> list[str]:
+    """Return which of COSTLY the command ``args`` imported (in its main process), once it
+    ended with exit ``status``."""
     proc = subprocess.run(
         [sys.executable, "-c", _DRIVER.format(costly=COSTLY), *args],
         cwd=cwd,
@@ -39,17 +42,31 @@ def imported(*args: str, cwd=ROOT) -> list[str]:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    ended, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (ended or 0) == status, proc.stderr
+    return modules
 
 
 def test_validate_of_a_good_spec_imports_none_of_them() -> None:
     assert imported("validate", "--spec", str(SAMOKODER)) == []
 
 
+def test_a_block_scalar_description_imports_none_of_them(tmp_path) -> None:
+    """Text ending with a newline makes jsonschema-rs only stricter: no second opinion."""
+    spec = tmp_path / "block.yaml"
+    text = SAMOKODER.read_text(encoding="utf-8")
+    spec.write_text(
+        re.sub(
+            r"\ndescription: [^\n]*", "\ndescription: |\n  Checkout, in one line.", text, count=1
+        )
+    )
+    assert imported("validate", "--spec", str(spec)) == []
+
+
 def test_a_spec_with_a_mistake_imports_only_the_schema_explainer(tmp_path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text(SAMOKODER.read_text(encoding="utf-8").replace("\nperiod:", "\nperiode:", 1))
-    assert imported("validate", "--spec", str(spec)) == ["jsonschema"]
+    assert imported("validate", "--spec", str(spec), status=2) == ["jsonschema"]
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -147,18 +147,17 @@ def schema_errors(source: Source) -> list[SpecError]:
     """Return one SpecError per JSON Schema violation, in a reader's words; [] when the spec
     fits the schema.
 
-    jsonschema-rs decides, except for a spec holding text on which the two regular
-    expression dialects differ (:func:`dialect_sensitive`): there the spec must satisfy both,
-    so the jsonschema package decides too, with Python's wider ``\\s``. A value JSON has no
-    type for (a non-text key) is left to the jsonschema package alone. What only jsonschema-rs
-    refuses (a pattern's '$' before a final newline, U+FEFF in ``\\s``) is reported beside
-    the rest."""
+    jsonschema-rs decides, except for a spec holding text that Python's ``re`` may refuse
+    where ECMA-262 accepts (:func:`python_stricter`): there the spec must satisfy both, so the
+    jsonschema package decides too. A value JSON has no type for (a non-text key) is left to
+    the jsonschema package alone. What only jsonschema-rs refuses (a pattern's '$' before a
+    final newline, U+FEFF in ``\\s``) is reported beside the rest."""
     data = source.data
     try:
         fits: bool | None = _DECIDER.is_valid(data)
     except ValueError:  # jsonschema-rs takes JSON's types only
         fits = None
-    if fits and not dialect_sensitive(data):
+    if fits and not _holds_text(data, python_stricter):
         return []
     out = [found for error in _explainer().iter_errors(data) for found in _describe(source, error)]
     if fits is False:
@@ -176,16 +175,28 @@ def schema_errors(source: Source) -> list[SpecError]:
     return out
 
 
-# Characters whose place in a `pattern` differs between ECMA-262 (jsonschema-rs) and
-# Python's `re` (the jsonschema package): Python's `\s` also holds the four C0 separators
-# and NEL; ECMA-262's also holds U+FEFF. tests/test_schema_validators.py finds no other for
-# any code point in any of the schema's patterns. A final newline differs too (`$`).
-_DIALECT_CHARACTERS = frozenset("\x1c\x1d\x1e\x1f\x85\ufeff")
+# Where a `pattern` reads a text differently in ECMA-262 (jsonschema-rs) and in Python's
+# `re` (the jsonschema package); tests/test_schema_validators.py finds no other difference,
+# for any code point, in any of the schema's patterns (which use `\s` only inside `[^...]`):
+# - Python's `\s` also holds the four C0 separators and NEL, so Python refuses more;
+# - ECMA-262's `\s` also holds U+FEFF, and Python's `$` also matches before a final
+#   newline, so there ECMA-262 refuses more.
+_WIDER_PYTHON_SPACE = frozenset("\x1c\x1d\x1e\x1f\x85")
+_WIDER_ECMA_SPACE = frozenset("\ufeff")
 
 
-def dialect_sensitive(data: object) -> bool:
-    """True when a key or text value of ``data`` (nested dicts and lists) holds one of
-    ``_DIALECT_CHARACTERS`` or ends with a newline."""
+def python_stricter(text: str) -> bool:
+    """True when Python's ``re`` may refuse ``text`` where ECMA-262 accepts it."""
+    return not _WIDER_PYTHON_SPACE.isdisjoint(text)
+
+
+def dialect_sensitive(text: str) -> bool:
+    """True when the two dialects may read ``text`` differently, in either direction."""
+    return python_stricter(text) or text.endswith("\n") or not _WIDER_ECMA_SPACE.isdisjoint(text)
+
+
+def _holds_text(data: object, test) -> bool:
+    """True when ``test`` holds for a key or text value of ``data`` (nested dicts, lists)."""
     pending = [data]
     while pending:
         node = pending.pop()
@@ -194,21 +205,19 @@ def dialect_sensitive(data: object) -> bool:
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
-        elif isinstance(node, str) and (
-            node.endswith("\n") or not _DIALECT_CHARACTERS.isdisjoint(node)
-        ):
+        elif isinstance(node, str) and test(node):
             return True
     return False
 
 
 def _dialect_refusals(error: jsonschema_rs.ValidationError, path: Path):
-    """Yield (where, path, text, pattern) of each dialect-sensitive text (see
-    :func:`dialect_sensitive`) that ``error``, or what it holds (a key's error, a ``oneOf``'s
-    alternatives), refuses by a pattern: the refusals that the jsonschema package may not
-    find. A key is reported where it is written, and worded by its mapping's ``path``."""
+    """Yield (where, path, text, pattern) of each dialect-sensitive text that ``error``, or
+    what it holds (a key's error, a ``oneOf``'s alternatives), refuses by a pattern: the
+    refusals that the jsonschema package may not find. A key is reported where it is
+    written, and worded by its mapping's ``path``."""
     kind = error.kind
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
-        if dialect_sensitive(error.instance):
+        if isinstance(error.instance, str) and dialect_sensitive(error.instance):
             yield path, path, error.instance, kind.pattern
     elif isinstance(kind, jsonschema_rs.ValidationErrorKind.PropertyNames):
         key = kind.error.instance  # JSON Schema reports a bad key at its mapping
