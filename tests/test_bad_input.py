@@ -274,3 +274,16 @@ def test_a_spec_file_name_that_is_not_utf8_is_refused(given: str, tmp_path: Path
         f"1 {SUMMARY}",
     ]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("parent", ["/proc", "/sys"])
+def test_an_unwritable_output_parent_is_named_as_the_user_wrote_it(parent: str) -> None:
+    """The new tree is built in a temporary folder beside out/; when that cannot be made, the
+    error names the --out the user gave and the folder it sits in, not the temporary name."""
+    out = f"{parent}/slo-generator-out"
+    proc = run_cli("generate", "--spec", SAMOKODER, "--out", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and ".new-" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(
+        f"{out} (the new tree is built beside it, in {parent}/): cannot write: "
+    ), proc.stderr
