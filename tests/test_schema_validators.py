@@ -1,10 +1,12 @@
 """The spec's two JSON Schema validators (generator/spec/loader.py), and the rule that joins
-them: a spec fits the schema when jsonschema-rs accepts it and, for text on which the two
-regular-expression dialects differ, the jsonschema package accepts it too.
+them: a spec fits the schema when jsonschema-rs accepts it and, for text that Python's
+``re`` may refuse where ECMA-262 accepts (``python_stricter``), the jsonschema package
+accepts it too.
 
 - The dialects: for every pattern of the schema and every code point, jsonschema-rs
   (ECMA-262) and Python's ``re`` (the jsonschema package) agree on text that
-  ``dialect_sensitive`` does not flag. That is what lets jsonschema-rs decide alone.
+  ``dialect_sensitive`` does not flag, and off ``python_stricter`` text jsonschema-rs never
+  accepts what Python refuses. That is what lets jsonschema-rs decide alone.
 - The decision: on every spec of the corpus (good, bad, hostile) and on random damage to
   Samokoder's spec (a value replaced by any JSON value, a field removed or added, text with
   a final newline or a character the dialects read differently), ``schema_errors`` finds a
