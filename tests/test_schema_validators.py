@@ -212,6 +212,7 @@ CODE_POINTS = [
 ]
 
 
+@pytest.mark.deep
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_the_dialects_agree_off_the_sensitive_characters(pattern: str) -> None:
     """For one text of the corpus that the pattern accepts (or none), every code point put
