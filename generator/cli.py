@@ -405,7 +405,8 @@ def _generate(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = exc.filename if isinstance(exc, OSError) and exc.filename else out
         click.echo(
-            f"{_beside(where, out)}: cannot write: {reason}; {out}/ was left as it was.", err=True
+            f"{output.shown(where, out)}: cannot write: {reason}; {out}/ was left as it was.",
+            err=True,
         )
         sys.exit(EXIT_INVALID)
     if store is not None:
@@ -461,15 +462,6 @@ def check(spec_dir: Path, out: Path, jobs: int | None, cache: bool) -> None:
         f"\n{changed} file(s) in {out}/ are stale: run `make generate` and commit.", err=True
     )
     sys.exit(1)
-
-
-def _beside(where: str | os.PathLike, out: Path) -> str:
-    """Name ``where`` for the user: the temporary folders a run builds beside ``out`` (the
-    new tree, the old one during a swap) by ``out`` and the folder they are made in."""
-    path = Path(where)
-    if path.parent == out.resolve().parent and path.name.startswith(f".{out.resolve().name}."):
-        return f"{out} (the new tree is built beside it, in {path.parent}/)"
-    return str(where)
 
 
 def _report_stale(path: str, want: bytes, have: bytes) -> int:

@@ -151,13 +151,29 @@ def _discard(tree: Path) -> None:
     _rmtree(tree)
 
 
+def _aside(out: Path, kind: str) -> str:
+    """Return the name prefix of the folders a run makes beside ``out``: ``new`` (the tree
+    being staged) and ``old`` (the old tree, between the two renames of a fallback swap)."""
+    return f".{out.name}.{kind}-"
+
+
+def shown(where: str | os.PathLike, out: Path) -> str:
+    """Name ``where`` for the user: a folder a run makes beside ``out`` is named by ``out``
+    and the folder it is made in; any other path as it is."""
+    path, resolved = Path(where), out.resolve()
+    made = any(path.name.startswith(_aside(resolved, kind)) for kind in ("new", "old"))
+    if made and path.parent == resolved.parent:
+        return f"{out} (the new tree is built beside it, in {path.parent}/)"
+    return str(where)
+
+
 def _swap_by_renames(staging: Path, out: Path) -> None:
     """Replace ``out`` with ``staging`` by two renames, restoring ``out`` if the second fails.
 
     Used only where renameat2 cannot exchange; a kill between the renames leaves out/ absent
     (never mixed) with the old tree in a ``.<out>.old-*`` folder beside it.
     """
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=_aside(out, "old"), dir=out.parent))
     os.rename(out, old / "tree")
     try:
         os.rename(staging, out)
@@ -316,8 +332,9 @@ def _umask() -> int:
     return umask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what a run gives a new file
-_FOLDER_MODE = 0o777 & ~_umask()  # and a new folder
+_UMASK = _umask()
+_FILE_MODE = 0o666 & ~_UMASK  # what a run gives a new file
+_FOLDER_MODE = 0o777 & ~_UMASK  # and a new folder
 
 
 def _as_written(path: str) -> bytes | None:
@@ -455,16 +472,16 @@ def replacing(out: Path, only: Collection[str] | None = None) -> Iterator[Stage]
     _refuse_read_only(out)
     with _locked(out.parent):
         # Staging folders of runs that were killed; the lock proves none is still running.
-        for stale in sorted(out.parent.glob(f".{out.name}.new-*")):
+        for stale in sorted(out.parent.glob(_aside(out, "new") + "*")):
             _rmtree(stale)
-        for aside in sorted(out.parent.glob(f".{out.name}.old-*")):
+        for aside in sorted(out.parent.glob(_aside(out, "old") + "*")):
             if not out.exists() and (aside / "tree").is_dir():
                 os.rename(aside / "tree", out)  # killed between the fallback's two renames
             _rmtree(aside)
         keep = []
         if only is not None and out.is_dir():
             keep = sorted(p.name for p in out.iterdir() if p.name not in only)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_aside(out, "new"), dir=out.parent))
         swapped = False
         try:
             stage = Stage(staging, out)
