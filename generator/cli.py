@@ -61,7 +61,8 @@ def _spec_paths(spec_dir: Path, only: tuple[Path, ...]) -> list[Path]:
 
 def _named_in_utf8(paths: list[Path]) -> list[Path]:
     """Return ``paths``; raise SpecInvalid for each whose name is not UTF-8 (Linux allows any
-    bytes): a spec's name is written into every generated file's header, and YAML is UTF-8.
+    bytes): a spec's name (or an imported file's) is written into the header of every file
+    made from it, and YAML is UTF-8.
     The error shows the name's undecodable bytes as ``\\xff``."""
     errors = []
     for path in paths:
@@ -550,6 +551,7 @@ def _write_imported(convert, kind: str, file: Path, output: Path | None) -> None
     from .spec.loader import load_text
 
     try:
+        _named_in_utf8([file])
         imported = convert(_display(file))
         texts = [(s["service"], to_yaml(s, f"{_display(file)} ({kind})")) for s in imported.specs]
         for service, text in texts:

@@ -254,10 +254,11 @@ def test_a_spec_path_is_checked_before_it_is_read(kind: str, tmp_path: Path) -> 
     assert peak < 200 * 1024, f"peak {peak} KiB"
 
 
-@pytest.mark.parametrize("given", ["--spec", "--spec-dir"])
+@pytest.mark.parametrize("given", ["--spec", "--spec-dir", "import sloth", "import openslo"])
 def test_a_spec_file_name_that_is_not_utf8_is_refused(given: str, tmp_path: Path) -> None:
-    """Linux allows any bytes in a file name; a spec's name goes into every generated file's
-    header, so a name that is not UTF-8 is refused, shown with its bytes escaped."""
+    """Linux allows any bytes in a file name; a spec's (or an imported file's) name goes into
+    the header of every file made from it, so a name that is not UTF-8 is refused, shown
+    with its bytes escaped, by every command that takes a file."""
     import os
 
     folder = tmp_path / "specs"
@@ -265,7 +266,10 @@ def test_a_spec_file_name_that_is_not_utf8_is_refused(given: str, tmp_path: Path
     spec = folder / os.fsdecode(b"shop\xff.yaml")
     spec.write_bytes(SAMOKODER.read_bytes())
     out = tmp_path / "out"
-    proc = run_cli("generate", given, spec if given == "--spec" else folder, "--out", out)
+    if given.startswith("import"):
+        proc = run_cli(*given.split(), spec, "-o", out)
+    else:
+        proc = run_cli("generate", given, spec if given == "--spec" else folder, "--out", out)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
