@@ -375,11 +375,10 @@ def _generate(
         services = _load_cached(paths, jobs, store, reused)
     except SpecInvalid as exc:
         _fail(exc)
-    from concurrent.futures.process import BrokenProcessPool
-
     from . import output
     from .alertmanager_config import FILE as ALERTMANAGER_FILE
     from .grafana.provisioning import TREE
+    from .parallel import WorkerDied
 
     regenerated = {s.name for s in services}
     # The shared files need every spec: with --spec an existing shared tree (or file) is kept.
@@ -398,7 +397,7 @@ def _generate(
                 written += len(files)
     except SpecInvalid as exc:
         _fail(exc)
-    except BrokenProcessPool:
+    except WorkerDied:
         why = "a planning process died (killed, or out of memory; try --jobs 1)"
         click.echo(f"{out}: cannot write: {why}; {out}/ was left as it was.", err=True)
         sys.exit(EXIT_INVALID)

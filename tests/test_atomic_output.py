@@ -584,3 +584,31 @@ def test_a_failing_syncfs_leaves_out_as_it_was(
         output.replace_tree(tmp_path / "out", {"new.yml": b"new\n"})
     assert output.read_tree(tmp_path / "out") == {"old.yml": b"old\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_file_work_on_threads_keeps_order_and_raises_the_first_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``output._threaded`` (removing, reading and hashing files on every CPU) returns
+    results in the items' order whatever thread ran them, runs each item once, and raises
+    a call's exception, which the swap's callers turn into "out/ was left as it was"."""
+    monkeypatch.setattr(output, "cores", lambda: 3)
+    ran: list[int] = []
+    names: set[str] = set()
+
+    def slow_square(n: int) -> int:
+        time.sleep(0.001 * (n % 3))  # later items finish first on other threads
+        ran.append(n)
+        names.add(threading.current_thread().name)
+        return n * n
+
+    assert output._threaded(slow_square, list(range(40))) == [n * n for n in range(40)]
+    assert sorted(ran) == list(range(40)) and len(names) == 3
+
+    def fails_on_7(n: int) -> int:
+        if n == 7:
+            raise PermissionError(errno.EACCES, "read-only", f"file{n}")
+        return n
+
+    with pytest.raises(PermissionError, match="read-only"):
+        output._threaded(fails_on_7, list(range(40)))

@@ -31,11 +31,11 @@ os._exit(0)
 """
 
 
-def imported(*args: str, cwd=ROOT, status: int = 0) -> list[str]:
-    """Return which of COSTLY the command ``args`` imported (in its main process), once it
-    ended with exit ``status``."""
+def imported(*args: str, cwd=ROOT, status: int = 0, of: tuple[str, ...] = COSTLY) -> list[str]:
+    """Return which modules ``of`` the command ``args`` imported (in its main process),
+    once it ended with exit ``status``."""
     proc = subprocess.run(
-        [sys.executable, "-c", _DRIVER.format(costly=COSTLY), *args],
+        [sys.executable, "-c", _DRIVER.format(costly=of), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -77,3 +77,31 @@ def test_generate_imports_the_explainer_never(tmp_path, jobs: str) -> None:
     want = ["grafanalib", "jinja2"] if jobs == "1" else ["jinja2"]
     assert imported(*args) == want
     assert (out / "samokoder" / "grafana").is_dir()
+
+
+POOLS = ("multiprocessing", "concurrent.futures")
+
+
+def test_a_lone_spec_is_planned_without_a_process_pool(tmp_path) -> None:
+    """One spec is planned here and in one forked helper, over two plain pipes; the old
+    tree is removed by plain threads. Importing the pools' modules cost about 20 ms of
+    start-up before the helper was forked, and 5 ms more at the swap."""
+    out = tmp_path / "out"
+    for _ in range(2):  # the second run swaps out the first one's tree
+        assert (
+            imported(
+                "generate", "--no-cache", "--spec", str(SAMOKODER), "--out", str(out), of=POOLS
+            )
+            == []
+        )
+
+
+def test_several_specs_on_two_jobs_use_the_process_pool(tmp_path) -> None:
+    """The pool is imported where it works: the mutation that never forks fails here."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name in ("one", "two"):
+        text = SAMOKODER.read_text(encoding="utf-8").replace("samokoder", name)
+        (specs / f"{name}.yaml").write_text(text, encoding="utf-8")
+    args = ("generate", "--no-cache", "--jobs", "2", "--spec-dir", str(specs))
+    assert imported(*args, "--out", str(tmp_path / "out"), of=POOLS) == list(POOLS)

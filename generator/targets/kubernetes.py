@@ -18,9 +18,8 @@ models: they cost 3 s of import for every run, 10 times a whole service's planni
 from __future__ import annotations
 
 from ..alertmanager import group_by, integration, route_steps, series_labels
-from ..grafana import dashboard
-from ..grafana.files import DASHBOARD_FILE
-from ..output import Files, to_json, to_yaml
+from ..grafana.files import DASHBOARD_FILE, dashboard_json
+from ..output import Files, to_yaml
 from ..prometheus.rule_files import all_groups
 from ..promql import format_duration
 from ..spec.deploy import DASHBOARD_LABEL, Kubernetes, secret_key
@@ -150,7 +149,7 @@ def dashboard_config_map(service: Service) -> dict:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(service, k8s, name, **{DASHBOARD_LABEL: "1"}),
-        "data": {f"{service.name}-{DASHBOARD_FILE}": to_json(dashboard.build(service)).decode()},
+        "data": {f"{service.name}-{DASHBOARD_FILE}": dashboard_json(service).decode()},
     }
     return manifest
 
