@@ -376,6 +376,21 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
     return tuple(matchers)
 
 
+def absent_labels(matchers: tuple[Matcher, ...]) -> dict[str, str]:
+    """Return the labels of ``absent(metric{matchers})``'s series, as Prometheus builds them
+    (``createLabelsForAbsentFunction``): each label matched for equality exactly once, and
+    no label that another matcher on the same name (``!=``, ``=~``, ``!~``) also names."""
+    labels: dict[str, str] = {}
+    dropped: set[str] = set()
+    for m in matchers:
+        if m.op == "=" and m.name not in labels and m.name not in dropped:
+            labels[m.name] = m.text
+        else:
+            labels.pop(m.name, None)
+            dropped.add(m.name)
+    return labels
+
+
 def le_matcher(bound: float) -> Matcher:
     """Return ``le=~"..."``: the bucket label matcher for every spelling of ``bound``."""
     return Matcher("le", "=~", bound_pattern(bound).replace("\\", "\\\\"))

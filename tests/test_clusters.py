@@ -525,3 +525,35 @@ def test_the_kind_checks_catch_a_dropped_cluster_and_a_foreign_environment(
     assert not environment_problems(service, ratio, recorded)
     other = {**ratio, "expr": ratio["expr"].replace(', env="prod"', "")}
     assert environment_problems(service, other, recorded)
+
+
+# Environment selectors on labels other than `env`: a Kubernetes namespace, an instance
+# pattern. The rule label `env` used to hide what `up == 0` and `absent(up{...})` carry.
+ENVIRONMENT_KEYS = {
+    "namespace": {"prod": 'namespace="prod"', "staging": 'namespace=~"stag.+"'},
+    "instance": {"prod": 'instance=~"prod-.+"', "canary": 'instance=~"canary-.+"'},
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("key", ENVIRONMENT_KEYS)
+def test_environments_keyed_on_any_label_pass_their_target_and_absence_suites(
+    key: str, engine: tools.Engine, tmp_path: Path
+) -> None:
+    """Each environment's TargetDown and MetricAbsent suites pass: each ``up`` and metric
+    series of the tests satisfies the environment's selector, and TargetDown is expected
+    with the labels ``up == 0`` keeps and the equality labels ``absent(up{...})`` carries.
+    (Their SLO suites read the same series; ``clusters.yaml``'s run on every engine.)"""
+    data = load_yaml(CHECKOUT.read_text(encoding="utf-8"))
+    data["environments"] = ENVIRONMENT_KEYS[key]
+    base = load_text(str(CHECKOUT), yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_tree(tmp_path, service_files(base))
+    signal_suites = ("threshold_alerts_test.yml", "absent_data_alerts_test.yml")
+    files = [
+        tmp_path / base.name / "prometheus" / env.environment / "tests" / name
+        for env in base.environments
+        for name in signal_suites
+    ]
+    assert all(f.is_file() for f in files), files
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -6,11 +6,11 @@ then). A metric whose selector names no job fires on an outage too: it is the ou
 
 from __future__ import annotations
 
-from ..promql import format_duration
+from ..promql import absent_labels, format_duration
 from ..spec.model import ABSENT_ALERT, TARGET_DOWN_ALERT, Service
 from . import alerts
 from .promtool_cases import expect, input_series
-from .synthetic import INSTANCE, Feed, labels_for, up_feed
+from .synthetic import Feed, labels_for, target_labels, up_feed
 
 FIRING_MARGIN = 4 * 60  # past `for`: a `for` longer by this much fails the test
 RENAMED = "_v2"  # what a deploy appends to the metric's name in the rename case
@@ -34,7 +34,7 @@ def _labels(watched: alerts.Watched) -> dict[str, str]:
     equality matchers of the selector, which is what ``absent()`` returns."""
     if watched.job:
         return {"job": watched.job}
-    return {m.name: m.text for m in watched.metric.matchers if m.op == "="}
+    return absent_labels(watched.metric.matchers)
 
 
 def _separating(items: list[alerts.Watched]) -> list[tuple[list, list]]:
@@ -140,7 +140,7 @@ def absent_cases(service: Service) -> list[dict]:
     )
     for job in sorted({w.job for w in everything if w.job}):
         warning, critical = alerts.target_rules(service, job)
-        instance = {"job": job, "instance": INSTANCE}
+        instance = target_labels(service, job)
         links = alerts.link_annotations(service, TARGET_DOWN_ALERT, job=job)
         paging = [expect(warning, 0, instance, links), expect(critical, 0, {"job": job}, links)]
         pages = f"{TARGET_DOWN_ALERT} pages"

@@ -270,12 +270,18 @@ def vanished(service: Service, series: str, matchers: tuple[Matcher, ...], by=()
 BUDGET_SEEN = 0.01  # the share of the error budget that may burn while an SLI is blind
 
 
+def up_matchers(service: Service, job: str) -> tuple[Matcher, ...]:
+    """Return the matchers of the ``up`` series TargetDown reads for scrape job ``job``:
+    the job's, then the environment selector's."""
+    return (Matcher("job", "=", quote(job)), *service.environment_matchers)
+
+
 def target_rules(service: Service, job: str) -> list[Rule]:
     """Return TargetDown for one scrape job: one instance down (warning), or every instance
     down or gone from service discovery (critical). During an outage no requests arrive,
     so no SLO alert can fire; this is the page that does."""
-    up_matchers = (Matcher("job", "=", quote(job)), *service.environment_matchers)
-    up = selector("up", up_matchers)
+    reads = up_matchers(service, job)
+    up = selector("up", reads)
     nl = "\n" if service.cluster_label else " "
     # `job` as a rule label too: promtool counts rules with equal names and labels as duplicates.
     labels = {**own_labels(service), "service": service.name, "job": job}
@@ -297,7 +303,7 @@ def target_rules(service: Service, job: str) -> list[Rule]:
         {
             "alert": TARGET_DOWN_ALERT,
             "expr": f"sum by ({', '.join(keyed(service, ('job',)))}) ({up}) == 0"
-            + (f"\nor\n{gone}" if (gone := vanished(service, "up", up_matchers, ("job",))) else "")
+            + (f"\nor\n{gone}" if (gone := vanished(service, "up", reads, ("job",))) else "")
             + f"{nl}or absent({up})",
             "for": format_duration(TARGET_DOWN_FOR),
             "labels": {**labels, "severity": "critical"},

@@ -31,11 +31,18 @@ INSTANCE = "test-instance:9100"
 
 
 def up_feed(service: Service, job: str, value: float) -> Feed:
-    """Return ``up`` of one target of ``job``, steady at ``value``, with the labels of the
-    service's environment (its selector's matchers, as every ``up`` it reads)."""
-    env = dict(labels_for(service.environment_matchers)) if service.environment_matchers else {}
-    labels = {**env, "job": job, "instance": INSTANCE}
+    """Return ``up`` of one target of ``job``, steady at ``value``, with labels that satisfy
+    the service's environment selector (as every ``up`` it reads must), whichever labels it
+    names: ``instance`` is INSTANCE unless the selector constrains it. A per-instance alert
+    on ``up`` carries all of these labels (:func:`target_labels`)."""
+    labels = {**dict(labels_for(service.environment_matchers)), "job": job}
     return Feed("up", tuple(sorted(labels.items())), value, False)
+
+
+def target_labels(service: Service, job: str) -> dict[str, str]:
+    """Return the labels of the ``up`` series :func:`up_feed` writes for ``job``: those of
+    the per-instance TargetDown alert its target being down raises."""
+    return {"job": job, **{k: v for k, v in up_feed(service, job, 0).labels if k != "job"}}
 
 
 class UntestableSpec(ValueError):

@@ -4,12 +4,19 @@ with its exact labels and annotations once ``for`` has passed, and stays silent 
 from __future__ import annotations
 
 from .. import signals as names
-from ..promql import format_duration, format_number
+from ..promql import absent_labels, format_duration, format_number
 from ..spec.model import TARGET_DOWN_ALERT, Service, Signal, Threshold
 from . import alerts
 from .edge_tests import zero_denominator_feeds
 from .promtool_cases import expect, input_series
-from .synthetic import INSTANCE, Feed, UntestableSpec, quantile_value, signal_feeds, up_feed
+from .synthetic import (
+    Feed,
+    UntestableSpec,
+    quantile_value,
+    signal_feeds,
+    target_labels,
+    up_feed,
+)
 
 FIRING_MARGIN = 4 * 60
 
@@ -138,7 +145,6 @@ def zero_denominator_alert_cases(service: Service, row: Threshold) -> list[dict]
 def target_cases(service: Service) -> list[dict]:
     """TargetDown: silent while every job is up; one instance down (warning and, as it is
     the only one, critical); a job gone from discovery (critical, through absent())."""
-    instance = {"instance": INSTANCE}
 
     def up(jobs: tuple[str, ...], value: int) -> list[Feed]:
         return [up_feed(service, j, value) for j in jobs]
@@ -157,6 +163,7 @@ def target_cases(service: Service) -> list[dict]:
         warning, critical = alerts.target_rules(service, job)
         links = alerts.link_annotations(service, TARGET_DOWN_ALERT, job=job)
         others = tuple(j for j in service.jobs if j != job)
+        gone = absent_labels(alerts.up_matchers(service, job))  # absent(up{...}) fires
         cases.append(
             {
                 "name": f"{TARGET_DOWN_ALERT}: the only {job} instance is down",
@@ -167,7 +174,7 @@ def target_cases(service: Service) -> list[dict]:
                     {
                         **check,
                         "exp_alerts": [
-                            expect(warning, 0, {"job": job, **instance}, links),
+                            expect(warning, 0, target_labels(service, job), links),
                             expect(critical, 0, {"job": job}, links),
                         ],
                     },
@@ -179,9 +186,7 @@ def target_cases(service: Service) -> list[dict]:
                 "name": f"{TARGET_DOWN_ALERT}: no {job} target is discovered",
                 "interval": "1m",
                 "input_series": input_series(up(others, 1), minutes),
-                "alert_rule_test": [
-                    {**check, "exp_alerts": [expect(critical, 0, {"job": job}, links)]}
-                ],
+                "alert_rule_test": [{**check, "exp_alerts": [expect(critical, 0, gone, links)]}],
             }
         )
     return cases
