@@ -32,10 +32,10 @@ def test_suites(service: Service) -> dict[str, dict]:
             suites[f"{tests}/{name}"] = suite
         for name, suite in vmalert_unittests.vmalert_suites(env).items():
             suites[f"{tests}/{name}"] = suite
+        if (native := native_tests.native_suite(env)) is not None:  # beside its rule files
+            suites[f"{tests}/{native_tests.FOLDER}/{native_tests.FILE}"] = native
     for name, suite in environment_suites(service).items():  # every environment at once
         suites[f"{base}/prometheus/tests/{name}"] = suite
-    if (native := native_tests.native_suite(service)) is not None:
-        suites[f"{base}/prometheus/tests/{native_tests.FOLDER}/{native_tests.FILE}"] = native
     return suites
 
 

@@ -75,3 +75,26 @@ def test_a_wrong_native_error_ratio_fails_the_native_suite(
     tests = copy / "tests" / native_tests.FOLDER
     run = tools.run_unit_tests(tools.PROMETHEUS_3_5, [tests / native_tests.FILE], cwd=tests)
     assert run.returncode != 0, run.stdout
+
+
+def test_each_environment_gets_a_native_suite_of_its_own_rules(tmp_path: Path) -> None:
+    """With ``environments``, the native suite sits beside each environment's rule files
+    (``prometheus/<env>/tests/native/``), loads them and expects their groups: it passes on
+    every engine that reads the notation. (It used to name ``../../recording_rules.yml``
+    from ``prometheus/tests/native/``, a file that does not exist then.)"""
+    spec = tmp_path / "render.yaml"
+    text = SPEC.read_text(encoding="utf-8")
+    spec.write_text(text + "\nenvironments:\n  prod: 'env=\"prod\"'\n  eu: 'region=\"eu\"'\n")
+    out = tmp_path / "out"
+    proc = run_cli("generate", "--spec", spec, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    prometheus = out / "render" / "prometheus"
+    assert not (prometheus / "tests" / native_tests.FOLDER).exists()
+    for env in ("prod", "eu"):
+        native = prometheus / env / "tests" / native_tests.FOLDER / native_tests.FILE
+        assert native.is_file(), env
+        for engine in tools.NATIVE_HISTOGRAM_ENGINES:
+            files = tools.unit_test_files(engine, prometheus / env / "tests")
+            assert native in files
+            run = tools.run_unit_tests(engine, files)
+            assert run.returncode == 0, f"{engine} {env}: {run.stdout[-3000:]}{run.stderr[-2000:]}"
