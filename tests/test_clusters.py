@@ -557,3 +557,22 @@ def test_environments_keyed_on_any_label_pass_their_target_and_absence_suites(
     assert all(f.is_file() for f in files), files
     proc = tools.run_unit_tests(engine, files)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_kept_labels_the_selectors_constrain_are_expected_where_the_rules_keep_them(
+    engine: tools.Engine, tmp_path: Path
+) -> None:
+    """``group_by: [endpoint]`` with ``endpoint!=""`` in the selector (an SLO per endpoint
+    that skips unlabelled series): the tests' series carry an endpoint, every recording and
+    alert of the SLO keeps it, and every generated suite expects it (``synthetic.slo_labels``).
+    """
+    data = load_yaml(CLUSTERS.read_text(encoding="utf-8"))
+    data["metrics"]["requests"]["selector"] = 'job="edge-api", endpoint!=""'
+    base = load_text(str(CLUSTERS), yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_tree(tmp_path, service_files(base))
+    tests = tmp_path / base.name / "prometheus" / base.environments[0].environment / "tests"
+    files = tools.unit_test_files(engine, tests)
+    assert {f.name for f in files} >= {"slo_alerts_test.yml", "slo_values_test.yml"}, files
+    proc = tools.run_unit_tests(engine, files)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -27,6 +27,7 @@ from .synthetic import (
     labels_for,
     sli_counts,
     sli_feeds,
+    slo_labels,
 )
 
 BORN = 3000.0  # bad events a new series carries when it first appears
@@ -137,7 +138,7 @@ def born_nonzero_cases(service: Service, group: tuple[SLO, ...]) -> list[dict]:
         """The period's error ratio of each member: exactly 0, or above 0 (``> bool 0``)."""
         out = []
         for slo in group:
-            ratio, labels = names.slo_error_ratio(slo.period), names.slo_labels(service, slo)
+            ratio, labels = names.slo_error_ratio(slo.period), slo_labels(service, slo)
             sel = names.slo_selector(service, slo)
             out.append(
                 {
@@ -186,7 +187,7 @@ def slice_samples(rate_window: int) -> tuple[int, str]:
 def _count_check(service: Service, slo: SLO, record: str, at: int, low: float, high: float) -> dict:
     """The recorded count ``record`` of ``slo`` at ``at`` is ``low`` exactly (``high`` ==
     ``low``), or within ``[low, high]`` (``(x >= bool low) * (x <= bool high)`` is 1)."""
-    labels, sel = names.slo_labels(service, slo), names.slo_selector(service, slo)
+    labels, sel = slo_labels(service, slo), names.slo_selector(service, slo)
     if low == high:
         return {
             "expr": f"{record}{sel}",

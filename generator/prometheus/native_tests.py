@@ -23,7 +23,7 @@ from ..spec.model import SLO, Service
 from .burn_rate_tests import _firing, _never, alert_selector
 from .promtool_cases import labels_text
 from .rule_files import group_order, loaded_files
-from .synthetic import Feed, labels_for
+from .synthetic import Feed, labels_for, slo_labels
 
 FOLDER = "native"
 FILE = "native_histogram_test.yml"
@@ -71,7 +71,7 @@ def native_case(service: Service, slo: SLO) -> dict:
     good = f"{zero}+{_histogram(low, high, PER_MINUTE, 0)}x{clean}"
     bad = f"_x{clean} {zero}+{_histogram(low, high, 0, PER_MINUTE)}x{outage - 1}"
     ratio = f"{names.slo_error_ratio(w)}{names.slo_selector(service, slo)}"
-    sample = labels_text(names.slo_error_ratio(w), names.slo_labels(service, slo))
+    sample = labels_text(names.slo_error_ratio(w), slo_labels(service, slo))
     end = (clean + outage) * 60
     checks = [
         {"expr": ratio, "eval_time": format_duration(clean * 60), "exp_samples": []},

@@ -11,7 +11,15 @@ from ..promql import format_duration, format_number
 from ..spec.model import SLO, Service
 from . import alerts
 from .promtool_cases import expect, input_series, labels_text
-from .synthetic import PER_MINUTE, Feed, segments, sli_counts, sli_error_ratio, sli_feeds
+from .synthetic import (
+    PER_MINUTE,
+    Feed,
+    segments,
+    sli_counts,
+    sli_error_ratio,
+    sli_feeds,
+    slo_labels,
+)
 
 SETTLE = 5 * 60  # after the rate window fills, before `for` starts counting
 
@@ -30,7 +38,7 @@ def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple
                     links = alerts.link_annotations(
                         service, slo.burn_alert, slo.runbook_url, section=slo.name, slo=slo.name
                     )
-                    labels = names.slo_labels(service, slo)
+                    labels = slo_labels(service, slo)
                     out.append((slo.burn_alert, expect(rule, burn, labels, links)))
         else:
             remaining = 100 * (1 - burn)
@@ -38,7 +46,7 @@ def _slo_alerts_at(service: Service, feeds: list[Feed], kind: str) -> list[tuple
             for rule, (alert, _, limit) in zip(rules, alerts.budget_levels(service), strict=True):
                 if remaining < limit:
                     links = alerts.link_annotations(service, alert, slo.runbook_url, slo=slo.name)
-                    expectation = expect(rule, remaining, names.slo_labels(service, slo), links)
+                    expectation = expect(rule, remaining, slo_labels(service, slo), links)
                     out.append((rule["alert"], expectation))
     return out
 
@@ -357,7 +365,7 @@ def slo_value_case(
             f"{format_duration(after * 60)} after"
         )
         sel = names.slo_selector(service, slo)
-        labels = names.slo_labels(service, slo)
+        labels = slo_labels(service, slo)
         checks += [
             *_no_traffic_checks(service, slo),
             # 100 x the ratio: a product drops the metric name on every engine (MetricsQL's
@@ -398,7 +406,7 @@ def slo_value_case(
 
 def _no_traffic_checks(service: Service, slo: SLO) -> list[dict]:
     """Before any traffic, every ratio is 0 (not NaN) and the whole budget is left."""
-    labels = names.slo_labels(service, slo)
+    labels = slo_labels(service, slo)
     sel = names.slo_selector(service, slo)
     expected = [(names.slo_error_ratio(w), 0.0) for w in (service.rate_window, slo.period)]
     expected.append((names.budget_remaining_percent(service), 100.0))

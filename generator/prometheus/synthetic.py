@@ -9,7 +9,7 @@ import functools
 import itertools
 from dataclasses import dataclass
 
-from .. import label_values
+from .. import label_values, signals
 from ..promql import Matcher, le_matcher, openmetrics_bound, quote
 from ..spec.model import SLI, SLO, Series, Service, Signal
 
@@ -43,6 +43,20 @@ def target_labels(service: Service, job: str) -> dict[str, str]:
     """Return the labels of the ``up`` series :func:`up_feed` writes for ``job``: those of
     the per-instance TargetDown alert its target being down raises."""
     return {"job": job, **{k: v for k, v in up_feed(service, job, 0).labels if k != "job"}}
+
+
+def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
+    """Return the labels of ``slo``'s recordings and alerts over the series of
+    :func:`sli_feeds`: ``signals.slo_labels``, then each kept label (the cluster label,
+    ``group_by``: ``signals.kept_labels``) that those series carry, with their value. A
+    kept label no matcher names is absent from them, and so from the rules' output; one the
+    SLI's selectors constrain (``handler!=""``) has a value the rules keep."""
+    own = signals.slo_labels(service, slo)
+    kept = signals.kept_labels(service, slo)
+    if not kept:
+        return own
+    carried = dict(labels_for(slo.sli.total.all_matchers))
+    return {**own, **{k: carried[k] for k in kept if k in carried}}
 
 
 class UntestableSpec(ValueError):

@@ -14,6 +14,7 @@ from .synthetic import (
     UntestableSpec,
     quantile_value,
     signal_feeds,
+    slo_labels,
     target_labels,
     up_feed,
 )
@@ -24,9 +25,10 @@ FIRING_MARGIN = 4 * 60
 def _signal_labels(service: Service, sig: Signal, feeds: list[Feed]) -> dict[str, str]:
     if sig.kind == "availability":
         slo = service.slo(sig.slo)
-        return names.slo_labels(service, slo)
+        return slo_labels(service, slo)
     first = dict(feeds[0].labels)
-    return {k: first[k] for k in names.by_labels(sig.by) if k in first} | names.own_labels(service)
+    kept = names.aggregation_labels(service, sig.by)  # its `by`, then the cluster label
+    return {k: first[k] for k in kept if k in first} | names.own_labels(service)
 
 
 def _healthy_value(row: Threshold) -> float:
