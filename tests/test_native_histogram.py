@@ -84,7 +84,7 @@ def test_each_environment_gets_a_native_suite_of_its_own_rules(tmp_path: Path) -
     from ``prometheus/tests/native/``, a file that does not exist then.)"""
     spec = tmp_path / "render.yaml"
     text = SPEC.read_text(encoding="utf-8")
-    spec.write_text(text + "\nenvironments:\n  prod: 'env=\"prod\"'\n  eu: 'region=\"eu\"'\n")
+    spec.write_text(text + "\nenvironments:\n  prod: 'env=\"prod\"'\n  eu: 'env=\"eu\"'\n")
     out = tmp_path / "out"
     proc = run_cli("generate", "--spec", spec, "--out", out)
     assert proc.returncode == 0, proc.stderr

@@ -607,9 +607,11 @@ class _Resolver:
                         ("slos", i, "group_by", j),
                         f"{ENV_LABEL!r} is set per environment; each environment has its own rules",
                     )
+        parsed = {name: self.matchers(("environments", name)) for name in sorted(envs)}
+        if not self.errors:
+            self.disjoint_environments(parsed)
         out = []
-        for name in sorted(envs):
-            matchers = self.matchers(("environments", name))
+        for name, matchers in parsed.items():
             if self.errors:
                 continue
             copy = _Resolver(self.src)
@@ -619,6 +621,26 @@ class _Resolver:
             except SpecInvalid as exc:
                 self.errors += exc.errors
         return tuple(out)
+
+    def disjoint_environments(self, envs: dict[str, tuple[promql.Matcher, ...]]) -> None:
+        """Report two environments whose selectors both select some series (one found with
+        the label values the generated tests use, each matcher checked with RE2): its every
+        alert would fire in both environments, and each environment's rules count its events.
+        Selectors on different labels (``env="prod"``, ``region="eu"``) overlap too."""
+        names = list(envs)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                try:
+                    both = label_values.labels_for(envs[first] + envs[second])
+                except label_values.Unsatisfiable:
+                    continue
+                series = ", ".join(f'{k}="{promql.quote(v)}"' for k, v in both.items() if v)
+                self.fail(
+                    ("environments", second),
+                    f"environments {first!r} and {second!r} overlap: a series with "
+                    f"{{{series}}} is in both, so its alerts would fire in both and both "
+                    "would count its events; make their selectors exclude each other",
+                )
 
     def alert_labels(self, path: Path, generated: dict[str, str] | None = None) -> Labels:
         """Return the labels at ``path`` (a mapping; none when absent), sorted.
