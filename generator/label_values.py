@@ -20,7 +20,7 @@ import string
 import warnings
 from collections.abc import Iterator
 
-from .promql import Matcher
+from .promql import Matcher, fullmatch
 
 with warnings.catch_warnings():
     # sre_yield reads Python's sre_parse tree; the module is deprecated in name only.
@@ -71,6 +71,32 @@ def samples(pattern: str) -> tuple[str, ...]:
     except Exception:  # any parse failure only means "no samples"
         return ()
     return tuple(s for s in found if "\n" not in s)
+
+
+def finite_matches(pattern: str, limit: int) -> tuple[str, ...] | None:
+    """Return every non-empty string the RE2 ``pattern`` matches, in enumeration order, when
+    they are at most ``limit``; None when it matches unboundedly many (a ``*``, ``.``, a
+    negated class), more than ``limit``, or when this cannot tell (flags such as ``(?i)``,
+    RE2 syntax Python's parser reads otherwise). ``api|worker``, ``shop-(api|web)`` and
+    ``web-[0-2]`` are finite lists; every string is checked with RE2 before it is returned.
+
+    Finite means the same count with a wider alphabet and one more allowed repeat: whatever
+    ``.``, a negated class or an unbounded repeat stands for changes it."""
+    if "(?" in pattern or _for_python(pattern) != pattern:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = sre_yield.AllStrings(pattern, charset=CHARSET, max_count=MAX_REPEAT)
+            wider = sre_yield.AllStrings(pattern, charset=CHARSET + "é ", max_count=MAX_REPEAT + 1)
+            if len(found) != len(wider) or len(found) > limit:
+                return None
+            strings = tuple(found[i] for i in range(len(found)))
+    except Exception:  # any parse failure: cannot tell
+        return None
+    if not all(fullmatch(pattern, s) for s in strings):
+        return None
+    return tuple(dict.fromkeys(s for s in strings if s))
 
 
 def _alphabet(matchers: tuple[Matcher, ...]) -> str:

@@ -28,6 +28,13 @@ SPEC = Path(__file__).parent / "fixtures" / "specs" / "regex_jobs.yaml"
         ('job=~"api|wrk", env="prod"', ("api", "wrk")),
         ('job=~"shop-.*"', ()),
         ('job=~"a.b|c"', ()),  # `.` matches any character: not a list of names
+        # A finite list however it is spelt: a group inside a name, a class, an escape.
+        ('job=~"shop-(api|web)"', ("shop-api", "shop-web")),
+        ('job=~"web-[0-2]"', ("web-0", "web-1", "web-2")),
+        ('job=~"api\\\\.v1|wrk"', ("api.v1", "wrk")),
+        ('job=~"(?i)api"', ()),  # case folding: API, Api, ... cannot be listed
+        ('job=~"w[^x]"', ()),  # a negated class: any character but one
+        ('job=~"web-[0-9]{2}"', ()),  # 100 names: more than MAX_LISTED_JOBS
     ],
 )
 def test_the_jobs_a_selector_names(selector: str, jobs: tuple[str, ...]) -> None:

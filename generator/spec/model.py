@@ -5,17 +5,17 @@ Every name, window and threshold is resolved here once; planners never look at r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import label_values
 from ..promql import Matcher
 from .deploy import Deploy
 from .routing import Routing
 
-# A regex that is only an alternation of job names, optionally in one group: api|worker.
-# Dots are excluded: `.` matches any character, so "a.b" names more than one job.
-_JOB_NAMES = re.compile(r"\(?[A-Za-z0-9_:/-]+(\|[A-Za-z0-9_:/-]+)*\)?")
+# A `job=~` regex that matches a finite list of at most this many names (`api|worker`,
+# `shop-(api|web)`, `web-[0-9]`) names those jobs: each gets TargetDown.
+MAX_LISTED_JOBS = 32
 
 if TYPE_CHECKING:  # dashboard.py reads this module's types, so import it for hints only
     from .dashboard import Dashboard
@@ -292,8 +292,8 @@ def scrape_jobs(metrics: tuple[Metric, ...]) -> tuple[str, ...]:
         for m in x.matchers:
             if (m.name, m.op) == ("job", "="):
                 out.add(m.text)
-            elif (m.name, m.op) == ("job", "=~") and _JOB_NAMES.fullmatch(m.text):
-                out.update(m.text.strip("()").split("|"))
+            elif (m.name, m.op) == ("job", "=~"):
+                out.update(label_values.finite_matches(m.text, MAX_LISTED_JOBS) or ())
     return tuple(sorted(out))
 
 
@@ -339,11 +339,12 @@ class Service:
     @property
     def jobs(self) -> tuple[str, ...]:
         """Return the scrape jobs (label values, unescaped) the metrics select, sorted: each
-        ``job="x"``, and each
-        name of a ``job=~"api|worker"`` regex that is a plain alternation of names (it
-        selects exactly those jobs, and an outage of each must page). A regex that matches
-        unboundedly many jobs (``shop-.*``) names none: MetricAbsent's ``absent()`` of the
-        metric's selector is then its outage alert."""
+        ``job="x"``, and each name a ``job=~`` regex matches when it matches a finite list
+        of at most MAX_LISTED_JOBS (``api|worker``, ``shop-(api|web)``, ``web-[0-2]``: it
+        selects exactly those jobs, and an outage of each must page;
+        ``label_values.finite_matches``). A regex that matches unboundedly many jobs
+        (``shop-.*``) names none: MetricAbsent's ``absent()`` of the metric's selector is
+        then its outage alert."""
         return scrape_jobs(self.metrics)
 
     @property
