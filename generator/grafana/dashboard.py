@@ -15,7 +15,7 @@ from grafanalib._gen import DashboardEncoder
 
 from .. import signals as names
 from ..memo import per_service
-from ..output import header
+from ..output import header, to_json
 from ..prometheus import alerts
 from ..promql import format_duration, quote
 from ..spec.dashboard import Levels, Panel
@@ -280,3 +280,11 @@ def build(service: Service) -> dict:
     )
     data = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
     return compat.modernise(data)
+
+
+@per_service
+def json_bytes(service: Service) -> bytes:
+    """Return :func:`build`'s dashboard as JSON text (UTF-8, a final newline), as Grafana
+    imports it: the Grafana file and the Kubernetes ConfigMap hold the same text, made
+    once. The service must have a dashboard."""
+    return to_json(build(service))

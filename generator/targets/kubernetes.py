@@ -18,7 +18,8 @@ models: they cost 3 s of import for every run, 10 times a whole service's planni
 from __future__ import annotations
 
 from ..alertmanager import group_by, integration, route_steps, series_labels
-from ..grafana.files import DASHBOARD_FILE, dashboard_json
+from ..grafana import dashboard
+from ..grafana.files import DASHBOARD_FILE
 from ..output import Files, to_yaml
 from ..prometheus.rule_files import all_groups
 from ..promql import format_duration
@@ -149,7 +150,7 @@ def dashboard_config_map(service: Service) -> dict:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(service, k8s, name, **{DASHBOARD_LABEL: "1"}),
-        "data": {f"{service.name}-{DASHBOARD_FILE}": dashboard_json(service).decode()},
+        "data": {f"{service.name}-{DASHBOARD_FILE}": dashboard.json_bytes(service).decode()},
     }
     return manifest
 
